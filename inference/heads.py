@@ -1,0 +1,254 @@
+"""Head networks: speech-encoder features at 50 Hz -> the 26 mouth parameters, and how to run
+them fast on long clips.
+
+Owns :class:`HeadConfig` (sizes; the defaults are the seed's numbers), the two heads
+(``bilstm``, the seed's network, and ``transformer``, encoder-only with a symmetric ALiBi-style
+distance bias so it holds on sequences longer than those it was trained on), ``build_head`` and
+``run_head_chunked`` (batched overlapping windows stitched without seams).
+
+Output contract of every head: ``forward(x, mask=None)`` with x (B, T, D) or (B, L, T, D) encoder
+features and mask (B, T) bool (True = a real frame) -> (B, T, 26): sigmoid on the schema's
+unsigned parameters and tanh on the signed ones (lipsync_core.params.SIGNED_MASK).
+
+Imports: torch, lipsync_core.params.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Callable
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from lipsync_core.params import NUM_PARAMS, SIGNED_MASK
+
+HEAD_KINDS = ("bilstm", "transformer")
+
+
+@dataclass(frozen=True)
+class HeadConfig:
+    kind: str = "bilstm"                   # "bilstm" (the seed's) or "transformer"
+    in_dim: int = 768                      # encoder feature size (768 wav2vec2-base, 512 whisper-base)
+    num_encoder_layers: int = 1            # 1, or L: a learned softmax-weighted sum of L layers
+    proj_dims: tuple[int, ...] = (512, 384)  # input projection: Linear+LayerNorm+ReLU+Dropout each
+    dropout: float = 0.1                   # dropout after every projection / output stage
+    lstm_hidden: int = 512                 # bilstm: hidden units per direction (1024 out)
+    lstm_layers: int = 3                   # bilstm: stacked bidirectional LSTM layers
+    out_dims: tuple[int, ...] = (256, 128)  # output MLP before the final Linear to 26
+    d_model: int = 384                     # transformer: width (the last proj_dim is mapped to it)
+    n_heads: int = 8                       # transformer: attention heads (the seed's 8)
+    n_layers: int = 4                      # transformer: encoder layers
+    ff_dim: int = 1536                     # transformer: feed-forward width (4 x d_model)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "proj_dims", tuple(int(d) for d in self.proj_dims))
+        object.__setattr__(self, "out_dims", tuple(int(d) for d in self.out_dims))
+        if self.kind not in HEAD_KINDS:
+            raise ValueError(f"Unknown head kind {self.kind!r}; use one of {', '.join(HEAD_KINDS)}.")
+        if self.in_dim < 1 or self.num_encoder_layers < 1:
+            raise ValueError("A head needs in_dim >= 1 and num_encoder_layers >= 1.")
+        if self.kind == "transformer" and self.d_model % self.n_heads:
+            raise ValueError(f"d_model {self.d_model} must be a multiple of n_heads {self.n_heads}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["proj_dims"] = list(self.proj_dims)
+        data["out_dims"] = list(self.out_dims)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "HeadConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"The head configuration has unknown fields: {', '.join(unknown)}.")
+        return cls(**data)
+
+
+def _mlp(dims: list[int], dropout: float, norm: bool) -> nn.Sequential:
+    """Linear (+LayerNorm) + ReLU + Dropout for each consecutive pair of ``dims``."""
+    layers: list[nn.Module] = []
+    for a, b in zip(dims[:-1], dims[1:]):
+        layers.append(nn.Linear(a, b))
+        if norm:
+            layers.append(nn.LayerNorm(b))
+        layers += [nn.ReLU(), nn.Dropout(dropout)]
+    return nn.Sequential(*layers)
+
+
+class _Head(nn.Module):
+    """What both heads share: the layer mix, the input projection and the output contract."""
+
+    def __init__(self, cfg: HeadConfig, body_in: int, body_out: int) -> None:
+        super().__init__()
+        self.cfg = cfg
+        # (L,) logits of the softmax weights over encoder layers; unused when L == 1
+        self.layer_logits = nn.Parameter(torch.zeros(cfg.num_encoder_layers))
+        self.proj = _mlp([cfg.in_dim, *cfg.proj_dims], cfg.dropout, norm=True)
+        self.body_in = body_in
+        self.out = nn.Sequential(_mlp([body_out, *cfg.out_dims], cfg.dropout, norm=False),
+                                 nn.Linear(cfg.out_dims[-1] if cfg.out_dims else body_out,
+                                           NUM_PARAMS))
+        self.register_buffer("signed", torch.tensor(SIGNED_MASK, dtype=torch.bool),
+                             persistent=False)
+
+    def mix_layers(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, L, T, D) or (B, T, D) -> (B, T, D)."""
+        L = self.cfg.num_encoder_layers
+        if x.dim() == 3:
+            if L != 1:
+                raise ValueError(f"This head mixes {L} encoder layers; give it (B, {L}, T, D).")
+            return x
+        if x.dim() != 4 or x.shape[1] != L:
+            raise ValueError(f"Expected features (B, {L}, T, D) or (B, T, D); got {tuple(x.shape)}.")
+        if L == 1:
+            return x[:, 0]
+        weights = torch.softmax(self.layer_logits, dim=0).to(x.dtype)
+        return torch.einsum("l,bltd->btd", weights, x)
+
+    def body(self, h: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.mix_layers(x)
+        if h.shape[-1] != self.cfg.in_dim:
+            raise ValueError(f"This head takes {self.cfg.in_dim}-d features; got {h.shape[-1]}-d.")
+        if mask is not None and bool(mask.all()):
+            mask = None                                         # no padding: the fast path
+        z = self.out(self.body(self.proj(h), mask))             # (B, T, 26) logits
+        return torch.where(self.signed, torch.tanh(z), torch.sigmoid(z))
+
+
+class BiLSTMHead(_Head):
+    """The seed: proj in->512->384, 3-layer bidirectional LSTM (512/direction), 1024->256->128->26."""
+
+    def __init__(self, cfg: HeadConfig) -> None:
+        body_in = cfg.proj_dims[-1] if cfg.proj_dims else cfg.in_dim
+        super().__init__(cfg, body_in, 2 * cfg.lstm_hidden)
+        self.lstm = nn.LSTM(body_in, cfg.lstm_hidden, num_layers=cfg.lstm_layers,
+                            batch_first=True, bidirectional=True,
+                            dropout=cfg.dropout if cfg.lstm_layers > 1 else 0.0)
+
+    def body(self, h: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        if mask is None:
+            return self.lstm(h)[0]
+        lengths = mask.sum(dim=1).clamp(min=1).cpu()
+        packed = pack_padded_sequence(h, lengths, batch_first=True, enforce_sorted=False)
+        out, _ = self.lstm(packed)
+        return pad_packed_sequence(out, batch_first=True, total_length=h.shape[1])[0]
+
+
+def alibi_slopes(n_heads: int) -> torch.Tensor:
+    """(H,) geometric slopes 2^(-8 h / H), h = 1..H (one distance scale per head)."""
+    return torch.tensor([2.0 ** (-8.0 * (h + 1) / n_heads) for h in range(n_heads)])
+
+
+class _AlibiLayer(nn.Module):
+    """Pre-norm self-attention + feed-forward, attention biased by -slope * |i - j|."""
+
+    def __init__(self, cfg: HeadConfig) -> None:
+        super().__init__()
+        self.n_heads = cfg.n_heads
+        self.norm1 = nn.LayerNorm(cfg.d_model)
+        self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model)
+        self.proj = nn.Linear(cfg.d_model, cfg.d_model)
+        self.norm2 = nn.LayerNorm(cfg.d_model)
+        self.ff = nn.Sequential(nn.Linear(cfg.d_model, cfg.ff_dim), nn.GELU(),
+                                nn.Dropout(cfg.dropout), nn.Linear(cfg.ff_dim, cfg.d_model))
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, h: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        B, T, C = h.shape
+        q, k, v = self.qkv(self.norm1(h)).view(B, T, 3, self.n_heads, C // self.n_heads) \
+            .permute(2, 0, 3, 1, 4)                                   # each (B, H, T, C/H)
+        p = self.drop.p if self.training else 0.0
+        a = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=p)
+        h = h + self.drop(self.proj(a.transpose(1, 2).reshape(B, T, C)))
+        return h + self.drop(self.ff(self.norm2(h)))
+
+
+class TransformerHead(_Head):
+    """Encoder-only Transformer with a symmetric ALiBi distance bias (no position embeddings)."""
+
+    def __init__(self, cfg: HeadConfig) -> None:
+        body_in = cfg.proj_dims[-1] if cfg.proj_dims else cfg.in_dim
+        super().__init__(cfg, body_in, cfg.d_model)
+        self.to_model = nn.Identity() if body_in == cfg.d_model else nn.Linear(body_in, cfg.d_model)
+        self.layers = nn.ModuleList(_AlibiLayer(cfg) for _ in range(cfg.n_layers))
+        self.norm = nn.LayerNorm(cfg.d_model)
+        self.register_buffer("slopes", alibi_slopes(cfg.n_heads), persistent=False)
+
+    def body(self, h: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        h = self.to_model(h)
+        T = h.shape[1]
+        pos = torch.arange(T, device=h.device, dtype=h.dtype)
+        distance = (pos[None, :] - pos[:, None]).abs()                 # (T, T) frames
+        bias = -self.slopes.to(h.dtype)[:, None, None] * distance      # (H, T, T)
+        bias = bias.unsqueeze(0)                                       # (1, H, T, T)
+        if mask is not None:                                           # padded keys: never
+            bias = bias.masked_fill(~mask[:, None, None, :], float("-inf"))
+        for layer in self.layers:
+            h = layer(h, bias)
+        return self.norm(h)
+
+
+def build_head(cfg: HeadConfig) -> nn.Module:
+    """A freshly initialised head for ``cfg``."""
+    return BiLSTMHead(cfg) if cfg.kind == "bilstm" else TransformerHead(cfg)
+
+
+def count_parameters(module: nn.Module, trainable_only: bool = True) -> int:
+    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
+
+
+class Cancelled(Exception):
+    """A job was cancelled by its caller (the ``cancel`` callable returned True)."""
+
+
+def chunk_windows(T: int, core: int, context: int) -> list[tuple[int, int, int, int]]:
+    """Split T frames into cores of ``core`` frames, each seen through an equal-length window.
+
+    Returns (win_start, win_end, core_start, core_end) per chunk. Every window has the same
+    length W = min(T, core + 2 * context) so chunks batch without padding: a chunk near an end
+    shifts its window inwards and so sees more context on the other side.
+    """
+    if T <= core + 2 * context:
+        return [(0, T, 0, T)]
+    W = core + 2 * context
+    out = []
+    for cs in range(0, T, core):
+        ce = min(cs + core, T)
+        ws = min(max(cs - context, 0), T - W)
+        out.append((ws, ws + W, cs, ce))
+    return out
+
+
+@torch.inference_mode()
+def run_head_chunked(head: nn.Module, feats: torch.Tensor, core: int = 500, context: int = 100,
+                     batch_size: int = 8, progress: Callable[[float], None] | None = None,
+                     cancel: Callable[[], bool] | None = None) -> torch.Tensor:
+    """Run ``head`` (eval mode) on (T, D) or (L, T, D) features -> (T, 26) float32 on the CPU.
+
+    Long clips are cut into cores of ``core`` frames (10 s at 50 Hz), each read with ``context``
+    frames (2 s) either side; up to ``batch_size`` windows run as one batch and only each core is
+    kept, so the result matches one pass over the whole clip within a small tolerance.
+    """
+    T = feats.shape[-2]
+    out = torch.empty((T, NUM_PARAMS), dtype=torch.float32)
+    windows = chunk_windows(T, core, context)
+    dtype = next(head.parameters()).dtype
+    device = next(head.parameters()).device
+    for b in range(0, len(windows), batch_size):
+        if cancel is not None and cancel():
+            raise Cancelled()
+        group = windows[b:b + batch_size]
+        x = torch.stack([feats[..., ws:we, :] for ws, we, _, _ in group])
+        y = head(x.to(device=device, dtype=dtype)).float().cpu()        # (b, W, 26)
+        for row, (ws, _, cs, ce) in zip(y, group):
+            out[cs:ce] = row[cs - ws:ce - ws]
+        if progress is not None:
+            progress(min(1.0, (b + len(group)) / len(windows)))
+    return out
+

@@ -1,0 +1,131 @@
+"""Head networks: output contract, padding, layer mixing, chunked against unchunked."""
+import pytest
+import torch
+
+from inference.heads import (HeadConfig, build_head, chunk_windows, count_parameters,
+                             run_head_chunked)
+from lipsync_core.params import NUM_PARAMS, PARAMS
+
+SIGNED = torch.tensor([p.signed for p in PARAMS])
+
+
+def tiny(kind: str, layers: int = 1, in_dim: int = 16) -> HeadConfig:
+    return HeadConfig(kind=kind, in_dim=in_dim, num_encoder_layers=layers, proj_dims=(24, 20),
+                      lstm_hidden=12, lstm_layers=2, out_dims=(16,), d_model=16, n_heads=4,
+                      n_layers=2, ff_dim=32)
+
+
+def test_seed_defaults_are_the_seed_network():
+    cfg = HeadConfig()
+    head = build_head(cfg)
+    assert (cfg.kind, cfg.proj_dims, cfg.lstm_hidden, cfg.lstm_layers, cfg.out_dims) == \
+        ("bilstm", (512, 384), 512, 3, (256, 128))
+    assert head.lstm.bidirectional and head.lstm.hidden_size == 512
+    linears = [m for m in head.modules() if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == \
+        [(768, 512), (512, 384), (1024, 256), (256, 128), (128, NUM_PARAMS)]
+    assert count_parameters(head) > 10_000_000
+
+
+@pytest.mark.parametrize("kind", ["bilstm", "transformer"])
+def test_output_shape_and_ranges(kind):
+    torch.manual_seed(0)
+    head = build_head(tiny(kind)).eval()
+    x = torch.randn(3, 40, 16) * 5                              # large inputs saturate
+    y = head(x)
+    assert y.shape == (3, 40, NUM_PARAMS)
+    assert torch.all(y[..., SIGNED].abs() <= 1)
+    assert torch.all((y[..., ~SIGNED] >= 0) & (y[..., ~SIGNED] <= 1))
+    assert (y[..., SIGNED] < 0).any()                            # tanh really on signed ones
+
+
+@pytest.mark.parametrize("kind", ["bilstm", "transformer"])
+def test_padding_does_not_leak(kind):
+    torch.manual_seed(1)
+    head = build_head(tiny(kind)).eval()
+    x = torch.randn(2, 30, 16)
+    mask = torch.ones(2, 30, dtype=torch.bool)
+    mask[1, 20:] = False
+    garbage = x.clone()
+    garbage[1, 20:] = 1000.0
+    with torch.no_grad():
+        a = head(x, mask)[1, :20]
+        b = head(garbage, mask)[1, :20]
+        alone = head(x[1:, :20])[0]
+    torch.testing.assert_close(a, b)
+    torch.testing.assert_close(a, alone, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["bilstm", "transformer"])
+def test_layer_mix(kind):
+    head = build_head(tiny(kind, layers=3)).eval()
+    x = torch.randn(2, 3, 10, 16)
+    assert head(x).shape == (2, 10, NUM_PARAMS)
+    with pytest.raises(ValueError, match="mixes 3"):
+        head(x[:, 0])
+    with torch.no_grad():
+        head.layer_logits.copy_(torch.tensor([0.0, 50.0, 0.0]))
+        torch.testing.assert_close(head(x), build_head_from(head, x[:, 1]), atol=1e-5, rtol=0)
+
+
+def build_head_from(head, x):
+    """The same head fed one layer directly: mixing with one-hot weights must equal it."""
+    with torch.no_grad():
+        z = head.out(head.body(head.proj(x), None))
+        return torch.where(head.signed, torch.tanh(z), torch.sigmoid(z))
+
+
+def test_wrong_feature_size():
+    head = build_head(tiny("bilstm"))
+    with pytest.raises(ValueError, match="16-d"):
+        head(torch.randn(1, 5, 8))
+
+
+def test_config_round_trip_and_validation():
+    cfg = tiny("transformer", layers=2)
+    assert HeadConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError, match="unknown fields"):
+        HeadConfig.from_dict({**cfg.to_dict(), "colour": 1})
+    with pytest.raises(ValueError, match="head kind"):
+        HeadConfig(kind="gru")
+    with pytest.raises(ValueError, match="multiple"):
+        HeadConfig(kind="transformer", d_model=30, n_heads=8)
+
+
+def test_chunk_windows_cover_every_frame_once():
+    for T in (1, 99, 700, 701, 1234, 3000):
+        windows = chunk_windows(T, core=100, context=40)
+        cores = [(cs, ce) for _, _, cs, ce in windows]
+        assert cores[0][0] == 0 and cores[-1][1] == T
+        assert all(a[1] == b[0] for a, b in zip(cores, cores[1:]))
+        lengths = {we - ws for ws, we, _, _ in windows}
+        assert len(lengths) == 1                                  # batch without padding
+        for ws, we, cs, ce in windows:
+            assert 0 <= ws <= cs < ce <= we <= T
+
+
+@pytest.mark.parametrize("kind", ["bilstm", "transformer"])
+def test_chunked_equals_unchunked(kind):
+    torch.manual_seed(2)
+    head = build_head(tiny(kind)).eval()
+    x = torch.randn(1234, 16)
+    with torch.no_grad():
+        whole = head(x[None])[0]
+    fractions = []
+    chunked = run_head_chunked(head, x, core=150, context=60, batch_size=3,
+                               progress=fractions.append)
+    assert chunked.shape == (1234, NUM_PARAMS)
+    # the BiLSTM forgets within the 60-frame context; ALiBi attention decays but never ends,
+    # so the transformer differs by a few thousandths far below what a shape key shows
+    atol = 2e-4 if kind == "bilstm" else 1e-2
+    torch.testing.assert_close(chunked, whole, atol=atol, rtol=0)
+    assert (chunked - whole).abs().mean() < atol / 4
+    assert fractions[-1] == 1.0 and fractions == sorted(fractions)
+
+
+def test_transformer_runs_longer_than_trained():
+    """ALiBi has no maximum length: a 5000-frame window runs and stays in range."""
+    head = build_head(tiny("transformer")).eval()
+    with torch.no_grad():
+        y = head(torch.randn(1, 5000, 16))
+    assert y.shape == (1, 5000, NUM_PARAMS) and torch.isfinite(y).all()
