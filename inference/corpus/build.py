@@ -1,0 +1,160 @@
+"""``corpus build``: synthesise sentences with every available voice into the corpus format.
+
+Reproducible: the order of sentences and the settings of every utterance come from
+``random.Random(f"{seed}:{voice}")``; an utterance id is ``<voice>-<hash of text>-v<variant>``, so
+it names its content. Resumable: an utterance whose json exists is counted (its duration read
+from the json) and not made again; a crash leaves at most a wav without json, redone next time.
+Each language gets an equal share of ``minutes``, split equally between its voices.
+
+Imports: standard library, numpy; engines lazily.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from .engine import Engine
+from .format import Utterance, json_path, write_manifest, write_utterance
+from .sentences import load_sentences
+
+LOG = logging.getLogger(__name__)
+
+MANIFEST_EVERY = 25        # utterances between manifest rewrites during a build
+
+
+def _piper() -> list[Engine]:
+    from .piper_tts import PiperEngine
+    return [PiperEngine()]
+
+
+def _openjtalk() -> list[Engine]:
+    from .openjtalk import OpenJTalkEngine
+    engine = OpenJTalkEngine()
+    return [engine] if engine.available() else []
+
+
+def _espeak(lang: str) -> Callable[[], list[Engine]]:
+    def make() -> list[Engine]:
+        from .espeak import espeak_voices
+        return espeak_voices(lang)
+    return make
+
+
+def _flite() -> list[Engine]:
+    from .flite import flite_voices
+    return flite_voices()
+
+
+# Voice families per language, in priority order (the most natural first).
+FAMILIES: dict[str, dict[str, Callable[[], list[Engine]]]] = {
+    "en": {"piper": _piper, "espeak": _espeak("en"), "flite": _flite},
+    "ja": {"openjtalk": _openjtalk, "espeak": _espeak("ja")},
+}
+
+
+def available_voices(lang: str, families: list[str] | None = None) -> list[Engine]:
+    voices: list[Engine] = []
+    for name, make in FAMILIES[lang].items():
+        if families and name not in families:
+            continue
+        try:
+            voices.extend(make())
+        except (ImportError, OSError, RuntimeError) as exc:
+            LOG.warning("%s voices for %s unavailable: %s", name, lang, exc)
+    return voices
+
+
+def utterance_id(voice: str, text: str, variant: int) -> str:
+    digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:10]
+    return f"{voice}-{digest}-v{variant:02d}"
+
+
+def plan(voice: Engine, sentences: list[str], seed: int):
+    """Yield (utt_id, text, variant index, settings) in a reproducible order, each pair of
+    sentence and variant at most once."""
+    rng = random.Random(f"{seed}:{voice.voice}")
+    variants = voice.variants()
+    used: set[tuple[int, int]] = set()
+    for _ in range(len(variants)):
+        order = list(range(len(sentences)))
+        rng.shuffle(order)
+        for s in order:
+            free = [v for v in range(len(variants)) if (s, v) not in used]
+            if not free:
+                continue
+            v = rng.choice(free)
+            used.add((s, v))
+            yield utterance_id(voice.voice, sentences[s], v), sentences[s], v, variants[v]
+
+
+def build_voice(out: Path, voice: Engine, sentences: list[str], seconds: float, seed: int,
+                on_written: Callable[[], None] | None = None) -> tuple[float, int, int]:
+    """Fill ``voice``'s share; return (seconds on disk, utterances made now, failures)."""
+    total, made, failed = 0.0, 0, 0
+    for utt_id, text, variant, settings in plan(voice, sentences, seed):
+        if total >= seconds:
+            break
+        done = json_path(out, voice.lang, voice.voice, utt_id)
+        if done.exists():
+            try:
+                total += float(json.loads(done.read_text(encoding="utf-8"))["duration"])
+                continue
+            except (OSError, ValueError, KeyError):
+                LOG.warning("redoing unreadable %s", done)
+        try:
+            syn = voice.synthesize(text, settings)
+        except RuntimeError as exc:
+            LOG.warning("%s: %s", voice.voice, exc)
+            failed += 1
+            if failed > 20 and made == 0:
+                raise RuntimeError(f"Voice {voice.voice} failed 20 times in a row; "
+                                   "see the warnings above.") from exc
+            continue
+        record = write_utterance(out, Utterance(
+            id=utt_id, text=text, lang=voice.lang, voice=voice.voice, engine=voice.engine,
+            notation=voice.notation, audio=syn.audio, sample_rate=syn.sample_rate,
+            phones=syn.phones, licence=voice.licence,
+            extra={"settings": dict(settings, variant=variant)}))
+        total += record["duration"]
+        made += 1
+        if on_written:
+            on_written()
+    return total, made, failed
+
+
+def build(out: Path, langs: list[str], minutes: float, seed: int,
+          families: list[str] | None = None, voices: list[str] | None = None,
+          sentence_files: dict[str, str] | None = None) -> dict[str, Any]:
+    """Build the corpus; return a summary {lang: {voice: seconds}}."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    counter = {"n": 0}
+
+    def written() -> None:
+        counter["n"] += 1
+        if counter["n"] % MANIFEST_EVERY == 0:
+            write_manifest(out)
+
+    summary: dict[str, Any] = {}
+    per_lang = minutes * 60.0 / max(1, len(langs))
+    for lang in langs:
+        chosen = [v for v in available_voices(lang, families) if not voices or v.voice in voices]
+        if not chosen:
+            LOG.warning("no voice available for %s", lang)
+            continue
+        sentences = load_sentences(lang, (sentence_files or {}).get(lang))
+        share = per_lang / len(chosen)
+        summary[lang] = {}
+        for voice in chosen:
+            start = time.monotonic()
+            seconds, made, failed = build_voice(out, voice, sentences, share, seed, written)
+            LOG.info("%s/%s: %.1f min on disk (%d new, %d failed) in %.0f s", lang, voice.voice,
+                     seconds / 60, made, failed, time.monotonic() - start)
+            summary[lang][voice.voice] = round(seconds, 1)
+    write_manifest(out)
+    return summary

