@@ -1,0 +1,114 @@
+"""The training configuration: one JSON file says everything a run needs to be reproduced.
+
+Owns ``TrainConfig`` (fields, defaults, validation) and ``load_config``. Relative paths in the
+file are taken relative to the current working directory (run from the repository root).
+Example files: inference/training/configs/*.json.
+
+Imports: standard library only.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+def _default_cache() -> str:
+    root = os.environ.get("LIPSYNC_CACHE")
+    base = Path(root).expanduser() if root else Path.home() / ".cache" / "lipsync"
+    return str(base / "features")
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    lr: float = 1e-3                  # peak learning rate (AdamW)
+    weight_decay: float = 0.01
+    betas: tuple[float, float] = (0.9, 0.98)
+    eps: float = 1e-8
+    warmup_steps: int = 200           # linear warm-up from 0 to lr
+    min_lr_ratio: float = 0.05        # cosine decay ends at lr * min_lr_ratio at max_steps
+    grad_clip: float = 1.0            # max global gradient norm (0 = off)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    corpora: tuple[str, ...]                      # corpus directories (each with manifest.jsonl)
+    encoder: dict = field(default_factory=lambda: {"kind": "whisper", "source": "openai/whisper-base"})
+    head: dict = field(default_factory=dict)      # HeadConfig fields; in_dim and
+                                                  # num_encoder_layers come from the features
+    loss: dict = field(default_factory=dict)      # LossConfig fields
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    langs: tuple[str, ...] | None = None          # only these languages (None = all)
+    train_splits: tuple[str, ...] = ("train",)
+    valid_split: str = "valid"
+    cache_dir: str = field(default_factory=_default_cache)
+    out_dir: str = "out/train/run"                # training state, logs and the final model
+    batch_size: int = 16
+    crop_seconds: tuple[float, float] = (4.0, 8.0)  # random crop length range per batch
+    bucket_batches: int = 8                       # batches per length-sorted pool
+    max_steps: int = 3000
+    max_minutes: float = 0.0                      # wall-clock budget of one invocation (0 = none)
+    eval_every: int = 200                         # steps between validation passes
+    early_stopping_patience: int = 8              # evaluations without improvement before stopping
+    min_delta: float = 1e-4                       # smallest valid-loss drop that counts
+    checkpoint_every: int = 200                   # steps between training-state saves
+    log_every_s: float = 15.0                     # seconds between progress lines
+    seed: int = 0
+    device: str = "cpu"
+    num_threads: int = 2                          # torch intra-op threads (this machine has 2 cores)
+    save_dtype: str = "float16"                   # dtype of the final model weights
+    eval_max_frames: int = 6000                   # padded frames per validation batch
+
+    def __post_init__(self) -> None:
+        if not self.corpora:
+            raise ValueError("The config names no corpora; set \"corpora\": [\"DIR\", ...].")
+        if self.save_dtype not in ("float16", "float32"):
+            raise ValueError("save_dtype must be \"float16\" or \"float32\".")
+        if len(self.crop_seconds) != 2 or not 0 < self.crop_seconds[0] <= self.crop_seconds[1]:
+            raise ValueError("crop_seconds must be [min, max] with 0 < min <= max.")
+        if self.max_steps < 1 or self.batch_size < 1:
+            raise ValueError("max_steps and batch_size must be at least 1.")
+
+    @property
+    def corpus_paths(self) -> list[Path]:
+        return [Path(c).expanduser() for c in self.corpora]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        return json.loads(json.dumps(data))       # tuples -> lists
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        data = {k: v for k, v in data.items() if not k.startswith("_")}   # "_comment" keys
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"Unknown training settings: {', '.join(unknown)}; "
+                             f"expected some of: {', '.join(sorted(known))}.")
+        data = dict(data)
+        optim = dict(data.pop("optim", {}))
+        oknown = {f.name for f in fields(OptimConfig)}
+        if set(optim) - oknown:
+            raise ValueError(f"Unknown optimiser settings: {', '.join(sorted(set(optim) - oknown))}.")
+        if "betas" in optim:
+            optim["betas"] = tuple(optim["betas"])
+        for key in ("corpora", "train_splits", "crop_seconds"):
+            if key in data:
+                data[key] = tuple(data[key])
+        if data.get("langs") is not None:
+            data["langs"] = tuple(data["langs"])
+        return cls(optim=OptimConfig(**optim), **data)
+
+
+def load_config(path: Path, overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """Read a training config JSON; ``overrides`` replace top-level keys (e.g. out_dir)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"No training config at {path}; see inference/training/configs/.") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not valid JSON ({exc}); fix the file.") from None
+    data.update(overrides or {})
+    return TrainConfig.from_dict(data)

@@ -1,0 +1,284 @@
+"""The feature and target cache: every corpus utterance encoded once, reused by every run.
+
+Owns: reading corpus manifests into ``CachedUtterance`` records, the cache layout, and filling it::
+
+    <cache>/<encoder-key>/<lang>/<voice>/<id>.<audio-sha1[:12]>.npy   float16 (frames, dim) or
+                                                                    (L, frames, dim), 50 Hz
+    <cache>/targets-<articulation-key>/<lang>/<voice>/<id>.<sha1[:12]>.npy   float32 (frames, 26)
+
+``encoder-key`` is a readable slug plus a hash of the EncoderSpec dict, so a different encoder,
+layer or window never reuses features; the audio hash keeps a rebuilt corpus from reusing stale
+ones. ``articulation-key`` hashes the source of ``inference.articulation``, so changed target
+rules recompute targets. Capture data (``targets_file`` instead of phones) is read as is.
+Filling is resumable (existing files are skipped) and atomic (temporary file + os.replace).
+
+``python -m inference.training.features --config FILE`` fills the cache for a training config
+without training.
+
+Imports: numpy, soundfile, torch (only while encoding), inference.encoders, inference.articulation,
+lipsync_core.params.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import math
+import os
+import re
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lipsync_core.params import NUM_PARAMS
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000            # Hz, every corpus wav
+HOP = 320                      # samples per 50 Hz frame
+ARTICULATION_DIR = Path(__file__).resolve().parent.parent / "articulation"
+
+
+@dataclass(frozen=True)
+class CachedUtterance:
+    """One corpus utterance and where its cached features and targets live."""
+    key: str                   # "<corpus name>/<lang>/<voice>/<id>", unique across corpora
+    lang: str
+    voice: str
+    split: str                 # "train" | "valid" | "test"
+    duration: float            # seconds
+    wav: Path
+    meta: Path                 # the utterance's .json
+    features: Path             # float16 (frames, dim) or (L, frames, dim)
+    targets: Path              # float32 (frames, 26)
+
+    @property
+    def frames(self) -> int:
+        return frames_for(round(self.duration * SAMPLE_RATE))
+
+    def record(self) -> dict:
+        return json.loads(self.meta.read_text(encoding="utf-8"))
+
+    def load_features(self) -> np.ndarray:
+        return np.load(self.features, mmap_mode="r")
+
+    def load_targets(self) -> np.ndarray:
+        return np.load(self.targets)
+
+
+def frames_for(samples: int) -> int:
+    """50 Hz frames of ``samples`` at 16 kHz: ceil(samples / 320)."""
+    return max(1, math.ceil(samples / HOP))
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[-40:] or "x"
+
+
+def _short_hash(data: bytes, n: int = 12) -> str:
+    return hashlib.sha1(data).hexdigest()[:n]
+
+
+def encoder_key(spec_dict: dict) -> str:
+    """Directory name of one encoder's features: slug + hash of the whole spec dict."""
+    canonical = json.dumps(spec_dict, sort_keys=True, separators=(",", ":")).encode()
+    source = Path(str(spec_dict.get("source", ""))).name or str(spec_dict.get("source", ""))
+    layer = spec_dict.get("layer", "")
+    return f"{_slug(str(spec_dict.get('kind', 'enc')))}-{_slug(source)}-L{_slug(str(layer))}-" \
+           f"{_short_hash(canonical, 16)}"
+
+
+def articulation_key() -> str:
+    """Hash of the articulation package's source: changed rules, fresh targets."""
+    digest = hashlib.sha1()
+    for path in sorted(ARTICULATION_DIR.rglob("*.py")) + sorted(ARTICULATION_DIR.rglob("*.json")):
+        digest.update(path.relative_to(ARTICULATION_DIR).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def read_manifest(corpus: Path, splits: tuple[str, ...] | None = None,
+                  langs: tuple[str, ...] | None = None) -> list[dict]:
+    """Manifest rows of ``corpus`` (optionally only some splits / languages), with absolute paths."""
+    corpus = Path(corpus)
+    manifest = corpus / "manifest.jsonl"
+    if not manifest.is_file():
+        raise FileNotFoundError(f"{corpus} has no manifest.jsonl; build the corpus first "
+                                "('python -m inference corpus ...') or point to its directory.")
+    rows = []
+    for n, line in enumerate(manifest.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            raise ValueError(f"{manifest} line {n} is not JSON; rebuild the manifest.") from None
+        if splits is not None and row.get("split") not in splits:
+            continue
+        if langs is not None and row.get("lang") not in langs:
+            continue
+        wav = corpus / row["path"]
+        row["wav"] = wav
+        row["meta"] = corpus / row.get("json", str(Path(row["path"]).with_suffix(".json")))
+        rows.append(row)
+    return rows
+
+
+def _utt_id(row: dict) -> str:
+    return str(row.get("id") or Path(row["path"]).stem)
+
+
+def plan(corpora: list[Path], spec_dict: dict, cache: Path, splits: tuple[str, ...] | None = None,
+         langs: tuple[str, ...] | None = None) -> list[CachedUtterance]:
+    """Where every utterance's features and targets are (or will be) cached. Reads each wav once
+    to hash it (cheap next to encoding)."""
+    cache = Path(cache)
+    enc_dir = cache / encoder_key(spec_dict)
+    tgt_dir = cache / f"targets-{articulation_key()}"
+    out = []
+    for corpus in corpora:
+        corpus = Path(corpus)
+        for row in read_manifest(corpus, splits, langs):
+            wav: Path = row["wav"]
+            if not wav.is_file():
+                raise FileNotFoundError(f"{wav} is listed in {corpus}/manifest.jsonl but missing; "
+                                        "rebuild the corpus.")
+            audio_hash = _short_hash(wav.read_bytes())
+            uid = _utt_id(row)
+            lang, voice = str(row["lang"]), str(row["voice"])
+            meta = row["meta"]
+            target_hash = _short_hash(audio_hash.encode() + meta.read_bytes())
+            sub = Path(_slug(lang)) / _slug(voice)
+            out.append(CachedUtterance(
+                key=f"{corpus.name}/{lang}/{voice}/{uid}", lang=lang, voice=voice,
+                split=str(row.get("split", "train")), duration=float(row["duration"]),
+                wav=wav, meta=meta,
+                features=enc_dir / sub / f"{_slug(uid)}.{audio_hash}.npy",
+                targets=tgt_dir / sub / f"{_slug(uid)}.{target_hash}.npy"))
+    keys = [u.key for u in out]
+    if len(set(keys)) != len(keys):
+        raise ValueError("Two utterances share corpus name, language, voice and id; give the "
+                         "corpora distinct directory names.")
+    return out
+
+
+def save_npy_atomic(path: Path, array: np.ndarray) -> None:
+    """np.save through a temporary file in the same directory, then os.replace."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.save(handle, array)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def read_wave(wav: Path) -> np.ndarray:
+    """(samples,) float32 at 16 kHz of a corpus wav."""
+    import soundfile as sf
+    audio, sr = sf.read(str(wav), dtype="float32", always_2d=True)
+    if sr != SAMPLE_RATE:
+        raise ValueError(f"{wav} is {sr} Hz; corpus audio must be {SAMPLE_RATE} Hz mono.")
+    return audio.mean(axis=1)
+
+
+def fit_frames(array: np.ndarray, n: int, axis: int = 0) -> np.ndarray:
+    """Trim or edge-pad ``array`` along ``axis`` to ``n`` frames."""
+    have = array.shape[axis]
+    if have == n:
+        return array
+    if have > n:
+        return np.take(array, np.arange(n), axis=axis)
+    pad = [(0, 0)] * array.ndim
+    pad[axis] = (0, n - have)
+    return np.pad(array, pad, mode="edge")
+
+
+def compute_targets(record: dict, meta: Path, n_frames: int, lead: bool = True) -> np.ndarray:
+    """(n_frames, 26) float32 targets of one utterance record: from its phones through
+    ``inference.articulation.curves_from_phones``, or its capture ``targets_file``."""
+    if record.get("targets_file"):
+        targets = np.load(meta.parent / record["targets_file"]).astype(np.float32)
+    else:
+        from inference.articulation import curves_from_phones
+        phones = [(str(s), float(a), float(b)) for s, a, b in record["phones"]]
+        targets = np.asarray(curves_from_phones(
+            phones, record["notation"], record["lang"], frame_rate=50.0,
+            duration=float(record["duration"]), lead=lead), dtype=np.float32)
+    if targets.ndim != 2 or targets.shape[1] != NUM_PARAMS:
+        raise ValueError(f"{meta}: targets are {targets.shape}, expected (frames, {NUM_PARAMS}).")
+    if abs(len(targets) - n_frames) > 2:
+        log.warning("%s: %d target frames for %d audio frames; trimming/padding",
+                    meta, len(targets), n_frames)
+    return fit_frames(targets, n_frames)
+
+
+def fill_targets(utts: list[CachedUtterance]) -> None:
+    """Compute every missing target file."""
+    for utt in utts:
+        if not utt.targets.exists():
+            save_npy_atomic(utt.targets, compute_targets(utt.record(), utt.meta, utt.frames))
+
+
+def fill_cache(utts: list[CachedUtterance], spec_dict: dict, device: str = "cpu",
+               dtype: str = "float32") -> None:
+    """Compute every missing target and feature file. The encoder is loaded only if needed."""
+    fill_targets(utts)
+    todo = [u for u in utts if not u.features.exists()]
+    if not todo:
+        return
+    import torch
+    from inference.encoders import EncoderSpec, load_encoder
+    spec = EncoderSpec.from_dict(spec_dict)
+    torch_dtype = getattr(torch, dtype)
+    encoder = load_encoder(spec, device, torch_dtype)
+    total_s = sum(u.duration for u in todo)
+    log.info("encoding %d utterances (%.1f min of audio) with %s", len(todo), total_s / 60,
+             spec_dict.get("source"))
+    t0, done_s, last = time.monotonic(), 0.0, 0.0
+    for utt in todo:
+        wave = read_wave(utt.wav)
+        with torch.inference_mode():
+            feats = encoder.encode(wave)
+        array = feats.detach().to("cpu", torch.float32).numpy()
+        array = fit_frames(array, frames_for(len(wave)), axis=array.ndim - 2)
+        save_npy_atomic(utt.features, array.astype(np.float16))
+        done_s += utt.duration
+        now = time.monotonic()
+        if now - last > 10 or done_s >= total_s:
+            last = now
+            rate = done_s / max(now - t0, 1e-6)
+            log.info("features %.1f/%.1f min of audio, %.1fx real time, ETA %s",
+                     done_s / 60, total_s / 60, rate, _fmt_s((total_s - done_s) / max(rate, 1e-6)))
+
+
+def _fmt_s(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else \
+        f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m inference.training.features",
+                                     description="Fill the feature/target cache of a training config.")
+    parser.add_argument("--config", required=True, help="training config JSON")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    from inference.training.config import load_config
+    cfg = load_config(Path(args.config))
+    utts = plan(cfg.corpus_paths, cfg.encoder, Path(cfg.cache_dir), None, cfg.langs)
+    fill_cache(utts, cfg.encoder, cfg.device)
+    print(f"{len(utts)} utterances cached under {cfg.cache_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
