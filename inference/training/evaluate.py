@@ -1,0 +1,211 @@
+"""``python -m inference evaluate --model DIR --data DIR [--split test] [--out report.json]
+[--per-clip] [--engine]``: score a model against reference phones or capture targets.
+
+Owns running a checkpoint over every utterance of a corpus split, turning reference phones into
+class segments and sound-timed reference curves, scoring three systems with metrics.py (the model,
+the loudness-driven baseline mouth, and the reference curves drawn from the phones themselves,
+which must score ~1.0), and the report: per language (en / ja separately), optionally per clip,
+with issue 6's quality goals marked pass/fail for the model.
+
+By default the model runs on cached encoder features (the same cache as training: fast, and each
+clip is encoded once); ``--engine`` runs the product path, ``LipSyncEngine.predict``, instead.
+
+Imports: numpy, torch, inference.checkpoint, inference.heads, inference.articulation,
+inference.training.features / metrics (inference.pipeline with --engine).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from inference.training import metrics
+from inference.training.metrics import Segment
+
+log = logging.getLogger(__name__)
+
+SYSTEMS = ("model", "loudness", "reference")
+# Issue 6 quality goals on held-out real speech: metric -> (low, high) inclusive.
+GOALS = {"aperture_auc": (0.97, 1.0), "closure_recall": (0.95, 1.0), "rounding_auc": (0.95, 1.0),
+         "lip_roll_auc": (0.9, 1.0), "silence_closed": (1.0, 1.0), "lag_ms": (10.0, 100.0)}
+TABLE_KEYS = ("aperture_auc", "closure_recall", "false_closures", "rounding_auc", "lip_roll_auc",
+              "silence_ratio", "silence_closed", "lag_ms", "lag_vs_targets_ms", "mae")
+
+
+def phone_segments(record: dict, n_frames: int, frame_rate: float = 50.0) -> list[Segment]:
+    """Class segments (sound time, frames) of an utterance record's reference phones."""
+    from inference.articulation import normalize, phone_class
+    phones = [(str(s), float(a), float(b)) for s, a, b in record["phones"]]
+    segs = []
+    for seg in normalize(phones, record["notation"], record.get("lang")):
+        s = int(round(seg.start * frame_rate))
+        e = max(s + 1, int(round(seg.end * frame_rate)))
+        segs.append(Segment(frozenset(phone_class(seg.phone)), min(s, n_frames), min(e, n_frames)))
+    return segs
+
+
+def _head_predictor(model_dir: Path, device: str) -> tuple[dict, Callable[[np.ndarray], np.ndarray]]:
+    import torch
+    from inference.checkpoint import load_checkpoint
+    from inference.heads import run_head_chunked
+    ckpt = load_checkpoint(model_dir, device)
+
+    def predict(features: np.ndarray) -> np.ndarray:
+        feats = torch.from_numpy(np.asarray(features, dtype=np.float32))
+        return run_head_chunked(ckpt.head, feats).numpy()
+    return ckpt.config, predict
+
+
+def evaluate(model_dir: Path, data_dir: Path, split: str = "test", cache_dir: Path | None = None,
+             device: str = "cpu", engine: bool = False, langs: tuple[str, ...] | None = None,
+             per_clip: bool = False) -> dict[str, Any]:
+    """The evaluation report (a JSON-ready dict) of ``model_dir`` on ``split`` of ``data_dir``."""
+    import torch
+    from inference.training.config import _default_cache
+    from inference.training.features import (compute_targets, fill_cache, fill_targets, plan,
+                                              read_wave)
+    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    config, run_head = _head_predictor(model_dir, device)
+    spec = config["encoder"]
+    cache = Path(cache_dir) if cache_dir else Path(_default_cache())
+    utts = plan([Path(data_dir)], spec, cache, (split,), langs)
+    if not utts:
+        raise ValueError(f"{data_dir} has no {split!r} utterances to evaluate; check --split.")
+    if engine:
+        from inference.pipeline import LipSyncEngine
+        lip_engine = LipSyncEngine(model_dir, device)
+        fill_targets(utts)
+    else:
+        fill_cache(utts, spec, device)
+
+    clips: dict[str, list[dict]] = defaultdict(list)
+    for i, utt in enumerate(utts):
+        record = utt.record()
+        target = utt.load_targets()                                   # (frames, 26) at 50 Hz
+        n = len(target)
+        if engine:
+            curves = lip_engine.predict(str(utt.wav), None, None, 50.0)
+            pred = metrics_fit(np.asarray(curves.frames, dtype=np.float32), n)
+        else:
+            pred = metrics_fit(run_head(utt.load_features()), n)
+        segments = sound_ref = None
+        if record.get("phones"):
+            segments = phone_segments(record, n)
+            sound_ref = compute_targets(record, utt.meta, n, lead=False)
+        wave = read_wave(utt.wav)
+        systems = {"model": pred, "loudness": metrics_fit(metrics.loudness_curves(wave), n),
+                   "reference": target}
+        for name, curves in systems.items():
+            m = metrics.clip_metrics(curves, target, segments, sound_ref)
+            m.update(key=utt.key, lang=utt.lang, voice=utt.voice, system=name)
+            clips[name].append(m)
+        log.info("clip %d/%d %s: aperture AUC %.3f, closure recall %.3f, lag %.0f ms", i + 1,
+                 len(utts), utt.key, clips["model"][-1].get("aperture_auc", math.nan),
+                 clips["model"][-1].get("closure_recall", math.nan), clips["model"][-1]["lag_ms"])
+
+    report: dict[str, Any] = {"model": str(model_dir), "data": str(data_dir), "split": split,
+                              "path": "engine" if engine else "cached-features",
+                              "training": {k: config.get("training", {}).get(k) for k in
+                                           ("name", "steps", "best_valid_loss", "wall_time_s")},
+                              "definitions": metrics.__doc__, "per_language": {}}
+    for lang in sorted({u.lang for u in utts}) + ["all"]:
+        block = {}
+        for name in SYSTEMS:
+            chosen = [c for c in clips[name] if lang == "all" or c["lang"] == lang]
+            block[name] = metrics.summarize(chosen)
+        block["goals"] = goals(block["model"])
+        report["per_language"][lang] = block
+    if per_clip:
+        report["clips"] = [{k: v for k, v in c.items() if k != "params" or name == "model"}
+                           for name in SYSTEMS for c in clips[name]]
+    return metrics.json_safe(report)
+
+
+def metrics_fit(curves: np.ndarray, n: int) -> np.ndarray:
+    from inference.training.features import fit_frames
+    return fit_frames(np.asarray(curves, dtype=np.float32), n)
+
+
+def goals(summary: dict) -> dict[str, Any]:
+    """Issue 6's goals for one summary: {metric: {"value", "goal", "pass"}}."""
+    out = {}
+    for key, (low, high) in GOALS.items():
+        value = summary.get(key)
+        ok = value is not None and not (isinstance(value, float) and math.isnan(value)) \
+            and low <= value <= high
+        out[key] = {"value": value, "goal": [low, high], "pass": bool(ok)}
+    return out
+
+
+def format_table(report: dict) -> str:
+    """Plain-text tables (one per language) of the headline metrics of every system."""
+    lines = []
+    for lang, block in report["per_language"].items():
+        lines.append(f"[{lang}] clips: {block['model']['clips']}")
+        lines.append(f"{'metric':<20}" + "".join(f"{s:>12}" for s in SYSTEMS) + "   goal")
+        for key in TABLE_KEYS:
+            cells = []
+            for s in SYSTEMS:
+                v = block[s].get(key)
+                cells.append(f"{v:>12.3f}" if isinstance(v, (int, float)) else f"{'-':>12}")
+            goal = block["goals"].get(key)
+            mark = "" if goal is None else f"   {goal['goal']} {'ok' if goal['pass'] else 'MISS'}"
+            lines.append(f"{key:<20}" + "".join(cells) + mark)
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _write_json_atomic(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name, suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=1, ensure_ascii=False, allow_nan=False)
+    os.replace(tmp, path)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m inference evaluate",
+                                     description="Score a model against reference phones/targets.")
+    parser.add_argument("--model", required=True, help="checkpoint directory")
+    parser.add_argument("--data", required=True, help="corpus directory (with manifest.jsonl)")
+    parser.add_argument("--split", default="test", help="which split to score (default: test)")
+    parser.add_argument("--out", help="write the JSON report here")
+    parser.add_argument("--per-clip", action="store_true", help="include every clip in the report")
+    parser.add_argument("--engine", action="store_true",
+                        help="run the product pipeline (LipSyncEngine) instead of cached features")
+    parser.add_argument("--cache", help="feature cache directory (default: the training cache)")
+    parser.add_argument("--lang", action="append", help="only this language (repeatable)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
+    try:
+        report = evaluate(Path(args.model), Path(args.data), args.split,
+                          Path(args.cache) if args.cache else None, args.device, args.engine,
+                          tuple(args.lang) if args.lang else None, args.per_clip)
+    except (FileNotFoundError, ValueError) as exc:
+        if args.verbose:
+            raise
+        print(f"evaluate: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # ModelError and friends: one line for a person
+        if args.verbose or type(exc).__name__ not in ("ModelError", "EncoderError"):
+            raise
+        print(f"evaluate: {exc}", file=sys.stderr)
+        return 1
+    if args.out:
+        _write_json_atomic(Path(args.out), report)
+    print(format_table(report))
+    if args.out:
+        print(f"report written to {args.out}")
+    return 0

@@ -1,0 +1,306 @@
+"""``python -m inference train --config FILE [--resume] [--out DIR]``: train a head.
+
+Owns the training loop: feature cache -> batches -> head -> loss -> AdamW with linear warm-up and
+cosine decay, gradient clipping, validation every N steps with early stopping, a resumable
+training state every N steps (see state.py), a progress line with ETA on stderr, and at the end
+the best model saved with ``inference.checkpoint.save_checkpoint`` together with a training
+summary (corpus minutes per language and voice, steps, wall time, best validation loss, git
+commit, the config). Deterministic from the config's seed: an interrupted run resumed with
+``--resume`` reaches the same weights as an uninterrupted one.
+
+Output directory: ``<out>/state/`` (training state), ``<out>/model/`` (the checkpoint),
+``<out>/summary.json``.
+
+Imports: torch, numpy, inference.heads, inference.checkpoint, inference.training.*.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import random
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+USER_ERRORS = (FileNotFoundError, ValueError)   # bad config or corpus: one line, no traceback
+
+
+def lr_at(step: int, peak: float, warmup: int, total: int, min_ratio: float) -> float:
+    """Learning rate for optimiser step ``step`` (0-based): linear warm-up, then cosine decay."""
+    if warmup > 0 and step < warmup:
+        return peak * (step + 1) / warmup
+    span = max(1, total - warmup)
+    progress = min(1.0, (step - warmup) / span)
+    return peak * (min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def seed_everything(seed: int) -> None:
+    import torch
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"],
+                             capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def corpus_summary(utts) -> dict[str, Any]:
+    """Minutes and utterance counts per split, language and voice."""
+    minutes: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+    for u in utts:
+        cell = minutes[u.split][u.lang].setdefault(u.voice, {"minutes": 0.0, "utterances": 0})
+        cell["minutes"] += u.duration / 60.0
+        cell["utterances"] += 1
+    out: dict[str, Any] = {}
+    for split, langs in minutes.items():
+        out[split] = {lang: {voice: {"minutes": round(c["minutes"], 2), "utterances": c["utterances"]}
+                             for voice, c in sorted(voices.items())}
+                      for lang, voices in sorted(langs.items())}
+        out[split]["total_minutes"] = round(sum(c["minutes"] for v in langs.values()
+                                                for c in v.values()), 2)
+    return out
+
+
+def _fmt(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else \
+        f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def validation_loss(model, examples, loss_cfg, max_frames: int) -> float:
+    """Frame-weighted mean loss over whole validation utterances (no dropout)."""
+    import torch
+    from inference.training.dataset import eval_batches
+    from inference.training.losses import lipsync_loss
+    if not examples:
+        return math.nan
+    model.eval()
+    total, weight = 0.0, 0.0
+    with torch.inference_mode():
+        for x, y, mask in eval_batches(examples, max_frames):
+            _, parts = lipsync_loss(model(x, mask), y, mask, loss_cfg)
+            n = float(mask.sum())
+            total += parts["total"] * n
+            weight += n
+    model.train()
+    return total / max(weight, 1.0)
+
+
+def train(cfg, resume: bool = False, stop_at: int | None = None) -> dict[str, Any]:
+    """Run (or continue) training as ``cfg`` says; returns the training summary.
+
+    ``stop_at``: end this invocation after that step, as an interruption would (the schedule
+    still runs to ``cfg.max_steps``; continue with ``resume=True``).
+    """
+    import torch
+    from inference.checkpoint import save_checkpoint
+    from inference.heads import HeadConfig, build_head, count_parameters
+    from inference.training.dataset import CropSampler, Example
+    from inference.training.features import fill_cache, plan
+    from inference.training.losses import LossConfig, lipsync_loss
+    from inference.training.state import find_state, load_state, save_state
+
+    torch.set_num_threads(cfg.num_threads)
+    seed_everything(cfg.seed)
+    out = Path(cfg.out_dir)
+    state_dir = out / "state"
+    existing = find_state(state_dir)
+    if existing is not None and not resume:
+        raise ValueError(f"{out} already holds a training run; pass --resume to continue it or "
+                         "--out to start a new one elsewhere.")
+    out.mkdir(parents=True, exist_ok=True)
+
+    from inference.encoders import EncoderSpec
+    spec = EncoderSpec.from_dict(cfg.encoder).to_dict()     # defaults resolved: the cache key
+    splits = tuple(cfg.train_splits) + (cfg.valid_split,)
+    utts = plan(cfg.corpus_paths, spec, Path(cfg.cache_dir), splits, cfg.langs)
+    fill_cache(utts, spec, cfg.device)
+    train_ex = [Example.load(u) for u in utts if u.split in cfg.train_splits]
+    valid_ex = [Example.load(u) for u in utts if u.split == cfg.valid_split]
+    if not train_ex:
+        raise ValueError("The corpora hold no training utterances for these splits and languages.")
+    if not valid_ex:
+        log.warning("no %r utterances: early stopping and best-model selection use the training "
+                    "loss", cfg.valid_split)
+    feats = train_ex[0].features
+    head_cfg = HeadConfig.from_dict({**cfg.head, "in_dim": int(feats.shape[-1]),
+                                     "num_encoder_layers": int(feats.shape[0]) if feats.ndim == 3 else 1})
+    loss_cfg = LossConfig.from_dict(cfg.loss)
+    model = build_head(head_cfg).to(cfg.device)
+    model.train()
+    o = cfg.optim
+    optimizer = torch.optim.AdamW(model.parameters(), lr=o.lr, betas=tuple(o.betas), eps=o.eps,
+                                  weight_decay=o.weight_decay)
+    crop = (max(1, round(cfg.crop_seconds[0] * 50)), max(1, round(cfg.crop_seconds[1] * 50)))
+    sampler = CropSampler(train_ex, cfg.batch_size, crop, cfg.seed, cfg.bucket_batches)
+
+    progress: dict[str, Any] = {"step": 0, "sampler": sampler.state_dict(), "best_loss": None,
+                                "best_step": 0, "bad_evals": 0, "elapsed_s": 0.0, "frames": 0,
+                                "history": [], "stopped": None}
+    best_weights = None
+    if existing is not None:
+        progress, best_weights = load_state(existing, model, optimizer)
+        sampler.load_state_dict(progress["sampler"])
+        log.info("resumed %s at step %d", existing, progress["step"])
+    n_params = count_parameters(model)
+    log.info("head %s, %d parameters; %d train / %d valid utterances", head_cfg.kind, n_params,
+             len(train_ex), len(valid_ex))
+
+    def checkpoint() -> None:
+        progress["sampler"] = sampler.state_dict()
+        save_state(state_dir, model, optimizer, progress, best_weights)
+
+    if progress["step"] == 0 and not progress["history"]:
+        v0 = validation_loss(model, valid_ex or train_ex, loss_cfg, cfg.eval_max_frames)
+        progress["history"].append({"step": 0, "train_loss": None, "valid_loss": v0, "lr": 0.0})
+        log.info("step 0  valid loss %.4f (untrained)", v0)
+
+    t_run = time.monotonic()
+    elapsed0 = progress["elapsed_s"]
+    step0 = progress["step"]
+    last_log, run_loss, run_n = t_run, 0.0, 0
+    budget_s = cfg.max_minutes * 60 if cfg.max_minutes else math.inf
+    stop = progress["stopped"]
+    while stop is None and progress["step"] < cfg.max_steps:
+        if time.monotonic() - t_run >= budget_s:
+            log.info("time budget of %.1f min reached at step %d; continue with --resume",
+                     cfg.max_minutes, progress["step"])
+            break
+        if stop_at is not None and progress["step"] >= stop_at:
+            break
+        step = progress["step"]
+        lr = lr_at(step, o.lr, o.warmup_steps, cfg.max_steps, o.min_lr_ratio)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        x, y, mask = sampler.next_batch()
+        loss, parts = lipsync_loss(model(x.to(cfg.device), mask.to(cfg.device)), y.to(cfg.device),
+                                   mask.to(cfg.device), loss_cfg)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if o.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), o.grad_clip)
+        optimizer.step()
+        progress["step"] = step = step + 1
+        progress["frames"] += int(mask.sum())
+        progress["elapsed_s"] = elapsed0 + time.monotonic() - t_run
+        run_loss, run_n = run_loss + parts["total"], run_n + 1
+
+        now = time.monotonic()
+        if now - last_log >= cfg.log_every_s or step == cfg.max_steps:
+            rate = (step - step0) / max(now - t_run, 1e-6)          # steps per second
+            remaining = (cfg.max_steps - step) / max(rate, 1e-9)
+            if math.isfinite(budget_s):
+                remaining = min(remaining, budget_s - (now - t_run))
+            log.info("step %d/%d  loss %.4f  lr %.2e  %.2f s/step  %.0f frames/s  ETA %s",
+                     step, cfg.max_steps, run_loss / run_n, lr, 1 / max(rate, 1e-9),
+                     progress["frames"] / max(progress["elapsed_s"], 1e-6), _fmt(remaining))
+            last_log, run_loss, run_n = now, 0.0, 0
+
+        if step % cfg.eval_every == 0 or step == cfg.max_steps:
+            v = validation_loss(model, valid_ex or train_ex, loss_cfg, cfg.eval_max_frames)
+            progress["history"].append({"step": step, "train_loss": parts["total"],
+                                        "valid_loss": v, "lr": lr})
+            best = progress["best_loss"]
+            if best is None or v < best - cfg.min_delta:
+                progress.update(best_loss=v, best_step=step, bad_evals=0)
+                best_weights = {k: t.detach().clone() for k, t in model.state_dict().items()}
+            else:
+                progress["bad_evals"] += 1
+            log.info("step %d  valid loss %.4f  (best %.4f at step %d)", step, v,
+                     progress["best_loss"], progress["best_step"])
+            if progress["bad_evals"] >= cfg.early_stopping_patience:
+                stop = progress["stopped"] = "early stopping"
+                log.info("early stopping: no improvement in %d evaluations", progress["bad_evals"])
+        if step % cfg.checkpoint_every == 0 or stop is not None:
+            checkpoint()
+
+    finished = stop is not None or progress["step"] >= cfg.max_steps
+    if finished and stop is None:
+        stop = progress["stopped"] = "max steps"
+    if best_weights is None:
+        v = validation_loss(model, valid_ex or train_ex, loss_cfg, cfg.eval_max_frames)
+        progress.update(best_loss=v, best_step=progress["step"])
+        best_weights = {k: t.detach().clone() for k, t in model.state_dict().items()}
+    checkpoint()
+
+    summary = {
+        "name": Path(cfg.out_dir).name,
+        "finished": finished,
+        "stopped": stop,
+        "steps": progress["step"],
+        "best_step": progress["best_step"],
+        "best_valid_loss": progress["best_loss"],
+        "wall_time_s": round(progress["elapsed_s"], 1),
+        "frames_seen": progress["frames"],
+        "frames_per_s": round(progress["frames"] / max(progress["elapsed_s"], 1e-6), 1),
+        "head_parameters": n_params,
+        "corpus": corpus_summary(utts),
+        "git_commit": git_commit(),
+        "torch": torch.__version__,
+        "history": progress["history"][-50:],
+        "config": cfg.to_dict(),
+    }
+    final = build_head(head_cfg)
+    final.load_state_dict(best_weights, strict=True)
+    save_checkpoint(out / "model", final, head_cfg, spec, training=summary,
+                    dtype=cfg.save_dtype)
+    (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    log.info("model saved to %s (best valid loss %.4f at step %d)", out / "model",
+             progress["best_loss"], progress["best_step"])
+    return summary
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m inference train",
+                                     description="Train a head from a config file.")
+    parser.add_argument("--config", required=True, help="training config JSON "
+                        "(see inference/training/configs/)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run saved in the output directory")
+    parser.add_argument("--out", help="output directory (overrides the config's out_dir)")
+    parser.add_argument("--max-minutes", type=float, help="wall-clock budget of this invocation")
+    parser.add_argument("--max-steps", type=int, help="override the config's max_steps")
+    parser.add_argument("--stop-after", type=int, metavar="STEP",
+                        help="end this invocation after STEP, as an interruption would")
+    parser.add_argument("--verbose", action="store_true", help="debug logging and tracebacks")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
+    from inference.training.config import load_config
+    overrides: dict[str, Any] = {}
+    if args.out:
+        overrides["out_dir"] = args.out
+    if args.max_minutes is not None:
+        overrides["max_minutes"] = args.max_minutes
+    if args.max_steps is not None:
+        overrides["max_steps"] = args.max_steps
+    try:
+        cfg = load_config(Path(args.config), overrides)
+        summary = train(cfg, resume=args.resume, stop_at=args.stop_after)
+    except Exception as exc:  # one line for a person; the traceback with --verbose
+        if args.verbose or not isinstance(exc, USER_ERRORS) and \
+                type(exc).__name__ not in ("EncoderError", "ModelError"):
+            raise
+        print(f"train: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps({"model": str(Path(cfg.out_dir) / "model"), "steps": summary["steps"],
+                      "finished": summary["finished"], "best_valid_loss": summary["best_valid_loss"],
+                      "wall_time_s": summary["wall_time_s"]}))
+    return 0
