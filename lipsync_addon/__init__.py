@@ -1,0 +1,47 @@
+"""The Blender side of Lip Sync: properties, operators, panel, preferences and the headless
+batch script. Everything that imports bpy lives in this package; it imports the shared pure code
+relatively (``from ..lipsync_core import ...``) because it ships inside the extension package,
+and it never imports torch, transformers or inference (the worker runs them in its own process).
+
+Modules, by what they own:
+  properties          PropertyGroups (mapping rows on Object, job settings on Scene)
+  compat              Blender 4.2 / 4.4+ / 5.0 differences (strips, F-curves, NLA)
+  strip_source        the sound strip: which, its file (packed too), its timing
+  worker_client       spawning and talking to ``python -m inference serve``
+  environment         which Python runs the worker; the managed venv's commands
+  job                 checks and plans a job, writes its result
+  keyframe_writer     fast shape-key F-curve writing that replaces only its own range
+  generate_operator   ``lipsync.generate`` (execute: synchronous; invoke: modal) and cancel
+  mapping_operators   presets, auto-match, JSON import/export, rows, add shape keys
+  panel               the sidebar panel and the mapping UIList
+  preferences         add-on preferences, Set Up Environment, Check
+  batch               ``blender -b file.blend --python lipsync_addon/batch.py -- ...``
+"""
+from __future__ import annotations
+
+import logging
+
+log = logging.getLogger(__name__)
+
+
+def _classes() -> tuple:
+    from . import generate_operator, mapping_operators, panel, preferences, properties
+    return (properties.CLASSES + preferences.CLASSES + generate_operator.CLASSES
+            + mapping_operators.CLASSES + panel.CLASSES)
+
+
+def register() -> None:
+    import bpy
+    from . import properties
+    for cls in _classes():
+        bpy.utils.register_class(cls)
+    properties.register_props()
+
+
+def unregister() -> None:
+    import bpy
+    from . import properties, worker_client
+    worker_client.shutdown_worker()
+    properties.unregister_props()
+    for cls in reversed(_classes()):
+        bpy.utils.unregister_class(cls)

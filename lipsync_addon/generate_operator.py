@@ -1,0 +1,212 @@
+"""``lipsync.generate``: the Generate Lip Sync operator.
+
+``execute()`` does the whole job synchronously (background mode and scripts never call
+``invoke()``, and timers never fire there). ``invoke()`` with a window goes modal: the worker
+runs in its own process, a reader thread feeds a queue, a 0.1 s event timer polls it, the panel
+shows a progress bar with the stage, and ESC (or the panel's Cancel) cancels. Keys are written
+only when a result arrives, in one step, so a cancelled or crashed job changes nothing; a crashed
+worker is discarded and the next job starts a fresh one.
+
+Imports: bpy, the add-on's own modules.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import bpy
+from bpy.props import FloatProperty, StringProperty
+
+from . import compat, environment, job as job_mod, worker_client
+from .strip_source import InputError
+from .worker_client import WorkerError
+
+log = logging.getLogger(__name__)
+
+# overall progress: (start, end) fraction of each worker stage
+STAGES = {"audio": (0.0, 0.1), "encoder": (0.1, 0.8), "head": (0.8, 0.95), "write": (0.95, 1.0)}
+CANCEL_GRACE_S = 3.0      # seconds a cancelled worker gets before it is killed
+
+_cancel_requested = False
+
+
+def request_cancel() -> None:
+    global _cancel_requested
+    _cancel_requested = True
+
+
+def overall(stage: str, fraction: float) -> float:
+    lo, hi = STAGES.get(stage, (0.0, 1.0))
+    return lo + (hi - lo) * max(0.0, min(1.0, fraction))
+
+
+def _device(worker: worker_client.Worker) -> str:
+    return str((worker.hello or {}).get("device", "unknown device"))
+
+
+def _redraw(context: Any) -> None:
+    screen = getattr(context, "screen", None)
+    if screen is not None:
+        for area in screen.areas:
+            if area.type == "VIEW_3D":
+                area.tag_redraw()
+
+
+class LIPSYNC_OT_generate(bpy.types.Operator):
+    """Generate shape-key lip sync for the active mesh from a sound strip"""
+    bl_idname = "lipsync.generate"
+    bl_label = "Generate Lip Sync"
+    bl_options = {"REGISTER", "UNDO"}
+
+    strip: StringProperty(name="Strip", default="",  # type: ignore[valid-type]
+                          description="Sound strip name; empty = the panel's choice or the "
+                                      "active sound strip", options={"SKIP_SAVE"})
+    lead_ms: FloatProperty(name="Lead (ms)", default=60.0,  # type: ignore[valid-type]
+                           description="Override the scene's lead in milliseconds",
+                           options={"SKIP_SAVE"})
+    mapping: StringProperty(name="Mapping", default="",  # type: ignore[valid-type]
+                            description="Preset name or JSON file; empty = the object's table",
+                            options={"SKIP_SAVE"})
+
+    @classmethod
+    def poll(cls, context: Any) -> bool:
+        return not context.scene.lipsync.running
+
+    # -- shared -----------------------------------------------------------------------------
+    def _prepare(self, context: Any) -> job_mod.Job:
+        lead = self.lead_ms if self.properties.is_property_set("lead_ms") else None
+        scene = context.scene
+        sound_scene = compat.sequencer_scene(context)
+        if sound_scene.sequence_editor is None:
+            sound_scene = scene
+        strip = self.strip or scene.lipsync.strip
+        return job_mod.prepare(scene, context.active_object, strip, lead, self.mapping,
+                               sound_scene)
+
+    def _finish(self, context: Any, job: job_mod.Job, result: dict[str, Any],
+                worker: worker_client.Worker) -> set[str]:
+        obj = bpy.data.objects[job.object_name]
+        report = job_mod.finish(job, obj, result, _device(worker))
+        context.scene.lipsync.last_report = report.sentence()
+        self.report({"WARNING"} if report.warnings else {"INFO"}, report.sentence())
+        return {"FINISHED"}
+
+    def _fail(self, context: Any, message: str) -> set[str]:
+        context.scene.lipsync.last_report = message
+        self.report({"ERROR"}, message)
+        return {"CANCELLED"}
+
+    # -- synchronous ------------------------------------------------------------------------
+    def execute(self, context: Any) -> set[str]:
+        job = None
+        worker = None
+        wm = context.window_manager
+        try:
+            job = self._prepare(context)
+            worker = worker_client.get_worker(environment.worker_config())
+            wm.progress_begin(0, 100)
+            req = job.request()
+            result = worker.run(req["audio"], req["start"], req["end"], req["fps"],
+                                lambda stage, f: wm.progress_update(int(100 * overall(stage, f))))
+            return self._finish(context, job, result, worker)
+        except (InputError, environment.EnvironmentMissing) as exc:
+            return self._fail(context, str(exc))
+        except WorkerError as exc:
+            if exc.code == "crashed" and worker is not None:
+                worker_client.discard_worker(worker)
+            return self._fail(context, str(exc))
+        finally:
+            wm.progress_end()
+            if job is not None:
+                job.cleanup()
+
+    # -- modal ------------------------------------------------------------------------------
+    def invoke(self, context: Any, event: Any) -> set[str]:
+        if bpy.app.background or context.window is None:
+            return self.execute(context)
+        global _cancel_requested
+        _cancel_requested = False
+        try:
+            self._job = self._prepare(context)
+            self._worker = worker_client.get_worker(environment.worker_config())
+        except (InputError, environment.EnvironmentMissing, WorkerError) as exc:
+            return self._fail(context, str(exc))
+        self._request: dict[str, Any] | None = None
+        self._cancel_at: float | None = None
+        state = context.scene.lipsync
+        state.running, state.progress, state.stage = True, 0.0, "starting worker"
+        if self._worker.hello is not None:
+            self._send()
+        wm = context.window_manager
+        self._timer = wm.event_timer_add(0.1, window=context.window)
+        wm.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def _send(self) -> None:
+        req = self._job.request()
+        self._request = self._worker.predict_request(req["audio"], req["start"], req["end"],
+                                                     req["fps"])
+
+    def _end(self, context: Any) -> None:
+        context.window_manager.event_timer_remove(self._timer)
+        state = context.scene.lipsync
+        state.running, state.stage = False, ""
+        self._job.cleanup()
+        _redraw(context)
+
+    def _progress(self, stage: str, fraction: float) -> None:
+        state = bpy.context.scene.lipsync
+        state.stage, state.progress = stage, overall(stage, fraction)
+
+    def modal(self, context: Any, event: Any) -> set[str]:
+        if event.type == "ESC" or _cancel_requested:
+            if self._cancel_at is None:
+                self._cancel_at = time.monotonic()
+                context.scene.lipsync.stage = "cancelling"
+                if self._request is not None:
+                    self._worker.cancel(self._request["id"])
+        if self._cancel_at is not None and (self._request is None or
+                                            time.monotonic() - self._cancel_at > CANCEL_GRACE_S):
+            worker_client.discard_worker(self._worker)
+            self._end(context)
+            return self._fail(context, "Lip sync was cancelled; nothing was changed.")
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}
+        try:
+            for _ in range(200):                      # drain what has arrived
+                message = self._worker.poll()
+                if message is None:
+                    break
+                if self._request is None:
+                    if self._worker.accept_hello(message):
+                        self._send()
+                    continue
+                done = worker_client.handle_job_message(message, self._request["id"],
+                                                        self._progress)
+                if done is not None:
+                    self._end(context)
+                    return self._finish(context, self._job, done, self._worker)
+        except WorkerError as exc:
+            if exc.code in ("crashed", "cancelled"):
+                worker_client.discard_worker(self._worker) if exc.code == "crashed" else None
+            self._end(context)
+            return self._fail(context, str(exc))
+        except InputError as exc:
+            self._end(context)
+            return self._fail(context, str(exc))
+        _redraw(context)
+        return {"RUNNING_MODAL"}
+
+
+class LIPSYNC_OT_cancel(bpy.types.Operator):
+    """Cancel the running lip-sync job; nothing is written"""
+    bl_idname = "lipsync.cancel"
+    bl_label = "Cancel Lip Sync"
+
+    def execute(self, context: Any) -> set[str]:
+        request_cancel()
+        return {"FINISHED"}
+
+
+CLASSES = (LIPSYNC_OT_generate, LIPSYNC_OT_cancel)

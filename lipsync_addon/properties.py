@@ -1,0 +1,117 @@
+"""Blender properties: the mapping rows stored on each Object, the job settings on each Scene.
+
+The rows' parameter list is built from lipsync_core.params, the one source of the 26 names.
+Job settings cross into plain Python once, in :func:`read_settings`.
+
+Imports: bpy, lipsync_core (relatively).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import bpy
+from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProperty,
+                       IntProperty, PointerProperty, StringProperty)
+
+from ..lipsync_core import keyplan, mapping
+from ..lipsync_core.params import PARAMS
+
+PARAMETER_ITEMS = [(p.name, p.name, p.description) for p in PARAMS]
+HALF_ITEMS = [("+", "+", "Positive half (max(v, 0)); the whole value of an unsigned parameter"),
+              ("-", "-", "Negative half (max(-v, 0)) of a signed parameter"),
+              ("both", "±", "Magnitude |v|")]
+
+
+def _preset_items(self: Any, context: Any) -> list[tuple[str, str, str]]:
+    items = [(name, name, f"assets/mappings/{name}.json") for name in mapping.preset_names()]
+    _preset_items.cache = items  # type: ignore[attr-defined]   # keep strings alive for Blender
+    return items
+
+
+class LIPSYNC_PG_mapping_row(bpy.types.PropertyGroup):
+    parameter: EnumProperty(name="Parameter", items=PARAMETER_ITEMS,  # type: ignore[valid-type]
+                            description="Mouth parameter this row reads")
+    shape_key: StringProperty(name="Shape Key",  # type: ignore[valid-type]
+                              description="Shape key this row drives")
+    weight: FloatProperty(name="Weight", default=1.0, soft_min=-2.0,  # type: ignore[valid-type]
+                          soft_max=2.0, description="Multiplier; negative subtracts")
+    half: EnumProperty(name="Half", items=HALF_ITEMS, default="+",  # type: ignore[valid-type]
+                       description="Which part of a signed parameter the row uses")
+    enabled: BoolProperty(name="Enabled", default=True)  # type: ignore[valid-type]
+
+
+class LIPSYNC_PG_object(bpy.types.PropertyGroup):
+    """Per object: its mapping table (saved in the .blend)."""
+    rows: CollectionProperty(type=LIPSYNC_PG_mapping_row)  # type: ignore[valid-type]
+    active_row: IntProperty(default=0)  # type: ignore[valid-type]
+    preset: EnumProperty(name="Preset", items=_preset_items,  # type: ignore[valid-type]
+                         description="Shipped mapping preset to load")
+
+
+class LIPSYNC_PG_scene(bpy.types.PropertyGroup):
+    """Per scene: the job settings and the state of a running job."""
+    strip: StringProperty(name="Sound Strip",  # type: ignore[valid-type]
+                          description="Sound strip to use; empty = the active sound strip")
+    lead_ms: FloatProperty(name="Lead", default=keyplan.DEFAULT_LEAD_MS,  # type: ignore[valid-type]
+                           soft_min=-200.0, soft_max=300.0, step=100, precision=0,
+                           description="Milliseconds the mouth moves ahead of the sound "
+                                       "(speakers shape the mouth 50-100 ms before it is heard)")
+    intensity: FloatProperty(name="Intensity", default=1.0, min=0.0,  # type: ignore[valid-type]
+                             soft_max=2.0, description="Multiplier on every shape key")
+    smoothing_ms: FloatProperty(name="Smoothing", default=0.0, min=0.0,  # type: ignore[valid-type]
+                                soft_max=100.0, precision=0,
+                                description="Gaussian smoothing in milliseconds (closures keep "
+                                            "their depth); 0 = off")
+    density: EnumProperty(name="Keys", default="ALL", items=[  # type: ignore[valid-type]
+        ("ALL", "Every Frame", "A key on every frame"),
+        ("REDUCED", "Reduced", "Only the keys needed to stay within the tolerance")])
+    tolerance: FloatProperty(name="Tolerance", default=0.02, min=0.001,  # type: ignore[valid-type]
+                             max=0.5, description="Largest difference from the full curve "
+                                                  "when keys are reduced")
+    use_nla: BoolProperty(name="Push to NLA", default=False,  # type: ignore[valid-type]
+                          description="Put the result in a new NLA strip")
+    # state shown by the panel
+    running: BoolProperty(default=False, options={"SKIP_SAVE"})  # type: ignore[valid-type]
+    progress: FloatProperty(default=0.0, subtype="FACTOR", min=0.0,  # type: ignore[valid-type]
+                            max=1.0, options={"SKIP_SAVE"})
+    stage: StringProperty(default="", options={"SKIP_SAVE"})  # type: ignore[valid-type]
+    last_report: StringProperty(default="")  # type: ignore[valid-type]
+
+
+def read_settings(scene: Any, lead_ms: float | None = None) -> keyplan.KeySettings:
+    s = scene.lipsync
+    return keyplan.KeySettings(
+        lead_ms=s.lead_ms if lead_ms is None else float(lead_ms),
+        intensity=s.intensity,
+        smoothing_ms=s.smoothing_ms,
+        tolerance=s.tolerance if s.density == "REDUCED" else 0.0,
+    )
+
+
+def rows_to_mapping(obj: Any) -> mapping.Mapping:
+    rows = tuple(mapping.Row(r.parameter, r.shape_key, r.weight, r.half, r.enabled)
+                 for r in obj.lipsync.rows if r.shape_key)
+    return mapping.Mapping(obj.name, rows)
+
+
+def mapping_to_rows(obj: Any, table: mapping.Mapping) -> None:
+    rows = obj.lipsync.rows
+    rows.clear()
+    for r in table.rows:
+        item = rows.add()
+        item.parameter, item.shape_key, item.weight = r.parameter, r.shape_key, r.weight
+        item.half, item.enabled = r.half, r.enabled
+    obj.lipsync.active_row = 0
+
+
+CLASSES = (LIPSYNC_PG_mapping_row, LIPSYNC_PG_object, LIPSYNC_PG_scene)
+
+
+def register_props() -> None:
+    bpy.types.Object.lipsync = PointerProperty(type=LIPSYNC_PG_object)
+    bpy.types.Scene.lipsync = PointerProperty(type=LIPSYNC_PG_scene)
+
+
+def unregister_props() -> None:
+    del bpy.types.Scene.lipsync
+    del bpy.types.Object.lipsync

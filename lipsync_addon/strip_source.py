@@ -1,0 +1,130 @@
+"""The sound strip of a job: which strip, its audio file and its timing.
+
+Finds the strip (by name, else the active sound strip, else the only selected one, else the
+only one), checks it (muted strips are used, with a warning: dialogue is often muted while
+animating), resolves its file (``//`` paths, libraries, packed sounds written to a temporary
+file) and reads its timing into :class:`lipsync_core.keyplan.StripTiming`.
+
+Imports: bpy, lipsync_core (relatively), compat.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from typing import Any
+
+import bpy
+
+from ..lipsync_core.keyplan import StripTiming
+from ..lipsync_core.timing import scene_fps
+from . import compat
+
+log = logging.getLogger(__name__)
+
+
+class InputError(Exception):
+    """Bad input the user can fix; the message is one sentence saying how."""
+
+
+@dataclass
+class StripSource:
+    name: str
+    scene_name: str
+    audio_path: str                    # a readable file (a temp copy for packed sounds)
+    timing: StripTiming
+    warnings: list[str] = field(default_factory=list)
+    temp_path: str | None = None       # delete when the job ends
+
+    def cleanup(self) -> None:
+        if self.temp_path and os.path.exists(self.temp_path):
+            try:
+                os.unlink(self.temp_path)
+            except OSError:
+                log.warning("Could not remove the temporary sound file %s", self.temp_path)
+        self.temp_path = None
+
+
+def sound_strips(scene: Any) -> list[Any]:
+    se = scene.sequence_editor
+    return [s for s in compat.strips(se) if s.type == "SOUND"]
+
+
+def find_strip(scene: Any, name: str = "") -> Any:
+    """The strip a job uses; InputError with one sentence when there is none or it is ambiguous."""
+    strips = sound_strips(scene)
+    if name:
+        for s in strips:
+            if s.name == name:
+                return s
+        known = ", ".join(s.name for s in strips) or "none"
+        raise InputError(f"There is no sound strip named {name!r} in scene {scene.name!r} "
+                         f"(sound strips: {known}).")
+    if not strips:
+        raise InputError(f"Scene {scene.name!r} has no sound strip; add the voice recording in "
+                         "the Video Sequencer (Add > Sound) first.")
+    se = scene.sequence_editor
+    active = getattr(se, "active_strip", None)
+    if active is not None and active.type == "SOUND":
+        return active
+    selected = [s for s in strips if s.select]
+    if len(selected) == 1:
+        return selected[0]
+    if len(strips) == 1:
+        return strips[0]
+    raise InputError(f"Scene {scene.name!r} has {len(strips)} sound strips; make one active in "
+                     "the sequencer or choose it by name.")
+
+
+def _audio_file(strip: Any) -> tuple[str, str | None]:
+    """(path to read, temp path to delete or None)."""
+    sound = strip.sound
+    if sound is None:
+        raise InputError(f"Sound strip {strip.name!r} has no sound data; re-add the file.")
+    if sound.packed_file is not None:
+        suffix = os.path.splitext(sound.filepath)[1] or ".wav"
+        fd, tmp = tempfile.mkstemp(prefix="lipsync-packed-", suffix=suffix)
+        with os.fdopen(fd, "wb") as f:
+            f.write(bytes(sound.packed_file.data))
+        return tmp, tmp
+    path = bpy.path.abspath(sound.filepath, library=sound.library)
+    path = os.path.normpath(path)
+    if not os.path.isfile(path):
+        raise InputError(f"The sound file of strip {strip.name!r} is missing ({path}); relink it "
+                         "or pack it into the .blend.")
+    return path, None
+
+
+def file_duration(path: str) -> float | None:
+    """Seconds of a WAV file by its header (None for other formats; the worker clips those)."""
+    import wave
+    try:
+        with wave.open(path, "rb") as w:
+            return w.getnframes() / float(w.getframerate())
+    except (wave.Error, EOFError, OSError):
+        return None
+
+
+def strip_timing(scene: Any, strip: Any, duration: float | None) -> StripTiming:
+    fps = scene_fps(scene.render.fps, scene.render.fps_base)
+    return StripTiming(
+        frame_start=float(strip.frame_start),
+        frame_final_start=float(strip.frame_final_start),
+        frame_final_end=float(strip.frame_final_end),
+        fps=fps,
+        sound_offset=float(getattr(strip, "sound_offset", 0.0)),          # 4.5+
+        animation_offset_start=float(getattr(strip, "animation_offset_start", 0.0)),
+        file_duration=duration,
+    )
+
+
+def read_strip(scene: Any, name: str = "") -> StripSource:
+    """The strip ``name`` (or the active one) of ``scene``, its file and its timing."""
+    strip = find_strip(scene, name)
+    warnings = []
+    if strip.mute:
+        warnings.append(f"Sound strip {strip.name!r} is muted; lip sync was made from it anyway.")
+    path, tmp = _audio_file(strip)
+    timing = strip_timing(scene, strip, file_duration(path))
+    return StripSource(strip.name, scene.name, path, timing, warnings, tmp)
