@@ -1,0 +1,179 @@
+"""The add-on loaded from the repository on the real bpy wheel, without the worker: registration,
+mapping table operators, the strip reader, the fast key writer, bad-input messages."""
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+bpy = pytest.importorskip("bpy")
+
+from blender_process import arkit_face, load_repo_package, sound_strip, speech_wav, wav_seconds  # noqa: E402
+
+pkg = load_repo_package()
+from lipsync_repo.lipsync_addon import compat, keyframe_writer, strip_source  # noqa: E402
+from lipsync_repo.lipsync_addon import job as job_mod  # noqa: E402
+
+
+@pytest.fixture(scope="module", autouse=True)
+def registered():
+    pkg.register()
+    yield
+    pkg.unregister()
+
+
+@pytest.fixture
+def scene():
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    return bpy.context.scene
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory):
+    return speech_wav(tmp_path_factory.mktemp("音声") / "せりふ.wav")
+
+
+def test_fcurve_branch_follows_the_version():
+    assert compat.fcurve_api((4, 2, 23)) == "legacy"
+    assert compat.fcurve_api((4, 3, 2)) == "legacy"
+    assert compat.fcurve_api((4, 4, 0)) == "layered"
+    assert compat.fcurve_api((5, 0, 1)) == "layered"
+    assert compat.fcurve_api(tuple(bpy.app.version)) == ("layered" if bpy.app.version >= (4, 4, 0)
+                                                         else "legacy")
+
+
+def test_operators_and_properties_are_registered(scene):
+    for op in ("generate", "cancel", "load_preset", "auto_match", "import_mapping",
+               "export_mapping", "add_shape_keys", "setup_environment", "check_environment"):
+        assert hasattr(bpy.ops.lipsync, op)
+    assert scene.lipsync.lead_ms == 60.0
+    assert hasattr(bpy.types, "LIPSYNC_PT_panel")
+
+
+def test_no_mesh_and_no_shape_keys_are_one_sentence(scene):
+    with pytest.raises(RuntimeError, match="No object is active"):
+        bpy.ops.lipsync.generate()
+    mesh = bpy.data.meshes.new("Bare")
+    obj = bpy.data.objects.new("Bare", mesh)
+    scene.collection.objects.link(obj)
+    bpy.context.view_layer.objects.active = obj
+    with pytest.raises(RuntimeError, match="has no shape keys.*Add Shape Keys"):
+        bpy.ops.lipsync.generate()
+    assert scene.lipsync.last_report.startswith("Mesh 'Bare' has no shape keys")
+    # the offered fix: add the preset's names, and the table with them
+    assert bpy.ops.lipsync.add_shape_keys(preset="oculus") == {"FINISHED"}
+    names = [k.name for k in obj.data.shape_keys.key_blocks]
+    assert names[0] == "Basis" and "viseme_PP" in names and len(names) == 15
+    assert len(obj.lipsync.rows) == len(json.loads(
+        (pkg_path() / "assets/mappings/oculus.json").read_text(encoding="utf-8"))["rows"])
+
+
+def pkg_path() -> Path:
+    return Path(pkg.__file__).parent
+
+
+def test_mapping_table_round_trips_through_json_and_the_blend(scene, tmp_path):
+    obj = arkit_face()
+    assert bpy.ops.lipsync.auto_match() == {"FINISHED"}
+    rows = obj.lipsync.rows
+    assert len(rows) == 33 and rows[0].shape_key == "jawOpen"
+    rows[0].weight = 0.75
+    rows[1].enabled = False
+    out = tmp_path / "マップ.json"
+    assert bpy.ops.lipsync.export_mapping(filepath=str(out)) == {"FINISHED"}
+    rows.clear()
+    assert bpy.ops.lipsync.import_mapping(filepath=str(out)) == {"FINISHED"}
+    assert rows[0].weight == 0.75 and not rows[1].enabled
+    blend = tmp_path / "table.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.ops.wm.open_mainfile(filepath=str(blend))
+    again = bpy.data.objects["Face"].lipsync.rows
+    assert len(again) == 33 and again[0].weight == 0.75 and not again[1].enabled
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"rows": [{"parameter": "jaw", "shape_key": "x"}]}), encoding="utf-8")
+    bpy.context.view_layer.objects.active = bpy.data.objects["Face"]
+    with pytest.raises(RuntimeError, match="unknown parameter 'jaw'; use one of: jaw_open"):
+        bpy.ops.lipsync.import_mapping(filepath=str(bad))
+
+
+def test_strip_reader_timing_and_bad_strips(scene, speech, tmp_path):
+    scene.render.fps, scene.render.fps_base = 30, 1.001
+    strip = sound_strip(scene, speech, frame_start=11)
+    strip.frame_offset_start = 5                       # trim 5 frames off the front
+    src = strip_source.read_strip(scene)
+    t = src.timing
+    assert src.name == "Dialogue" and src.audio_path == str(speech)
+    assert t.fps == pytest.approx(30 / 1.001)
+    assert t.frame_final_start == 16 and t.skip == pytest.approx(5 / t.fps)
+    assert t.file_duration == pytest.approx(wav_seconds(speech))
+    assert not src.warnings
+    strip.mute = True
+    assert "muted" in strip_source.read_strip(scene).warnings[0]
+    with pytest.raises(strip_source.InputError, match="no sound strip named 'Nope'"):
+        strip_source.read_strip(scene, "Nope")
+    # missing file: one sentence naming the strip and the fix
+    moved = tmp_path / "moved.wav"
+    shutil.copy(speech, moved)
+    strip.sound.filepath = str(moved)
+    os.unlink(moved)
+    with pytest.raises(strip_source.InputError, match="sound file of strip 'Dialogue' is missing"):
+        strip_source.read_strip(scene)
+
+
+def test_packed_sound_is_read_from_a_temporary_copy(scene, speech, tmp_path):
+    copy = tmp_path / "packed.wav"
+    shutil.copy(speech, copy)
+    strip = sound_strip(scene, copy)
+    strip.sound.pack()
+    os.unlink(copy)
+    src = strip_source.read_strip(scene)
+    assert src.temp_path and Path(src.audio_path).read_bytes() == speech.read_bytes()
+    src.cleanup()
+    assert not os.path.exists(src.audio_path)
+
+
+def test_short_strip_and_missing_rows_are_reported(scene, speech):
+    obj = arkit_face()
+    strip = sound_strip(scene, speech)
+    strip.frame_final_duration = 2                     # 2 frames at 24 fps < 0.1 s
+    with pytest.raises(strip_source.InputError, match="at least 0.1 s"):
+        job_mod.prepare(scene, obj)
+    strip.frame_final_duration = 40
+    obj.shape_key_remove(obj.data.shape_keys.key_blocks["mouthClose"])
+    job = job_mod.prepare(scene, obj, mapping_override="arkit")
+    assert any("mouthClose" in w for w in job.warnings)
+    assert "mouthClose" not in job.table.shape_keys
+    job.cleanup()
+
+
+def test_key_writer_replaces_only_its_range(scene):
+    obj = arkit_face()
+    block = obj.data.shape_keys.key_blocks["jawOpen"]
+    for frame, value in ((1, 0.3), (100, 0.6), (300, 0.9)):
+        block.value = value
+        block.keyframe_insert("value", frame=frame)
+    fcurve = compat.find_fcurve(obj.data.shape_keys.animation_data.action, obj.data.shape_keys,
+                                block.path_from_id("value"))
+    fcurve.keyframe_points[0].interpolation = "CONSTANT"
+    frames = np.arange(50, 250, dtype=float)
+    n = keyframe_writer.write_keys(obj, {"jawOpen": (frames, np.full(200, 0.5))}, 50, 249)
+    assert n == 200
+    co = [tuple(k.co) for k in fcurve.keyframe_points]
+    assert co[0] == (1.0, pytest.approx(0.3)) and co[-1] == (300.0, pytest.approx(0.9))
+    assert (100.0, pytest.approx(0.6)) not in co and len(co) == 202
+    assert fcurve.keyframe_points[0].interpolation == "CONSTANT"
+    keyframe_writer.write_keys(obj, {"jawOpen": (frames[:10], np.zeros(10))}, 50, 249)
+    assert len(fcurve.keyframe_points) == 12
+    assert fcurve.evaluate(55) == pytest.approx(0.0)
+
+
+def test_nla_push(scene):
+    obj = arkit_face()
+    keyframe_writer.write_keys(obj, {"jawOpen": (np.arange(10.0), np.linspace(0, 1, 10))}, 0, 9,
+                               use_nla=True)
+    ad = obj.data.shape_keys.animation_data
+    assert ad.action is None
+    assert len(ad.nla_tracks) == 1 and ad.nla_tracks[0].strips[0].action is not None
