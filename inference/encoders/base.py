@@ -1,0 +1,159 @@
+"""The ``SpeechEncoder`` interface and the overlapping-window loop every encoder shares.
+
+Owns: the window plan (which 50 Hz frames each window computes and which it keeps) and
+``SpeechEncoder.encode``, which runs windows one at a time so memory stays bounded: only the
+``(frames, dim)`` output grows with the audio. May import: numpy, torch, ``inference.encoders.spec``.
+
+Windows, in 50 Hz frames (W = window, M = margin, H = W - 2M = hop)::
+
+    window k < K-1 computes frames [k*H, k*H + W) and keeps [k*H + M, k*H + W - M)
+    (the first keeps from frame 0); the last window is aligned to the end of the audio
+    (it computes [total - W, total)) and keeps from where the previous one stopped.
+
+Kept ranges tile the output exactly, so each frame comes from the one window where it has at least
+M frames of context on both sides (or the audio's own edge), and there are no seams. Audio no
+longer than one window is one window (padded by the encoder as its model expects).
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from inference.encoders.spec import FRAME_RATE_HZ, EncoderError, EncoderSpec, EncodingCancelled
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000  # Hz; every supported encoder takes 16 kHz mono
+HOP_SAMPLES = 320  # samples per 50 Hz frame
+
+Progress = Callable[[float], None]  # receives the fraction done, 0.0 .. 1.0
+Cancel = Callable[[], bool]  # returns True to stop (a threading.Event's is_set works)
+
+
+@dataclass(frozen=True)
+class Window:
+    start: int  # first 50 Hz frame the window computes
+    stop: int  # one past the last frame it computes (may pass the end of the audio)
+    keep_start: int  # first frame it writes to the output
+    keep_stop: int  # one past the last frame it writes
+
+
+def frames_for(samples: int) -> int:
+    """Number of 50 Hz frames for ``samples`` at 16 kHz: ceil(samples / 320)."""
+    return -(-int(samples) // HOP_SAMPLES)
+
+
+def plan_windows(total: int, window: int, margin: int) -> list[Window]:
+    """Windows covering ``total`` frames; see the module docstring."""
+    hop = window - 2 * margin
+    if hop <= 0:
+        raise ValueError("window must be longer than twice the margin")
+    count = 1 if total <= window else math.ceil((total - window) / hop) + 1
+    plan = []
+    for k in range(count):
+        last = k == count - 1
+        start = total - window if last and count > 1 else k * hop
+        keep_start = 0 if k == 0 else plan[-1].keep_stop
+        keep_stop = total if last else start + window - margin
+        plan.append(Window(start, start + window, keep_start, keep_stop))
+    return plan
+
+
+class SpeechEncoder:
+    """A frozen speech encoder: 16 kHz mono audio -> feature vectors at exactly 50 Hz.
+
+    Attributes
+    ----------
+    spec : the EncoderSpec it was loaded from (window settings resolved).
+    dim : feature size per frame (512 for Whisper base, 768 for wav2vec2-base).
+    num_layers_out : 1, or L + 1 hidden states when ``spec.layer == "all"``.
+    frame_rate : 50.0 Hz.
+    device, dtype : where and in what precision the model runs (and the output is returned).
+    """
+
+    frame_rate: float = FRAME_RATE_HZ
+
+    def __init__(self, spec: EncoderSpec, model: torch.nn.Module, dim: int, num_hidden: int,
+                 device: torch.device, dtype: torch.dtype) -> None:
+        self.spec = spec
+        self.model = model.to(device=device, dtype=dtype).eval().requires_grad_(False)
+        self.dim = int(dim)
+        self.num_hidden = int(num_hidden)  # hidden states the model exposes: transformer layers + 1
+        self.num_layers_out = self.num_hidden if spec.layer == "all" else 1
+        self.device = device
+        self.dtype = dtype
+        if spec.layer != "all" and not -self.num_hidden <= int(spec.layer) < self.num_hidden:
+            raise EncoderError(f"Layer {spec.layer} does not exist: this encoder has hidden states "
+                               f"0..{self.num_hidden - 1} (or -1 for the last).")
+
+    # -- subclass hooks -------------------------------------------------------------------------
+    def _prepare(self, wave: np.ndarray, total: int) -> Any:
+        """Whole-clip preprocessing done once (normalisation, log-mel); cheap in memory."""
+        raise NotImplementedError
+
+    def _run_window(self, prepared: Any, start: int, stop: int) -> tuple[torch.Tensor, ...]:
+        """Hidden states for frames [start, stop): a tuple of (1, stop - start or fewer, dim)."""
+        raise NotImplementedError
+
+    # -- shared loop ----------------------------------------------------------------------------
+    def _select(self, hidden: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        if self.spec.layer == "all":
+            return torch.stack([h[0] for h in hidden], dim=0)  # (L, frames, dim)
+        return hidden[int(self.spec.layer)][0]  # (frames, dim)
+
+    def encode(self, wave: np.ndarray, progress: Progress | None = None,
+               cancel: Cancel | None = None) -> torch.Tensor:
+        """Encode a whole clip.
+
+        Parameters
+        ----------
+        wave : (samples,) float mono at 16 kHz (``inference.audio.load_audio`` gives this).
+        progress : called with the fraction done after each window.
+        cancel : polled before each window; when it returns True, EncodingCancelled is raised.
+
+        Returns
+        -------
+        torch.Tensor, (frames, dim), or (L, frames, dim) for layer "all", frames = ceil(samples / 320),
+        on ``self.device`` in ``self.dtype``.
+        """
+        wave = np.asarray(wave)
+        if wave.ndim != 1:
+            raise EncoderError(f"The encoder takes mono audio shaped (samples,), not {wave.shape}.")
+        if wave.size == 0:
+            raise EncoderError("There is no audio to encode (zero samples).")
+        if not np.all(np.isfinite(wave)):
+            raise EncoderError("The audio contains NaN or infinite samples.")
+        total = frames_for(wave.size)
+        plan = plan_windows(total, self.spec.window_frames, self.spec.margin_frames)
+        shape = (total, self.dim) if self.spec.layer != "all" else (self.num_hidden, total, self.dim)
+        out = torch.empty(shape, dtype=self.dtype, device=self.device)
+        with torch.inference_mode():
+            prepared = self._prepare(wave.astype(np.float32, copy=False), total)
+            for index, win in enumerate(plan):
+                if cancel is not None and cancel():
+                    raise EncodingCancelled("Encoding was cancelled.")
+                feats = self._select(self._run_window(prepared, win.start, min(win.stop, total)))
+                feats = _fit_frames(feats, min(win.stop, total) - win.start)
+                lo, hi = win.keep_start - win.start, win.keep_stop - win.start
+                out[..., win.keep_start:win.keep_stop, :] = feats[..., lo:hi, :]
+                del feats
+                if progress is not None:
+                    progress((index + 1) / len(plan))
+        log.debug("encoded %d samples into %d frames in %d window(s)", wave.size, total, len(plan))
+        return out
+
+
+def _fit_frames(feats: torch.Tensor, frames: int) -> torch.Tensor:
+    """Trim, or pad by repeating the last frame, along the frame axis (-2) to ``frames``."""
+    have = feats.shape[-2]
+    if have >= frames:
+        return feats[..., :frames, :]
+    if have == 0:
+        raise EncoderError("The encoder returned no frames for this window.")
+    pad = feats[..., -1:, :].expand(*feats.shape[:-2], frames - have, feats.shape[-1])
+    return torch.cat([feats, pad], dim=-2)
