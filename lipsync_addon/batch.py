@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     mapping_ops = importlib.import_module(addon.__name__ + ".mapping_operators")
     mapping = importlib.import_module(pkg.__name__ + ".lipsync_core.mapping")
 
-    scene = bpy.context.scene
+    scene: Any = bpy.context.scene
     settings = scene.lipsync
     for field, value in (("intensity", args.intensity), ("smoothing_ms", args.smoothing_ms),
                          ("lead_ms", args.lead_ms)):
@@ -143,7 +143,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         settings.density, settings.tolerance = "REDUCED", args.tolerance
     settings.use_nla = bool(args.nla)
 
-    reports = []
+    reports: list[dict[str, Any]] = []
     try:
         for spec in jobs:
             obj = bpy.data.objects.get(spec["object"])

@@ -11,7 +11,12 @@ tested without Blender. Imports: bpy (lazily, inside functions that need it).
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
+
+if TYPE_CHECKING:
+    from typing import Literal
+    # what an operator's execute/invoke/modal returns
+    OpResult = set[Literal["RUNNING_MODAL", "CANCELLED", "FINISHED", "PASS_THROUGH", "INTERFACE"]]
 
 LAYERED_ACTIONS_VERSION = (4, 4, 0)
 

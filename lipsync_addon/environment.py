@@ -39,7 +39,8 @@ class EnvironmentMissing(Exception):
 
 def preferences() -> Any | None:
     """This add-on's preferences, or None when it is not loaded as an add-on (tests, scripts)."""
-    addon = bpy.context.preferences.addons.get(TOP_PACKAGE)
+    prefs = bpy.context.preferences
+    addon = prefs.addons.get(TOP_PACKAGE) if prefs is not None else None
     return addon.preferences if addon is not None else None
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import bpy
 from bpy.props import FloatProperty, StringProperty
@@ -21,6 +21,9 @@ from bpy.props import FloatProperty, StringProperty
 from . import compat, environment, job as job_mod, worker_client
 from .strip_source import InputError
 from .worker_client import WorkerError
+
+if TYPE_CHECKING:
+    from .compat import OpResult
 
 log = logging.getLogger(__name__)
 
@@ -85,20 +88,20 @@ class LIPSYNC_OT_generate(bpy.types.Operator):
                                sound_scene)
 
     def _finish(self, context: Any, job: job_mod.Job, result: dict[str, Any],
-                worker: worker_client.Worker) -> set[str]:
+                worker: worker_client.Worker) -> OpResult:
         obj = bpy.data.objects[job.object_name]
         report = job_mod.finish(job, obj, result, _device(worker))
         context.scene.lipsync.last_report = report.sentence()
         self.report({"WARNING"} if report.warnings else {"INFO"}, report.sentence())
         return {"FINISHED"}
 
-    def _fail(self, context: Any, message: str) -> set[str]:
+    def _fail(self, context: Any, message: str) -> OpResult:
         context.scene.lipsync.last_report = message
         self.report({"ERROR"}, message)
         return {"CANCELLED"}
 
     # -- synchronous ------------------------------------------------------------------------
-    def execute(self, context: Any) -> set[str]:
+    def execute(self, context: Any) -> OpResult:
         job = None
         worker = None
         wm = context.window_manager
@@ -122,7 +125,7 @@ class LIPSYNC_OT_generate(bpy.types.Operator):
                 job.cleanup()
 
     # -- modal ------------------------------------------------------------------------------
-    def invoke(self, context: Any, event: Any) -> set[str]:
+    def invoke(self, context: Any, event: Any) -> OpResult:
         if bpy.app.background or context.window is None:
             return self.execute(context)
         global _cancel_requested
@@ -134,7 +137,7 @@ class LIPSYNC_OT_generate(bpy.types.Operator):
             return self._fail(context, str(exc))
         self._request: dict[str, Any] | None = None
         self._cancel_at: float | None = None
-        state = context.scene.lipsync
+        state = self._state = context.scene.lipsync
         state.running, state.progress, state.stage = True, 0.0, "starting worker"
         if self._worker.hello is not None:
             self._send()
@@ -156,10 +159,10 @@ class LIPSYNC_OT_generate(bpy.types.Operator):
         _redraw(context)
 
     def _progress(self, stage: str, fraction: float) -> None:
-        state = bpy.context.scene.lipsync
+        state = self._state
         state.stage, state.progress = stage, overall(stage, fraction)
 
-    def modal(self, context: Any, event: Any) -> set[str]:
+    def modal(self, context: Any, event: Any) -> OpResult:
         if event.type == "ESC" or _cancel_requested:
             if self._cancel_at is None:
                 self._cancel_at = time.monotonic()
@@ -204,7 +207,7 @@ class LIPSYNC_OT_cancel(bpy.types.Operator):
     bl_idname = "lipsync.cancel"
     bl_label = "Cancel Lip Sync"
 
-    def execute(self, context: Any) -> set[str]:
+    def execute(self, context: Any) -> OpResult:
         request_cancel()
         return {"FINISHED"}
 

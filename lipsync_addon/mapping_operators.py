@@ -5,7 +5,7 @@ Imports: bpy, bpy_extras, lipsync_core (relatively), properties.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import bpy
 from bpy.props import EnumProperty, StringProperty
@@ -13,6 +13,9 @@ from bpy_extras.io_utils import ExportHelper, ImportHelper
 
 from ..lipsync_core import mapping
 from . import properties
+
+if TYPE_CHECKING:
+    from .compat import OpResult
 
 
 def _mesh(context: Any) -> Any:
@@ -54,7 +57,7 @@ class LIPSYNC_OT_load_preset(_MeshOperator):
     bl_options = {"REGISTER", "UNDO"}
     preset: StringProperty(name="Preset")  # type: ignore[valid-type]
 
-    def execute(self, context: Any) -> set[str]:
+    def execute(self, context: Any) -> OpResult:
         obj = _mesh(context)
         name = self.preset or obj.lipsync.preset
         try:
@@ -72,7 +75,7 @@ class LIPSYNC_OT_auto_match(_MeshOperator):
     bl_label = "Auto-Match"
     bl_options = {"REGISTER", "UNDO"}
 
-    def execute(self, context: Any) -> set[str]:
+    def execute(self, context: Any) -> OpResult:
         obj = _mesh(context)
         presets = [mapping.load_preset(n) for n in mapping.preset_names()]
         best, count = mapping.best_preset(_shape_key_names(obj), presets)
@@ -86,7 +89,7 @@ class LIPSYNC_OT_auto_match(_MeshOperator):
         return {"FINISHED"}
 
 
-class LIPSYNC_OT_import_mapping(_MeshOperator, ImportHelper):
+class LIPSYNC_OT_import_mapping(_MeshOperator, ImportHelper):  # type: ignore[misc]
     """Load the mapping table from a JSON file"""
     bl_idname = "lipsync.import_mapping"
     bl_label = "Import Mapping"
@@ -94,9 +97,9 @@ class LIPSYNC_OT_import_mapping(_MeshOperator, ImportHelper):
     filename_ext = ".json"
     filter_glob: StringProperty(default="*.json", options={"HIDDEN"})  # type: ignore[valid-type]
 
-    def execute(self, context: Any) -> set[str]:
+    def execute(self, context: Any) -> OpResult:
         try:
-            table = mapping.load(self.filepath)
+            table = mapping.load(self.properties.filepath)
         except mapping.MappingError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
@@ -104,21 +107,21 @@ class LIPSYNC_OT_import_mapping(_MeshOperator, ImportHelper):
         return {"FINISHED"}
 
 
-class LIPSYNC_OT_export_mapping(_MeshOperator, ExportHelper):
+class LIPSYNC_OT_export_mapping(_MeshOperator, ExportHelper):  # type: ignore[misc]
     """Save the mapping table as a JSON file"""
     bl_idname = "lipsync.export_mapping"
     bl_label = "Export Mapping"
     filename_ext = ".json"
     filter_glob: StringProperty(default="*.json", options={"HIDDEN"})  # type: ignore[valid-type]
 
-    def execute(self, context: Any) -> set[str]:
+    def execute(self, context: Any) -> OpResult:
         obj = _mesh(context)
         try:
-            mapping.save(properties.rows_to_mapping(obj), self.filepath)
+            mapping.save(properties.rows_to_mapping(obj), self.properties.filepath)
         except OSError as exc:
-            self.report({"ERROR"}, f"Could not write {self.filepath!r} ({exc.strerror}).")
+            self.report({"ERROR"}, f"Could not write {self.properties.filepath!r} ({exc.strerror}).")
             return {"CANCELLED"}
-        self.report({"INFO"}, f"Saved {len(obj.lipsync.rows)} rows to {self.filepath}.")
+        self.report({"INFO"}, f"Saved {len(obj.lipsync.rows)} rows to {self.properties.filepath}.")
         return {"FINISHED"}
 
 
@@ -128,7 +131,7 @@ class LIPSYNC_OT_row_add(_MeshOperator):
     bl_label = "Add Row"
     bl_options = {"REGISTER", "UNDO"}
 
-    def execute(self, context: Any) -> set[str]:
+    def execute(self, context: Any) -> OpResult:
         settings = _mesh(context).lipsync
         settings.rows.add()
         settings.active_row = len(settings.rows) - 1
@@ -141,7 +144,7 @@ class LIPSYNC_OT_row_remove(_MeshOperator):
     bl_label = "Remove Row"
     bl_options = {"REGISTER", "UNDO"}
 
-    def execute(self, context: Any) -> set[str]:
+    def execute(self, context: Any) -> OpResult:
         settings = _mesh(context).lipsync
         if 0 <= settings.active_row < len(settings.rows):
             settings.rows.remove(settings.active_row)
@@ -160,7 +163,7 @@ class LIPSYNC_OT_add_shape_keys(_MeshOperator):
         ("PRESET", "Preset", "Only the shape keys the preset drives"),
         ("ARKIT52", "All ARKit 52", "All 52 ARKit names (ARKit preset only)")])
 
-    def execute(self, context: Any) -> set[str]:
+    def execute(self, context: Any) -> OpResult:
         obj = _mesh(context)
         name = self.preset or obj.lipsync.preset or "arkit"
         try:

@@ -16,7 +16,8 @@ class LIPSYNC_UL_mapping(bpy.types.UIList):
     """One row: enabled, parameter -> shape key, weight, half."""
 
     def draw_item(self, context: Any, layout: Any, data: Any, item: Any, icon: Any,
-                  active_data: Any, active_propname: str, index: int = 0) -> None:
+                  active_data: Any, active_property: Any, index: Any = 0,
+                  flt_flag: Any = 0) -> None:
         obj = context.active_object
         key = obj.data.shape_keys if obj is not None and obj.type == "MESH" else None
         row = layout.row(align=True)
@@ -39,7 +40,7 @@ class LIPSYNC_PT_panel(bpy.types.Panel):
     bl_category = "Lip Sync"
 
     def draw(self, context: Any) -> None:
-        layout = self.layout
+        layout: Any = self.layout
         scene = context.scene
         state = scene.lipsync
         obj = context.active_object

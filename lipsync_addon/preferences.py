@@ -13,16 +13,19 @@ from __future__ import annotations
 import queue
 import subprocess
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import bpy
 from bpy.props import EnumProperty, StringProperty
 
 from . import environment, worker_client
 
+if TYPE_CHECKING:
+    from .compat import OpResult
+
 LOG_LINES = 12
 _log: list[str] = []               # last lines of Set Up / Check, shown in the preferences
-_status = {"running": False, "summary": ""}
+_status: dict[str, Any] = {"running": False, "summary": ""}
 
 VERSIONS_PROBE = ("import sys, torch, transformers; print('Python', sys.version.split()[0], "
                   "'| torch', torch.__version__, '| transformers', transformers.__version__, "
@@ -64,7 +67,7 @@ class LIPSYNC_AP_preferences(bpy.types.AddonPreferences):
         layout.prop(self, "model_dir")
         layout.prop(self, "device")
         if _status["summary"]:
-            layout.label(text=_status["summary"])
+            layout.label(text=str(_status["summary"]))
         if _log:
             col = layout.box().column(align=True)
             for line in _log[-LOG_LINES:]:
@@ -88,7 +91,7 @@ class LIPSYNC_OT_setup_environment(bpy.types.Operator):
         prefs = environment.preferences()
         return environment.setup_commands(prefs.torch_build if prefs is not None else "CPU")
 
-    def execute(self, context: Any) -> set[str]:
+    def execute(self, context: Any) -> OpResult:
         for cmd in self._commands(context):
             _append("$ " + " ".join(cmd))
             proc = subprocess.run(cmd, capture_output=True, text=True, cwd=str(environment.ROOT))
@@ -96,13 +99,13 @@ class LIPSYNC_OT_setup_environment(bpy.types.Operator):
                 _append(line)
             if proc.returncode != 0:
                 _status["summary"] = f"Set up failed at: {' '.join(cmd[:4])} ...; see the log."
-                self.report({"ERROR"}, _status["summary"])
+                self.report({"ERROR"}, str(_status["summary"]))
                 return {"CANCELLED"}
         _status["summary"] = "The managed environment is ready."
-        self.report({"INFO"}, _status["summary"])
+        self.report({"INFO"}, str(_status["summary"]))
         return {"FINISHED"}
 
-    def invoke(self, context: Any, event: Any) -> set[str]:
+    def invoke(self, context: Any, event: Any) -> OpResult:
         if bpy.app.background or context.window is None:
             return self.execute(context)
         self._pending = self._commands(context)
@@ -125,7 +128,7 @@ class LIPSYNC_OT_setup_environment(bpy.types.Operator):
         threading.Thread(target=_reader, args=(self._proc, self._queue), daemon=True).start()
         return True
 
-    def _stop(self, context: Any, summary: str, ok: bool) -> set[str]:
+    def _stop(self, context: Any, summary: str, ok: bool) -> OpResult:
         context.window_manager.event_timer_remove(self._timer)
         _status["running"], _status["summary"] = False, summary
         environment._torch_ok.clear()
@@ -134,7 +137,7 @@ class LIPSYNC_OT_setup_environment(bpy.types.Operator):
             area.tag_redraw()
         return {"FINISHED"} if ok else {"CANCELLED"}
 
-    def modal(self, context: Any, event: Any) -> set[str]:
+    def modal(self, context: Any, event: Any) -> OpResult:
         if event.type == "ESC":
             if self._proc is not None and self._proc.poll() is None:
                 self._proc.kill()
@@ -168,7 +171,7 @@ class LIPSYNC_OT_check_environment(bpy.types.Operator):
     bl_idname = "lipsync.check_environment"
     bl_label = "Check"
 
-    def execute(self, context: Any) -> set[str]:
+    def execute(self, context: Any) -> OpResult:
         try:
             config = environment.worker_config()
             probe = subprocess.run([config.python, "-c", VERSIONS_PROBE], capture_output=True,
@@ -187,10 +190,11 @@ class LIPSYNC_OT_check_environment(bpy.types.Operator):
         model = hello.get("model") or {}
         name = model.get("name") or model.get("path") or model.get("head", {}).get("type", "?") \
             if isinstance(model, dict) else str(model)
-        _status["summary"] = f"Device {hello.get('device')}; model {name}."
+        summary = f"Device {hello.get('device')}; model {name}."
+        _status["summary"] = summary
         _append(probe.stdout.strip())
-        _append(_status["summary"])
-        self.report({"INFO"}, _status["summary"] + " " + probe.stdout.strip())
+        _append(summary)
+        self.report({"INFO"}, summary + " " + probe.stdout.strip())
         return {"FINISHED"}
 
 

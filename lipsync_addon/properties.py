@@ -108,10 +108,10 @@ CLASSES = (LIPSYNC_PG_mapping_row, LIPSYNC_PG_object, LIPSYNC_PG_scene)
 
 
 def register_props() -> None:
-    bpy.types.Object.lipsync = PointerProperty(type=LIPSYNC_PG_object)
-    bpy.types.Scene.lipsync = PointerProperty(type=LIPSYNC_PG_scene)
+    setattr(bpy.types.Object, "lipsync", PointerProperty(type=LIPSYNC_PG_object))  # type: ignore[func-returns-value]
+    setattr(bpy.types.Scene, "lipsync", PointerProperty(type=LIPSYNC_PG_scene))  # type: ignore[func-returns-value]
 
 
 def unregister_props() -> None:
-    del bpy.types.Scene.lipsync
-    del bpy.types.Object.lipsync
+    delattr(bpy.types.Scene, "lipsync")
+    delattr(bpy.types.Object, "lipsync")
