@@ -4,7 +4,8 @@ Reproducible: the order of sentences and the settings of every utterance come fr
 ``random.Random(f"{seed}:{voice}")``; an utterance id is ``<voice>-<hash of text>-v<variant>``, so
 it names its content. Resumable: an utterance whose json exists is counted (its duration read
 from the json) and not made again; a crash leaves at most a wav without json, redone next time.
-Each language gets an equal share of ``minutes``, split equally between its voices.
+Each language gets an equal share of ``minutes``, split between its voices by their ``weight``
+(the natural voices weigh more).
 
 Imports: standard library, numpy; engines lazily.
 """
@@ -18,7 +19,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from .engine import Engine
+import numpy as np
+
+from .engine import Engine, Synthesis
 from .format import Utterance, json_path, write_manifest, write_utterance
 from .sentences import load_sentences
 
@@ -69,6 +72,28 @@ def available_voices(lang: str, families: list[str] | None = None) -> list[Engin
     return voices
 
 
+def pad_edges(syn: Synthesis, utt_id: str, seed: int) -> Synthesis:
+    """Digital silence added at both ends so that each edge "sil" lasts a random 0.1-0.35 s
+    (engines differ: espeak-ng leaves ~10 ms, Open JTalk ~250 ms); phones shift exactly."""
+    rng = random.Random(f"{seed}:pad:{utt_id}")
+    sr = syn.sample_rate
+    phones = list(syn.phones)
+    lead_now = phones[0][2] if phones and phones[0][0] == "sil" else 0.0
+    tail_now = phones[-1][2] - phones[-1][1] if phones and phones[-1][0] == "sil" else 0.0
+    lead = max(0, int(round((rng.uniform(0.1, 0.35) - lead_now) * sr)))
+    tail = max(0, int(round((rng.uniform(0.1, 0.35) - tail_now) * sr)))
+    if not lead and not tail:
+        return syn
+    shift = lead / sr
+    moved = [(p, a + shift, b + shift) for p, a, b in phones]
+    moved = [("sil", 0.0, shift)] + moved if shift else moved
+    end = moved[-1][2]
+    moved.append(("sil", end, end + tail / sr))
+    audio = np.concatenate([np.zeros(lead, np.float32), syn.audio.astype(np.float32),
+                            np.zeros(tail, np.float32)])
+    return Synthesis(audio, sr, moved)
+
+
 def utterance_id(voice: str, text: str, variant: int) -> str:
     digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:10]
     return f"{voice}-{digest}-v{variant:02d}"
@@ -107,7 +132,7 @@ def build_voice(out: Path, voice: Engine, sentences: list[str], seconds: float, 
             except (OSError, ValueError, KeyError):
                 LOG.warning("redoing unreadable %s", done)
         try:
-            syn = voice.synthesize(text, settings)
+            syn = pad_edges(voice.synthesize(text, settings), utt_id, seed)
         except RuntimeError as exc:
             LOG.warning("%s: %s", voice.voice, exc)
             failed += 1
@@ -119,7 +144,7 @@ def build_voice(out: Path, voice: Engine, sentences: list[str], seconds: float, 
             id=utt_id, text=text, lang=voice.lang, voice=voice.voice, engine=voice.engine,
             notation=voice.notation, audio=syn.audio, sample_rate=syn.sample_rate,
             phones=syn.phones, licence=voice.licence,
-            extra={"settings": dict(settings, variant=variant)}))
+            extra={"settings": dict(settings, variant_index=variant)}))
         total += record["duration"]
         made += 1
         if on_written:
@@ -148,9 +173,10 @@ def build(out: Path, langs: list[str], minutes: float, seed: int,
             LOG.warning("no voice available for %s", lang)
             continue
         sentences = load_sentences(lang, (sentence_files or {}).get(lang))
-        share = per_lang / len(chosen)
+        weights = [float(getattr(v, "weight", 1.0)) for v in chosen]
         summary[lang] = {}
-        for voice in chosen:
+        for voice, weight in zip(chosen, weights):
+            share = per_lang * weight / sum(weights)
             start = time.monotonic()
             seconds, made, failed = build_voice(out, voice, sentences, share, seed, written)
             LOG.info("%s/%s: %.1f min on disk (%d new, %d failed) in %.0f s", lang, voice.voice,

@@ -64,6 +64,7 @@ class OpenJTalkEngine:
     lang = "ja"
     notation = "openjtalk"
     licence = "HTS voice Mei (CC BY 3.0, Nagoya Institute of Technology); generated speech"
+    weight = 2.0           # share of the Japanese minutes against 1.0 for espeak-ng
 
     def __init__(self, voice: str = "openjtalk-mei", htsvoice: str | Path | None = None):
         self.voice = voice

