@@ -46,7 +46,8 @@ MIN_KEEP = 0.4              # a phone keeps at least this share of its duration 
 CLOSE_RAMP = 0.06           # lips travel from open to sealed (ease-in before the closure)
 OPEN_RAMP = 0.05            # and from sealed to open after the release
 ROLL_RAMP = 0.05            # f/v lower-lip roll, in and out
-PRESS_FALL = 0.03           # lip press decays after the release
+MIN_RAMP = 0.02             # shortest ramp when closures crowd each other
+PRESS_FALL = 0.04           # lip press decays after the release
 # --- dominance time constants (anticipatory, carry-over), seconds, per channel
 _TAU_DEFAULT = (0.03, 0.03)
 _TAU = {"jaw_open": (0.022, 0.03), "mouth_open": (0.02, 0.025), "mouth_close": (0.015, 0.015),
@@ -55,6 +56,8 @@ _TAU = {"jaw_open": (0.022, 0.03), "mouth_open": (0.02, 0.025), "mouth_close": (
         "tongue_out": (0.02, 0.02)}
 ROUNDING_REACH = 2.0        # rounded vowels and w anticipate their rounding this much further
 SILENCE_REACH = 0.5         # silence holds firmly inside itself but its influence ends sooner
+SILENCE_SETTLE = 0.1        # seconds: inside a pause, silence's dominance grows by
+                            # (1 + (depth / SILENCE_SETTLE) ** 2), so long pauses reach rest
 _ROUNDING = ("lip_pucker", "lip_funnel")
 REACH = 3.0                 # the tail also falls as exp(-(d / (REACH * tau)) ** 2): it ends
                             # sooner than a pure exponential, yet near the edge the log of the
@@ -233,9 +236,35 @@ def blend(realized: Sequence[Realized], times: np.ndarray) -> np.ndarray:
         tau = np.where(before[:, None], tau_ant[None, :], tau_car[None, :])   # (n, 26)
         x = d[:, None] / tau
         dom = strengths[None, :] * np.exp(-x - (x / REACH) ** 2)
+        if seg.phone == SILENCE:
+            depth = np.clip(np.minimum(t - seg.a, seg.b - t), 0.0, None) / SILENCE_SETTLE
+            dom *= (1.0 + depth * depth)[:, None]
         num[lo:hi] += dom * targets[None, :]
         den[lo:hi] += dom
     return num / den
+
+
+def _hard_targets(realized: Sequence[Realized]) -> list[tuple[Realized, dict, float, float]]:
+    """(segment, hard targets, ramp in, ramp out) of each phone with hard targets. Where two
+    alike such phones come closer than their ramps (fast "abab"), both ramps shrink to fit the gap,
+    down to MIN_RAMP, so the sound between them still opens the mouth."""
+    out = []
+    for seg in realized:
+        hard = HARD.get(base_symbol(seg.phone))
+        if hard:
+            ramps = (CLOSE_RAMP, OPEN_RAMP) if _is_bilabial_closure(seg.phone) else (
+                ROLL_RAMP, ROLL_RAMP)
+            out.append([seg, hard, *ramps])
+    for prev, nxt in zip(out, out[1:]):
+        if prev[1] != nxt[1]:                    # f then m: different lips, no conflict
+            continue
+        gap = nxt[0].a - prev[0].b
+        total = prev[3] + nxt[2]
+        if total > gap:
+            scale = max(gap, 0.0) / total
+            prev[3] = max(MIN_RAMP, prev[3] * scale)
+            nxt[2] = max(MIN_RAMP, nxt[2] * scale)
+    return [tuple(item) for item in out]
 
 
 def curves_at(realized: Sequence[Realized], times: np.ndarray) -> np.ndarray:
@@ -244,12 +273,8 @@ def curves_at(realized: Sequence[Realized], times: np.ndarray) -> np.ndarray:
     if not realized:
         return np.tile(_REST.astype(np.float32), (len(times), 1))
     values = blend(realized, times)
-    for seg in realized:
-        hard = HARD.get(base_symbol(seg.phone))
-        if not hard:
-            continue
+    for seg, hard, ramp_in, ramp_out in _hard_targets(realized):
         bilabial = _is_bilabial_closure(seg.phone)
-        ramp_in, ramp_out = (CLOSE_RAMP, OPEN_RAMP) if bilabial else (ROLL_RAMP, ROLL_RAMP)
         w = _raised_cosine_envelope(times, seg.a, seg.b, ramp_in, ramp_out)[:, None]
         for channel, value in hard.items():
             for name in CHANNELS[channel]:

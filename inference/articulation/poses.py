@@ -165,6 +165,7 @@ def pose(symbol: str) -> dict[str, tuple[float, float]]:
     if symbol in _OTHER_POSES:
         return dict(_OTHER_POSES[symbol])
     out = dict(_CONSONANT_POSES[base_symbol(symbol)])
+    out.setdefault("mouth_close", (0.0, 0.6))    # air must pass: the lips are apart
     if p.palatalized:                            # a palatal glide rides on the consonant
         out.setdefault("lip_stretch", (0.30, 0.4))
         out["lip_stretch"] = (0.30, max(0.4, out["lip_stretch"][1]))
