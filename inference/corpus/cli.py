@@ -64,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", default="en")
     p.add_argument("--voice", default="livelink")
     p.add_argument("--text", default="")
+    p.add_argument("--fps", type=float, default=None, help="CSV frame rate (default: inferred)")
+    p.add_argument("--offset", type=float, default=0.0, help="seconds to shift the capture")
 
     p = sub.add_parser("stats", help="minutes per language and voice, phone coverage")
     p.add_argument("dir", type=Path)
@@ -105,7 +107,8 @@ def main(argv: list[str]) -> int:
         if args.command == "livelink":
             from .livelink import import_livelink
             rec = import_livelink(args.csv, args.audio, args.out, lang=args.lang,
-                                  voice=args.voice, text=args.text)
+                                  voice=args.voice, text=args.text, fps=args.fps,
+                                  offset=args.offset)
             print(json.dumps({"out": str(args.out), "id": rec["id"]}))
             return 0
         if args.command == "stats":

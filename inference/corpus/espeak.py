@@ -110,7 +110,7 @@ def events_to_phones(events: list[tuple[int, str]], total: int, sample_rate: int
     """Phoneme start events (sample, IPA) -> contiguous (symbol, start s, end s)."""
     starts: list[list[Any]] = []
     for sample, name in sorted(events, key=lambda e: e[0]):
-        symbol = name.translate(STRESS).strip()
+        symbol = name.translate(STRESS).strip().replace(":", "ː")
         if symbol == "ʲ" and starts and starts[-1][1] not in ("pau", "sil"):
             starts[-1][1] += "ʲ"
             continue

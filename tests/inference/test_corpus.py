@@ -1,0 +1,122 @@
+"""Corpus engines and format: one short utterance per available engine, checked for the format's
+invariants (16 kHz mono PCM16, contiguous phones covering the audio, silences on quiet audio)."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from inference.corpus.build import build, pad_edges
+from inference.corpus.engine import Synthesis
+from inference.corpus.format import (SAMPLE_RATE, Utterance, check_phones, read_utterance,
+                                     split_for, tidy_phones, write_utterance)
+from inference.corpus.verify import timing_report
+
+
+def _engines():
+    out = []
+    try:
+        from inference.corpus.piper_tts import PiperEngine
+        import onnx  # noqa: F401
+        import piper  # noqa: F401
+        out.append(pytest.param(PiperEngine, "Bob found five blue boots.", id="piper"))
+    except ImportError:
+        out.append(pytest.param(None, "", id="piper", marks=pytest.mark.skip("piper missing")))
+    from inference.corpus.openjtalk import OpenJTalkEngine
+    ok = shutil.which("open_jtalk") is not None
+    out.append(pytest.param(OpenJTalkEngine, "さんぽに行きましょう。", id="openjtalk",
+                            marks=[] if ok else pytest.mark.skip("open_jtalk not installed")))
+    try:
+        import espeakng_loader  # noqa: F401
+        from inference.corpus.espeak import EspeakEngine
+        out.append(pytest.param(lambda: EspeakEngine("en-US", "en"), "Move the map, Bob.",
+                                id="espeak-en"))
+        out.append(pytest.param(lambda: EspeakEngine("ja", "ja"), "ありがとう、さんぽ。",
+                                id="espeak-ja"))
+    except ImportError:
+        pass
+    ok = shutil.which("flite") is not None
+    from inference.corpus.flite import FliteEngine
+    out.append(pytest.param(lambda: FliteEngine("slt"), "Five brown moons.", id="flite",
+                            marks=[] if ok else pytest.mark.skip("flite not installed")))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("make,text", _engines())
+def test_engine_writes_exact_timings(tmp_path, make, text):
+    engine = make()
+    raw = engine.synthesize(text, engine.variants()[0])
+    # the engine's own timing: phones end where its audio ends, to 10 ms
+    assert abs(raw.phones[-1][2] - len(raw.audio) / raw.sample_rate) < 0.01
+    syn = pad_edges(raw, "u1", 0)        # as the builder does
+    record = write_utterance(tmp_path, Utterance(
+        id="u1", text=text, lang=engine.lang, voice=engine.voice, engine=engine.engine,
+        notation=engine.notation, audio=syn.audio, sample_rate=syn.sample_rate,
+        phones=syn.phones, licence=engine.licence))
+    wav = tmp_path / engine.lang / engine.voice / "u1.wav"
+    info = sf.info(wav)
+    assert (info.samplerate, info.channels, info.subtype) == (SAMPLE_RATE, 1, "PCM_16")
+    on_disk = json.loads(wav.with_suffix(".json").read_text(encoding="utf-8"))
+    assert on_disk == record
+    check_phones(record["phones"], record["duration"])
+    assert abs(record["duration"] - info.frames / SAMPLE_RATE) < 1e-6
+    assert record["phones"][0][0] == "sil" and record["phones"][-1][0] == "sil"
+    speech = [p for p in record["phones"] if p[0] not in ("sil", "pau")]
+    assert len(speech) >= 5
+    _, audio = read_utterance(wav.with_suffix(".json"))
+    report = timing_report(record, audio)
+    assert report["duration_error_s"] < 0.01
+    if report["silence_db"] > -120:           # some silence longer than 40 ms exists
+        assert report["silence_margin_db"] > 15.0
+
+
+def test_tidy_phones_merges_silences_and_snaps_ends():
+    phones = [("pau", 0.0, 0.1), ("sil", 0.1, 0.2), ("a", 0.2, 0.5), ("x", 0.5, 0.5),
+              ("pau", 0.5, 0.6), ("pau", 0.6, 0.7)]
+    tidy = tidy_phones(phones, 0.7003)
+    assert tidy == [["sil", 0.0, 0.2], ["a", 0.2, 0.5], ["sil", 0.5, 0.7003]]
+    check_phones(tidy, 0.7003)
+    with pytest.raises(ValueError):
+        check_phones([["a", 0.0, 0.3], ["b", 0.31, 0.5]], 0.5)
+
+
+def test_split_is_deterministic_and_about_five_percent():
+    texts = [f"sentence number {i}" for i in range(2000)]
+    splits = [split_for("en", t) for t in texts]
+    assert splits == [split_for("en", t) for t in texts]
+    assert 0.03 < splits.count("valid") / len(splits) < 0.07
+
+
+def test_pad_edges_shifts_phones_exactly():
+    sr = 16000
+    syn = Synthesis(np.ones(1600, np.float32) * 0.1, sr, [("a", 0.0, 0.05), ("b", 0.05, 0.1)])
+    padded = pad_edges(syn, "utt", 0)
+    lead = padded.phones[0][2]
+    assert padded.phones[0][0] == "sil" and 0.1 <= lead <= 0.35
+    assert padded.phones[1] == ("a", lead, lead + 0.05)
+    assert abs(padded.phones[-1][2] - len(padded.audio) / sr) < 1e-9
+    assert np.all(padded.audio[: int(lead * sr)] == 0)
+
+
+@pytest.mark.slow
+def test_build_is_resumable_and_reproducible(tmp_path):
+    pytest.importorskip("espeakng_loader")
+    first = build(tmp_path / "a", ["en"], 0.1, seed=3, families=["espeak"], voices=["espeak-en-us"])
+    names = sorted(p.name for p in (tmp_path / "a").rglob("*.json"))
+    assert first["en"]["espeak-en-us"] >= 6.0
+    # a half-written utterance (wav without json) is redone; complete ones are kept
+    victim = sorted((tmp_path / "a").rglob("espeak-en-us-*.json"))[0]
+    victim.unlink()
+    build(tmp_path / "a", ["en"], 0.1, seed=3, families=["espeak"], voices=["espeak-en-us"])
+    assert sorted(p.name for p in (tmp_path / "a").rglob("*.json")) == names
+    build(tmp_path / "b", ["en"], 0.1, seed=3, families=["espeak"], voices=["espeak-en-us"])
+    assert sorted(p.name for p in (tmp_path / "b").rglob("*.json")) == names
+    lines = (tmp_path / "a" / "manifest.jsonl").read_text().splitlines()
+    assert len(lines) == len(names)
+    row = json.loads(lines[0])
+    assert set(row) >= {"path", "json", "lang", "voice", "duration", "split"}
+    assert (tmp_path / "a" / row["path"]).exists()
