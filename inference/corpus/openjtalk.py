@@ -27,7 +27,7 @@ from .engine import Synthesis
 
 LOG = logging.getLogger(__name__)
 
-HTK_UNIT = 1e-7   # seconds per label time unit (100 ns)
+HTK_PER_SECOND = 10_000_000   # label time units (100 ns) per second
 
 
 def parse_trace(text: str) -> list[tuple[str, float, float]]:
@@ -45,7 +45,7 @@ def parse_trace(text: str) -> list[tuple[str, float, float]]:
             continue
         context = parts[2]
         symbol = context.split("-", 1)[1].split("+", 1)[0] if "-" in context else context
-        phones.append((symbol, int(parts[0]) * HTK_UNIT, int(parts[1]) * HTK_UNIT))
+        phones.append((symbol, int(parts[0]) / HTK_PER_SECOND, int(parts[1]) / HTK_PER_SECOND))
     return phones
 
 
