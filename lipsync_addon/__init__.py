@@ -32,16 +32,19 @@ def _classes() -> tuple:
 
 def register() -> None:
     import bpy
-    from . import properties
+    from . import generate_operator, properties
     for cls in _classes():
         bpy.utils.register_class(cls)
     properties.register_props()
+    bpy.app.handlers.load_pre.append(generate_operator.cancel_on_load)
 
 
 def unregister() -> None:
     import bpy
-    from . import properties, worker_client
-    worker_client.shutdown_worker()
+    from . import generate_operator, properties, worker_client
+    if generate_operator.cancel_on_load in bpy.app.handlers.load_pre:
+        bpy.app.handlers.load_pre.remove(generate_operator.cancel_on_load)
+    worker_client.shutdown_worker()    # the worker also exits by itself when Blender quits
     properties.unregister_props()
     for cls in reversed(_classes()):
         bpy.utils.unregister_class(cls)

@@ -39,6 +39,12 @@ def request_cancel() -> None:
     _cancel_requested = True
 
 
+@bpy.app.handlers.persistent
+def cancel_on_load(*_args: Any) -> None:
+    """A file is being loaded: cancel a running job (its scene and object are going away)."""
+    request_cancel()
+
+
 def overall(stage: str, fraction: float) -> float:
     lo, hi = STAGES.get(stage, (0.0, 1.0))
     return lo + (hi - lo) * max(0.0, min(1.0, fraction))
@@ -89,7 +95,10 @@ class LIPSYNC_OT_generate(bpy.types.Operator):
 
     def _finish(self, context: Any, job: job_mod.Job, result: dict[str, Any],
                 worker: worker_client.Worker) -> OpResult:
-        obj = bpy.data.objects[job.object_name]
+        obj = bpy.data.objects.get(job.object_name)
+        if obj is None or obj.type != "MESH" or obj.data.shape_keys is None:
+            raise InputError(f"{job.object_name!r} or its shape keys were removed while lip sync "
+                             "ran; nothing was written.")
         report = job_mod.finish(job, obj, result, _device(worker))
         context.scene.lipsync.last_report = report.sentence()
         self.report({"WARNING"} if report.warnings else {"INFO"}, report.sentence())
@@ -191,13 +200,19 @@ class LIPSYNC_OT_generate(bpy.types.Operator):
                     self._end(context)
                     return self._finish(context, self._job, done, self._worker)
         except WorkerError as exc:
-            if exc.code in ("crashed", "cancelled"):
-                worker_client.discard_worker(self._worker) if exc.code == "crashed" else None
+            if exc.code == "crashed":
+                worker_client.discard_worker(self._worker)
             self._end(context)
             return self._fail(context, str(exc))
         except InputError as exc:
             self._end(context)
             return self._fail(context, str(exc))
+        except Exception as exc:                    # noqa: BLE001 - never leave "running" stuck
+            log.exception("lip sync failed")
+            worker_client.discard_worker(self._worker)
+            self._end(context)
+            return self._fail(context, f"Lip sync failed unexpectedly ({type(exc).__name__}: "
+                                       f"{exc}); nothing was written.")
         _redraw(context)
         return {"RUNNING_MODAL"}
 

@@ -177,3 +177,28 @@ def test_nla_push(scene):
     ad = obj.data.shape_keys.animation_data
     assert ad.action is None
     assert len(ad.nla_tracks) == 1 and ad.nla_tracks[0].strips[0].action is not None
+
+
+def test_interpreter_choice_and_managed_environment_commands(monkeypatch, tmp_path):
+    from lipsync_repo.lipsync_addon import environment as env
+    cmds = env.setup_commands("CPU", tmp_path / "venv")
+    py = str(env.venv_python(tmp_path / "venv"))
+    assert cmds[0][1:4] == ["-m", "venv", "--clear"]
+    install = cmds[2]
+    assert install[0] == py and env.TORCH_INDEX["CPU"] in install
+    assert install[-2:] == ["-r", str(env.ROOT / "requirements.txt")]
+    assert "torch==" in (env.ROOT / "requirements.txt").read_text()      # pinned, never bare
+    assert cmds[3] == [py, "-m", "inference", "fetch-encoder"]
+    assert env.TORCH_INDEX["CUDA"] in env.setup_commands("CUDA", tmp_path / "venv")[2]
+    # order: managed venv, then LIPSYNC_PYTHON, then this Python (if it has torch)
+    monkeypatch.setattr(env, "venv_dir", lambda: tmp_path / "venv")
+    monkeypatch.setenv("LIPSYNC_PYTHON", "/opt/py/bin/python3")
+    assert env.find_interpreter() == env.Interpreter("/opt/py/bin/python3", "LIPSYNC_PYTHON")
+    Path(py).parent.mkdir(parents=True)
+    Path(py).write_text("")
+    assert env.find_interpreter() == env.Interpreter(py, "managed")
+    monkeypatch.setattr(env, "venv_dir", lambda: tmp_path / "none")
+    monkeypatch.delenv("LIPSYNC_PYTHON")
+    monkeypatch.setattr(env, "_has_torch", lambda python: False)
+    with pytest.raises(env.EnvironmentMissing, match="Set Up Environment"):
+        env.find_interpreter()
