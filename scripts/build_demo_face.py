@@ -96,6 +96,7 @@ def add_shape_keys(obj: bpy.types.Object, geo: dict) -> None:
     for name in demo_face_keys.ARKIT_NAMES:
         key = obj.shape_key_add(name=name, from_mix=False)
         key.slider_min, key.slider_max = 0.0, 1.0
+        key.value = 0.0                                       # 5.0 starts new keys at 1.0
         key.data.foreach_set("co", (base + deltas[name]).astype(np.float32).ravel())
     obj.data.shape_keys.name = "FaceKeys"
     obj.data.update()
@@ -113,7 +114,7 @@ def make_neck(scene: bpy.types.Scene, skin: bpy.types.Material) -> None:
     mesh.materials.append(skin)
     mesh.polygons.foreach_set("use_smooth", np.ones(len(mesh.polygons), bool))
     neck = bpy.data.objects.new("Neck", mesh)
-    neck.location = (0.0, 0.012, -0.135)
+    neck.location = (0.0, 0.035, -0.160)
     scene.collection.objects.link(neck)
 
 
