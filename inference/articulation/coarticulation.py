@@ -36,17 +36,20 @@ from .poses import CHANNELS, HARD, PRESS_PEAK, PUFF_PEAK, base_symbol, cached_po
 
 # --- leads, seconds (positive = mouth early); see docs/articulation.md for the sources
 LEAD_ONSET = 0.04           # first phone after silence: its target is reached this early
-LEAD_BILABIAL = 0.02        # closure complete this long before the acoustic closure
-LEAD_RELEASE = 0.01         # the lips part this long before the acoustic release
+LEAD_BILABIAL = 0.03        # lips half-way closed this long before the acoustic closure
+LEAD_RELEASE = 0.025        # lips half-way open this long before the acoustic release
 LEAD_OFFSET = 0.02          # speech -> silence
-LEAD_INTERIOR = (0.02, 0.04)  # other boundaries: (fast speech, normal speech)
+LEAD_INTERIOR = (0.02, 0.035)  # other boundaries: (fast speech, normal speech)
 RATE_SCALE = 0.35           # interior lead = RATE_SCALE * local mean phone duration, clipped
 MIN_KEEP = 0.4              # a phone keeps at least this share of its duration after leads
 # --- hard-target envelope, seconds
-CLOSE_RAMP = 0.06           # lips travel from open to sealed (ease-in before the closure)
-OPEN_RAMP = 0.05            # and from sealed to open after the release
-ROLL_RAMP = 0.05            # f/v lower-lip roll, in and out
-MIN_RAMP = 0.02             # shortest ramp when closures crowd each other
+# Each ramp is centred on its (led) boundary: lips sealed CLOSE_RAMP / 2 after the closing
+# boundary, and parting OPEN_RAMP / 2 before the release boundary.
+CLOSE_RAMP = 0.07           # lips travel from open to sealed
+OPEN_RAMP = 0.04            # and from sealed to open
+ROLL_RAMP = 0.04            # f/v lower-lip roll, in and out
+MIN_RAMP = 0.02             # shortest ramp when a closure is short or closures crowd
+MIN_PLATEAU = 0.02          # a closure holds its full target at least this long (one 50 Hz frame)
 PRESS_FALL = 0.04           # lip press decays after the release
 # --- dominance time constants (anticipatory, carry-over), seconds, per channel
 _TAU_DEFAULT = (0.03, 0.03)
@@ -150,7 +153,7 @@ def _lead(prev: str, nxt: str, dur_prev: float, dur_next: float) -> float:
         return LEAD_OFFSET
     if _is_bilabial_closure(nxt):
         return LEAD_BILABIAL
-    if _is_bilabial_closure(prev):
+    if base_symbol(prev) in HARD:                # release of a lip closure or a lip roll
         return LEAD_RELEASE
     lo, hi = LEAD_INTERIOR
     return float(np.clip(RATE_SCALE * 0.5 * (dur_prev + dur_next), lo, hi))
@@ -183,27 +186,25 @@ def _distance(t: np.ndarray, a: float, b: float) -> tuple[np.ndarray, np.ndarray
     return np.where(before, a - t, np.maximum(t - b, 0.0)), before
 
 
-def _raised_cosine_envelope(t: np.ndarray, a: float, b: float, ramp_in: float,
-                            ramp_out: float) -> np.ndarray:
-    """1 inside [a, b], easing to 0 over ramp_in before a and ramp_out after b."""
+def _envelope(t: np.ndarray, r0: float, r1: float, f0: float, f1: float) -> np.ndarray:
+    """0 before r0, raised-cosine rise to 1 at r1, 1 until f0, fall to 0 at f1 (seconds)."""
     w = np.zeros_like(t)
-    w[(t >= a) & (t <= b)] = 1.0
-    rise = (t >= a - ramp_in) & (t < a)
-    w[rise] = 0.5 - 0.5 * np.cos(math.pi * (t[rise] - (a - ramp_in)) / ramp_in)
-    fall = (t > b) & (t <= b + ramp_out)
-    w[fall] = 0.5 + 0.5 * np.cos(math.pi * (t[fall] - b) / ramp_out)
+    w[(t >= r1) & (t <= f0)] = 1.0
+    rise = (t > r0) & (t < r1)
+    w[rise] = 0.5 - 0.5 * np.cos(math.pi * (t[rise] - r0) / (r1 - r0))
+    fall = (t > f0) & (t < f1)
+    w[fall] = 0.5 + 0.5 * np.cos(math.pi * (t[fall] - f0) / (f1 - f0))
     return w
 
 
-def _press_shape(t: np.ndarray, a: float, b: float) -> np.ndarray:
-    """0 at the closure's start, rising to 1 just before the release, falling after it."""
-    peak = b - min(0.01, 0.25 * (b - a))
+def _press_shape(t: np.ndarray, r0: float, r1: float, f0: float) -> np.ndarray:
+    """Lip press: from half-closed it rises to 1 as the lips start to part (f0), then decays."""
+    start = 0.5 * (r0 + r1)
     out = np.zeros_like(t)
-    rise = (t >= a) & (t <= peak)
-    if peak > a:
-        out[rise] = 0.5 - 0.5 * np.cos(math.pi * (t[rise] - a) / (peak - a))
-    fall = (t > peak) & (t <= peak + PRESS_FALL)
-    out[fall] = 0.5 + 0.5 * np.cos(math.pi * (t[fall] - peak) / PRESS_FALL)
+    rise = (t >= start) & (t <= f0)
+    out[rise] = 0.5 - 0.5 * np.cos(math.pi * (t[rise] - start) / (f0 - start))
+    fall = (t > f0) & (t <= f0 + PRESS_FALL)
+    out[fall] = 0.5 + 0.5 * np.cos(math.pi * (t[fall] - f0) / PRESS_FALL)
     return out
 
 
@@ -244,27 +245,46 @@ def blend(realized: Sequence[Realized], times: np.ndarray) -> np.ndarray:
     return num / den
 
 
-def _hard_targets(realized: Sequence[Realized]) -> list[tuple[Realized, dict, float, float]]:
-    """(segment, hard targets, ramp in, ramp out) of each phone with hard targets. Where two
-    alike such phones come closer than their ramps (fast "abab"), both ramps shrink to fit the gap,
-    down to MIN_RAMP, so the sound between them still opens the mouth."""
-    out = []
+class _Hard(NamedTuple):
+    seg: Realized
+    targets: dict           # channel -> value
+    r0: float               # seconds: starts moving towards the target
+    r1: float               # reaches it
+    f0: float               # starts leaving it
+    f1: float               # has left it
+
+
+def _hard_targets(realized: Sequence[Realized]) -> list[_Hard]:
+    """The envelope times of each phone with hard targets.
+
+    Ramps are centred on the articulatory boundaries a and b. A short phone shrinks its ramps
+    (down to MIN_RAMP) so it still holds its target for MIN_PLATEAU; two alike phones closer
+    than their ramps (fast "abab") shrink the ramps between them so the sound in between
+    still opens the mouth.
+    """
+    items = []
     for seg in realized:
         hard = HARD.get(base_symbol(seg.phone))
-        if hard:
-            ramps = (CLOSE_RAMP, OPEN_RAMP) if _is_bilabial_closure(seg.phone) else (
-                ROLL_RAMP, ROLL_RAMP)
-            out.append([seg, hard, *ramps])
-    for prev, nxt in zip(out, out[1:]):
-        if prev[1] != nxt[1]:                    # f then m: different lips, no conflict
+        if not hard:
             continue
-        gap = nxt[0].a - prev[0].b
-        total = prev[3] + nxt[2]
-        if total > gap:
-            scale = max(gap, 0.0) / total
-            prev[3] = max(MIN_RAMP, prev[3] * scale)
-            nxt[2] = max(MIN_RAMP, nxt[2] * scale)
-    return [tuple(item) for item in out]
+        r_in, r_out = (CLOSE_RAMP, OPEN_RAMP) if _is_bilabial_closure(seg.phone) else (
+            ROLL_RAMP, ROLL_RAMP)
+        a, b = seg.a, seg.b
+        room = (b - a) - MIN_PLATEAU                 # for the two half-ramps inside [a, b]
+        if room < 0.5 * (r_in + r_out):
+            scale = max(room, 0.0) / (0.5 * (r_in + r_out))
+            r_in, r_out = max(MIN_RAMP, r_in * scale), max(MIN_RAMP, r_out * scale)
+            b = max(b, a + MIN_PLATEAU + 0.5 * (r_in + r_out))
+        items.append([seg, hard, a, b, r_in, r_out])
+    for prev, nxt in zip(items, items[1:]):
+        if prev[1] != nxt[1]:                        # f then m: different lips, no conflict
+            continue
+        gap = nxt[2] - prev[3]                       # between the half-way points
+        if 0.5 * (prev[5] + nxt[4]) > gap:
+            scale = max(gap, 0.0) / (0.5 * (prev[5] + nxt[4]))
+            prev[5], nxt[4] = max(MIN_RAMP, prev[5] * scale), max(MIN_RAMP, nxt[4] * scale)
+    return [_Hard(seg, hard, a - 0.5 * r_in, a + 0.5 * r_in, b - 0.5 * r_out, b + 0.5 * r_out)
+            for seg, hard, a, b, r_in, r_out in items]
 
 
 def curves_at(realized: Sequence[Realized], times: np.ndarray) -> np.ndarray:
@@ -273,16 +293,15 @@ def curves_at(realized: Sequence[Realized], times: np.ndarray) -> np.ndarray:
     if not realized:
         return np.tile(_REST.astype(np.float32), (len(times), 1))
     values = blend(realized, times)
-    for seg, hard, ramp_in, ramp_out in _hard_targets(realized):
-        bilabial = _is_bilabial_closure(seg.phone)
-        w = _raised_cosine_envelope(times, seg.a, seg.b, ramp_in, ramp_out)[:, None]
-        for channel, value in hard.items():
+    for item in _hard_targets(realized):
+        w = _envelope(times, item.r0, item.r1, item.f0, item.f1)
+        for channel, value in item.targets.items():
             for name in CHANNELS[channel]:
                 j = index_of(name)
-                values[:, j] = (1.0 - w[:, 0]) * values[:, j] + w[:, 0] * value
-        if bilabial:
-            shape = _press_shape(times, seg.a, seg.b)
-            base = base_symbol(seg.phone)
+                values[:, j] = (1.0 - w) * values[:, j] + w * value
+        base = base_symbol(item.seg.phone)
+        if base in PRESS_PEAK:
+            shape = _press_shape(times, item.r0, item.r1, item.f0)
             for channel, peak in (("lip_press", PRESS_PEAK[base]), ("cheek_puff", PUFF_PEAK[base])):
                 for name in CHANNELS[channel]:
                     j = index_of(name)

@@ -87,12 +87,14 @@ def test_bilabials_close_the_lips_where_alveolars_do_not(bilabial, contrast, vow
     for cons in (bilabial, contrast):
         phones, spans = utter([vowel, cons, vowel], [0.15, 0.08, 0.15])
         c = curves_from_phones(phones, "arpabet")
-        closure = spans[1]
-        lips.append((at(c, "mouth_close", mid(closure)), at(c, "jaw_open", mid(closure)),
-                     at(c, "mouth_open", mid(closure))))
+        first_half = (spans[1][0], mid(spans[1]))       # the lips part a little before the burst
+        lips.append((over(c, "mouth_close", *first_half).min(),
+                     over(c, "jaw_open", *first_half).max(),
+                     over(c, "mouth_open", *first_half).max()))
     (close, jaw, open_), (close_alv, _, open_alv) = lips
     assert close >= 0.95 and jaw <= 0.1 and open_ <= 0.05
     assert close_alv <= 0.05 and open_alv >= open_ + 0.05
+
 
 
 def test_short_bilabial_in_fast_speech_still_closes_fully():
@@ -110,10 +112,14 @@ def test_lip_press_peaks_just_before_the_release():
         phones, spans = utter(["AA1", sym, "AA1"], [0.15, dur, 0.15])
         c = curves_from_phones(phones, "arpabet", frame_rate=rate)
         start, release = spans[1]
-        press = col(c, "lip_press_left")
-        t_peak = np.argmax(press) / rate
-        assert start + 0.5 * dur <= t_peak <= release, sym
-        assert press[int(start * rate)] < 0.5 * press.max()       # rising through the closure
+        press, close = col(c, "lip_press_left"), col(c, "mouth_close")
+        k_peak = int(np.argmax(press))
+        assert start <= k_peak / rate <= release, sym
+        # at its peak the lips are still sealed, and they part within the next 30 ms
+        assert close[k_peak] >= 0.95 and close[k_peak + 30] < 0.95, sym
+        k_seal = int(np.nonzero(close >= 0.95)[0][0])
+        assert np.all(np.diff(press[k_seal:k_peak]) >= 0)          # rising through the closure
+        assert press[k_seal] < 0.7 * press.max()
         assert press[int((release + 0.06) * rate)] < 0.05         # gone after the release
         np.testing.assert_allclose(press, col(c, "lip_press_right"))
     # a vowel context without bilabials never presses
@@ -202,7 +208,7 @@ def test_sokuon_holds_the_next_consonant():
     ippai, spans = _japanese("i cl p a i".split(), [0.1, 0.12, 0.06, 0.12, 0.1])  # いっぱい
     itte, _ = _japanese("i cl t e".split(), [0.1, 0.12, 0.06, 0.15])              # いって
     ikkai, _ = _japanese("i cl k a i".split(), [0.1, 0.12, 0.06, 0.12, 0.1])      # いっかい
-    hold = (spans[1][0] + 0.01, spans[2][1] - 0.01)          # っ + the consonant
+    hold = (spans[1][0] + 0.01, spans[2][0] + 0.01)          # っ and into the consonant
     assert over(ippai, "mouth_close", *hold, rate=1000.0).min() >= 0.95
     assert over(itte, "mouth_close", *hold, rate=1000.0).max() <= 0.05
     # the tongue holds the t from the middle of っ on (its release leads the sound a little)
@@ -309,8 +315,9 @@ def test_curves_are_continuous_without_steps():
     # no discontinuities: at 1 ms a step would show as a jump; the fastest gesture (a lip
     # release) moves the full range in about 50 ms
     assert np.abs(np.diff(fine, axis=0)).max() <= 0.04
+    # at 50 Hz the 40 ms raised-cosine release moves at most sin(pi / 4) = 0.71 per frame
     c50 = curves_from_phones(phones, "arpabet")
-    assert np.abs(np.diff(c50, axis=0)).max() <= 0.7
+    assert np.abs(np.diff(c50, axis=0)).max() <= 0.75
 
 
 def test_curves_do_not_jitter():
