@@ -59,7 +59,7 @@ _TAU = {"jaw_open": (0.022, 0.03), "mouth_open": (0.02, 0.025), "mouth_close": (
         "tongue_out": (0.02, 0.02)}
 ROUNDING_REACH = 2.0        # rounded vowels and w anticipate their rounding this much further
 SILENCE_REACH = 0.5         # silence holds firmly inside itself but its influence ends sooner
-SILENCE_SETTLE = 0.1        # seconds: inside a pause, silence's dominance grows by
+SILENCE_SETTLE = 0.08       # seconds: inside a pause, silence's dominance grows by
                             # (1 + (depth / SILENCE_SETTLE) ** 2), so long pauses reach rest
 _ROUNDING = ("lip_pucker", "lip_funnel")
 REACH = 3.0                 # the tail also falls as exp(-(d / (REACH * tau)) ** 2): it ends
@@ -228,7 +228,7 @@ def blend(realized: Sequence[Realized], times: np.ndarray) -> np.ndarray:
         targets, strengths = cached_pose_arrays(seg.phone)
         tau_ant, tau_car = TAU_ANT.copy(), TAU_CAR.copy()
         info = INVENTORY[seg.phone]
-        if info.rounded and (info.is_vowel or seg.phone == "w") and info.voiced:
+        if info.rounded and info.voiced and info.manner in (None, "approximant"):
             tau_ant[_ROUND_IDX] *= ROUNDING_REACH
         elif seg.phone == SILENCE:
             tau_ant *= SILENCE_REACH

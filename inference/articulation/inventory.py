@@ -83,12 +83,13 @@ def _consonants() -> list[PhoneInfo]:
         ("j", "palatal", "approximant", True), ("ç", "palatal", "fricative", False),
         ("ɲ", "palatal", "nasal", True),
         ("w", "labial-velar", "approximant", True),
+        ("ɰ", "labial-velar", "approximant", True),     # Japanese w: lips compressed, not protruded
         ("k", "velar", "stop", False), ("g", "velar", "stop", True),
         ("ŋ", "velar", "nasal", True),
         ("h", "glottal", "fricative", False), ("ʔ", "glottal", "stop", False),
     ]
     out = [PhoneInfo(sym, "consonant", place=place, manner=manner, voiced=voiced,
-                     rounded=sym == "w", rhotic=sym == "ɹ")
+                     rounded=sym in ("w", "ɰ"), rhotic=sym == "ɹ")
            for sym, place, manner, voiced in rows]
     for base in ("k", "g", "p", "b", "m", "ɾ", "t", "d"):   # Open JTalk ky gy py by my ry ty dy
         info = next(p for p in out if p.symbol == base)
@@ -121,7 +122,7 @@ def info(symbol: str) -> PhoneInfo:
 # Evaluation classes (issue 5 section 4, issue 6): which frames count as what.
 _OPEN = {"a", "ɑ", "æ", "ʌ"}
 _SPREAD = {"i", "ɪ", "e", "ɛ"}
-_ROUNDED = {"u", "ʊ", "o", "ɔ", "ɯ", "w"}
+_ROUNDED = {"u", "ʊ", "o", "ɔ", "ɯ", "w", "ɰ"}
 
 
 def phone_class(symbol: str) -> set[str]:

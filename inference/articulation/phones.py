@@ -66,7 +66,7 @@ _OPENJTALK = {
     "N": MORAIC_NASAL, "cl": SOKUON, "q": SOKUON,
     "k": "k", "g": "g", "s": "s", "sh": "ɕ", "z": "z", "j": "dʑ", "zy": "dʑ", "t": "t",
     "ch": "tɕ", "ts": "ts", "d": "d", "n": "n", "h": "h", "f": "ɸ", "b": "b", "p": "p",
-    "m": "m", "y": "j", "r": "ɾ", "w": "w", "v": "v", "ky": "kʲ", "gy": "gʲ", "ny": "ɲ",
+    "m": "m", "y": "j", "r": "ɾ", "w": "ɰ", "v": "v", "ky": "kʲ", "gy": "gʲ", "ny": "ɲ",
     "hy": "ç", "by": "bʲ", "py": "pʲ", "my": "mʲ", "ry": "ɾʲ", "dy": "dʲ", "ty": "tʲ",
     "fy": "ɸ", "kw": "k", "gw": "g",
 }
@@ -94,7 +94,7 @@ _IPA_SINGLE = {
     "θ": "θ", "ð": "ð", "t": "t", "d": "d", "n": "n", "s": "s", "z": "z", "l": "l", "ɫ": "l",
     "ɾ": "ɾ", "ɽ": "ɾ", "ɺ": "ɾ", "r": "ɹ", "ɹ": "ɹ", "ɻ": "ɹ", "ʃ": "ʃ", "ʒ": "ʒ", "ɕ": "ɕ",
     "ʑ": "ʑ", "j": "j", "ʝ": "j", "ç": "ç", "ɲ": "ɲ", "ʎ": "l", "c": "kʲ", "ɟ": "gʲ",
-    "k": "k", "g": "g", "ɡ": "g", "ŋ": "ŋ", "x": "k", "ɣ": "g", "w": "w", "ʍ": "w", "ɰ": "w",
+    "k": "k", "g": "g", "ɡ": "g", "ŋ": "ŋ", "x": "k", "ɣ": "g", "w": "w", "ʍ": "w", "ɰ": "ɰ",
     "h": "h", "ɦ": "h", "ʔ": "ʔ", "ɴ": MORAIC_NASAL,
 }
 _IPA_AFFRICATES = {"tʃ": "tʃ", "dʒ": "dʒ", "ts": "ts", "dz": "dz", "tɕ": "tɕ", "dʑ": "dʑ"}
@@ -193,12 +193,13 @@ _OBSTRUENT = ("stop", "fricative", "affricate")
 
 def _japanese_codas(segs: list[Segment]) -> list[Segment]:
     """espeak-ng ja writes ん as m/n/ŋ/ɴ/ũ by context and っ as a doubled consonant (or h
-    before p): turn those back into the moraic nasal N and the sokuon Q."""
-    out = list(segs)
+    before p): turn those back into the moraic nasal N and the sokuon Q; its w is the
+    Japanese ɰ."""
+    out = [s._replace(phone="ɰ") if s.phone == "w" else s for s in segs]
     for k, seg in enumerate(out):
         nxt = out[k + 1].phone if k + 1 < len(out) else SILENCE
         nxt_info = INVENTORY[nxt]
-        followed_by_vowel = nxt_info.is_vowel or nxt in ("j", "w")
+        followed_by_vowel = nxt_info.is_vowel or nxt in ("j", "ɰ")
         if seg.phone in ("m", "n", "ŋ") and not followed_by_vowel:
             out[k] = seg._replace(phone=MORAIC_NASAL)
         elif INVENTORY[seg.phone].manner in _OBSTRUENT and seg.phone == nxt:

@@ -79,7 +79,7 @@ def _vowel_pose(symbol: str) -> dict[str, tuple[float, float]]:
     elif base in _OPEN_OR_NEUTRAL:
         rounding, spreading = _OPEN_OR_NEUTRAL[base], 0.3
     else:                                        # spread vowels actively unround
-        rounding, spreading = 0.9, 0.8
+        rounding, spreading = 1.5, 0.8
     if base == "ɚ":
         rounding = 0.6
     strengths = (1.0, 1.0, rounding, rounding, spreading, 0.5, 0.5, spreading)
@@ -125,8 +125,10 @@ _CONSONANT_POSES: dict[str, dict[str, tuple[float, float]]] = {
           "lip_corner": (0.15, 0.4)},
     "ç": {"jaw_open": (0.12, 0.4), "lip_stretch": (0.35, 0.5)},
     "ɲ": {"jaw_open": (0.12, 0.5), "lip_stretch": (0.30, 0.4), "tongue_up": (0.4, 0.4)},
-    "w": {"jaw_open": (0.08, 0.6), "mouth_open": (0.08, 0.6), "lip_pucker": (0.90, 1.5),
-          "lip_funnel": (0.30, 1.2), "lip_stretch": (0.0, 0.8), "lip_corner": (0.0, 0.5)},
+    "w": {"jaw_open": (0.08, 0.6), "mouth_open": (0.08, 0.6), "lip_pucker": (0.90, 2.5),
+          "lip_funnel": (0.30, 2.0), "lip_stretch": (0.0, 0.8), "lip_corner": (0.0, 0.5)},
+    "ɰ": {"jaw_open": (0.12, 0.5), "mouth_open": (0.10, 0.5), "lip_pucker": (0.40, 1.0),
+          "lip_funnel": (0.10, 0.6), "lip_stretch": (0.0, 0.6)},
     "k": {"jaw_open": (0.20, 0.25)}, "g": {"jaw_open": (0.20, 0.25)},
     "ŋ": {"jaw_open": (0.25, 0.3), "mouth_open": (0.18, 0.2)},
     "h": {"jaw_open": (0.30, 0.05)}, "ʔ": {},
