@@ -85,8 +85,18 @@ def make_face(scene: bpy.types.Scene, geo: dict) -> bpy.types.Object:
     sub = obj.modifiers.new("Subdivision", "SUBSURF")
     sub.levels = 1
     sub.render_levels = 2
+    add_vertex_groups(obj, geo)
     add_shape_keys(obj, geo)
     return obj
+
+
+def add_vertex_groups(obj: bpy.types.Object, geo: dict) -> None:
+    """Named regions for riggers and tests: the lip edge (where the lips meet), its middle
+    third on each lip, the mouth corners, and the jaw weights jawOpen uses."""
+    for name, idx, weights in demo_face_keys.regions(geo):
+        group = obj.vertex_groups.new(name=name)
+        for i, w in zip(idx.tolist(), weights.tolist()):
+            group.add([i], float(w), "REPLACE")
 
 
 def add_shape_keys(obj: bpy.types.Object, geo: dict) -> None:

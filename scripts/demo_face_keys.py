@@ -365,6 +365,21 @@ def nose_sneer(f: Face, side: int) -> np.ndarray:
     return _vec(f, dx=-0.0008 * side * g, dz=0.003 * g + 0.0015 * lip)
 
 
+def regions(geo: dict) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(vertex group name, vertex indices, weights) of the named face regions."""
+    f = Face(geo)
+    edge = f.grid & (f.ring == EDGE)
+    middle = np.abs(f.x) < 0.3 * fm.SLIT_W
+    corner = edge & (np.abs(np.cos(np.nan_to_num(f.theta))) > 0.999)
+    jaw = f.jaw_weight()
+    out = [("LipEdge", np.flatnonzero(edge), np.ones(edge.sum())),
+           ("LipUpperMiddle", np.flatnonzero(edge & middle & (f.sin_t > 0)), None),
+           ("LipLowerMiddle", np.flatnonzero(edge & middle & (f.sin_t < 0)), None),
+           ("MouthCorners", np.flatnonzero(corner), None),
+           ("Jaw", np.flatnonzero(jaw > 1e-3), jaw[jaw > 1e-3])]
+    return [(n, i, np.ones(len(i)) if w is None else w) for n, i, w in out]
+
+
 def all_deltas(geo: dict) -> dict[str, np.ndarray]:
     """Every ARKit key name -> (V, 3) offsets in metres from the basis."""
     f = Face(geo)
