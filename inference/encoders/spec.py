@@ -40,9 +40,10 @@ class EncoderSpec:
 
     kind      : "whisper" | "wav2vec2" | "hubert" | "wavlm".
     source    : a hub id ("openai/whisper-base", "facebook/wav2vec2-base") or a local directory.
-    layer     : index into the hidden states, 0 = the input to the first transformer layer,
-                -1 = the last hidden state; or "all" for every hidden state stacked (L + 1 of them)
-                for a learned weighted sum.
+    layer     : index into the L + 1 hidden states: 0 = the input to the first transformer layer,
+                k = the output of layer k, L (or -1) = the encoder's final output (last_hidden_state,
+                after any final layer norm); or "all" for all L + 1 stacked, for a learned
+                weighted sum.
     window_s  : seconds of audio the encoder sees at once; None = the kind's default.
     margin_s  : seconds of context at each side of a window that is computed and discarded;
                 None = the kind's default. Both are rounded to whole 20 ms frames.

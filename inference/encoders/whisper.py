@@ -90,6 +90,6 @@ class WhisperSpeechEncoder(SpeechEncoder):
         features = chunk.to(device=self.device, dtype=self.dtype).unsqueeze(0)  # (1, n_mels, 2W)
         want_all = self.spec.layer != -1
         output = self.model(input_features=features, output_hidden_states=want_all)
-        if want_all:
-            return tuple(output.hidden_states)
+        if want_all:  # the last entry is the encoder's output, after any final layer norm
+            return (*output.hidden_states[:-1], output.last_hidden_state)
         return (output.last_hidden_state,)
