@@ -10,14 +10,14 @@ The model, step by step (figures and sources in docs/articulation.md):
    depends on context (onset after silence, into a bilabial closure, a release, the offset
    into silence, or an interior boundary scaled by the local speech rate).
 3. **Dominance blend** in the manner of Cohen & Massaro (1993): each phone exerts on each
-   parameter a dominance ``strength * exp(-d / tau - (d / (3 tau)) ** 2)``, ``d`` the distance in time
-   outside the phone's articulatory interval, ``tau`` per parameter and per direction
+   parameter a dominance ``strength * exp(-d / tau - (d / (3 tau)) ** 2)``, ``d`` the distance
+   in time outside the phone's articulatory interval, ``tau`` per parameter and per direction
    (anticipatory or carry-over; rounding anticipates over several phones). The value is the
    dominance-weighted mean of the targets.
 4. **Hard targets** (bilabial closure, f/v lip roll) are imposed with a raised-cosine
-   envelope: full inside the closure, easing in before it and out after it.
+   envelope whose ramps are centred on the led boundaries, holding the target in between.
 5. **Closure events**: the lip press (and a small cheek puff on p/b) rises through the
-   closure and peaks just before the release.
+   closure and peaks as the lips start to part.
 
 Imports: numpy, lipsync_core.params and this package.
 """
@@ -35,10 +35,10 @@ from .phones import Segment
 from .poses import CHANNELS, HARD, PRESS_PEAK, PUFF_PEAK, base_symbol, cached_pose_arrays
 
 # --- leads, seconds (positive = mouth early); see docs/articulation.md for the sources
-LEAD_ONSET = 0.04           # first phone after silence: its target is reached this early
+LEAD_ONSET = 0.04           # silence -> speech: the transition's half-way point this early
 LEAD_BILABIAL = 0.03        # lips half-way closed this long before the acoustic closure
 LEAD_RELEASE = 0.025        # lips half-way open this long before the acoustic release
-LEAD_OFFSET = 0.02          # speech -> silence
+LEAD_OFFSET = 0.02          # speech -> silence (all leads: half-way points, seconds)
 LEAD_INTERIOR = (0.02, 0.035)  # other boundaries: (fast speech, normal speech)
 RATE_SCALE = 0.35           # interior lead = RATE_SCALE * local mean phone duration, clipped
 MIN_KEEP = 0.4              # a phone keeps at least this share of its duration after leads

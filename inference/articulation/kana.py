@@ -4,8 +4,8 @@ Hiragana and katakana, including ん (N), っ (cl), the long-vowel mark ー (the
 again, as Open JTalk writes long vowels), small ゃゅょ / ぁぃぅぇぉ digraphs and the common
 loan-word combinations (ティ, ファ, ウィ, ヴァ, シェ ...). Punctuation and spaces become ``pau``.
 Like Open JTalk, う after お is read as a long o (ありがとう -> ... t o o), which is wrong
-for verb endings such as おもう; vowel devoicing and the particles は/へ are left to a real front end (pyopenjtalk): write
-the particles as わ/え if it matters.
+for verb endings such as おもう. Vowel devoicing and the particles は/へ are left to a real
+front end (pyopenjtalk): write the particles as わ/え if it matters.
 
 Imports: standard library only.
 """

@@ -96,7 +96,6 @@ def test_bilabials_close_the_lips_where_alveolars_do_not(bilabial, contrast, vow
     assert close_alv <= 0.05 and open_alv >= open_ + 0.05
 
 
-
 def test_short_bilabial_in_fast_speech_still_closes_fully():
     phones, spans = utter("AH0 B AA1 B AH0".split(), [0.05, 0.04, 0.06, 0.04, 0.05])
     c = curves_from_phones(phones, "arpabet")
