@@ -103,6 +103,7 @@ _IPA_LONG = {"ː", "ˑ", ":"}
 _TIE = {"\u0361", "\u035c"}
 _PALATALIZED = {"n": "ɲ", "h": "ç", "s": "ɕ", "z": "ʑ", "ɾ": "ɾʲ", "l": "ɾʲ"}
 _NASAL_TILDE = "\u0303"
+_MARKS_ONLY = set("ˈˌːˑ.‿ ")   # a symbol of only these (Piper's code points) joins a neighbour
 
 
 class _Tok:
@@ -248,12 +249,21 @@ def normalize(phones: Iterable[Sequence], notation: str, lang: str | None = None
     """
     segs: list[Segment] = []
     last_start = -math.inf
+    pending: tuple[float, float] | None = None   # marks-only symbols waiting for a phone
     for index, item in enumerate(phones):
         symbol, start, end = _check_timing(item, index)
         if start < last_start - 1e-9:
             raise ValueError(f"Phone {index} ({symbol!r}) starts at {start} s, before the phone "
                              "ahead of it; sort the phones by time.")
         last_start = start
+        if notation == "ipa" and isinstance(symbol, str) and symbol and set(symbol) <= _MARKS_ONLY:
+            if segs and "ː" in symbol and pending is None:   # length: the vowel before it
+                segs[-1] = segs[-1]._replace(end=end, long=True)
+            else:                                            # stress, space: the next phone
+                pending = (pending[0] if pending else start, end)
+            continue
+        if pending is not None:
+            start, pending = pending[0], None
         parts = convert_symbol(symbol, notation, lang)
         total = sum(w for _, w, _ in parts)
         t = start
@@ -261,6 +271,8 @@ def normalize(phones: Iterable[Sequence], notation: str, lang: str | None = None
             t_end = end if k == len(parts) - 1 else t + (end - start) * weight / total
             segs.append(Segment(phone, t, t_end, long))
             t = t_end
+    if pending is not None and segs:
+        segs[-1] = segs[-1]._replace(end=pending[1])
     if notation == "ipa" and _is_ja(lang):
         segs = _japanese_codas(segs)
     return segs

@@ -71,6 +71,13 @@ def test_espeak_english_ipa_strips_stress_and_length_and_splits_diphthongs():
     assert segs[2].long and not segs[0].long
 
 
+def test_piper_code_points_give_stress_to_the_next_phone_and_length_to_the_last():
+    segs = normalize([("m", 0.0, 0.05), ("ˈ", 0.05, 0.06), ("i", 0.06, 0.1), ("ː", 0.1, 0.15),
+                      (" ", 0.15, 0.17), ("n", 0.17, 0.2), ("ˌ", 0.2, 0.21)], "ipa", "en")
+    assert [(s.phone, s.start, s.end, s.long) for s in segs] == [
+        ("m", 0.0, 0.05, False), ("i", 0.05, 0.15, True), ("n", 0.15, 0.21, False)]
+
+
 def test_espeak_japanese_ipa_diacritics_and_context_spellings():
     # ありがとう as espeak-ng ja writes it, with its centralised/lowered/compressed marks
     assert phones_of(["ä", "ɽ", "i", "ɡ", "ä", "t", "ˈo̞", "ɯᵝ"], "ipa", "ja") == [
