@@ -262,7 +262,8 @@ def _hard_targets(realized: Sequence[Realized]) -> list[_Hard]:
     than their ramps (fast "abab") shrink the ramps between them so the sound in between
     still opens the mouth.
     """
-    items = []
+    owners: list[tuple[Realized, dict]] = []
+    spans: list[list[float]] = []                    # [a, b, ramp in, ramp out], seconds
     for seg in realized:
         hard = HARD.get(base_symbol(seg.phone))
         if not hard:
@@ -275,16 +276,18 @@ def _hard_targets(realized: Sequence[Realized]) -> list[_Hard]:
             scale = max(room, 0.0) / (0.5 * (r_in + r_out))
             r_in, r_out = max(MIN_RAMP, r_in * scale), max(MIN_RAMP, r_out * scale)
             b = max(b, a + MIN_PLATEAU + 0.5 * (r_in + r_out))
-        items.append([seg, hard, a, b, r_in, r_out])
-    for prev, nxt in zip(items, items[1:]):
-        if prev[1] != nxt[1]:                        # f then m: different lips, no conflict
+        owners.append((seg, hard))
+        spans.append([a, b, r_in, r_out])
+    for k in range(len(spans) - 1):
+        if owners[k][1] != owners[k + 1][1]:         # f then m: different lips, no conflict
             continue
-        gap = nxt[2] - prev[3]                       # between the half-way points
-        if 0.5 * (prev[5] + nxt[4]) > gap:
-            scale = max(gap, 0.0) / (0.5 * (prev[5] + nxt[4]))
-            prev[5], nxt[4] = max(MIN_RAMP, prev[5] * scale), max(MIN_RAMP, nxt[4] * scale)
+        prev, nxt = spans[k], spans[k + 1]
+        gap = nxt[0] - prev[1]                       # between the half-way points
+        if 0.5 * (prev[3] + nxt[2]) > gap:
+            scale = max(gap, 0.0) / (0.5 * (prev[3] + nxt[2]))
+            prev[3], nxt[2] = max(MIN_RAMP, prev[3] * scale), max(MIN_RAMP, nxt[2] * scale)
     return [_Hard(seg, hard, a - 0.5 * r_in, a + 0.5 * r_in, b - 0.5 * r_out, b + 0.5 * r_out)
-            for seg, hard, a, b, r_in, r_out in items]
+            for (seg, hard), (a, b, r_in, r_out) in zip(owners, spans)]
 
 
 def curves_at(realized: Sequence[Realized], times: np.ndarray) -> np.ndarray:

@@ -186,7 +186,7 @@ def _ipa(symbol: str, lang: str | None) -> list[tuple[str, float, bool]]:
 
 
 def _is_ja(lang: str | None) -> bool:
-    return bool(lang) and lang.lower().split("-")[0].split("_")[0] in ("ja", "jp", "jpn")
+    return lang is not None and lang.lower().split("-")[0].split("_")[0] in ("ja", "jp", "jpn")
 
 
 _OBSTRUENT = ("stop", "fricative", "affricate")
