@@ -6,6 +6,7 @@
     corpus align --audio-dir DIR --out DIR
     corpus arctic --out DIR
     corpus livelink --csv F --audio F --out DIR
+    corpus verify DIR [--every N]
     corpus stats DIR
 
 Imports: standard library; the subcommand's module lazily.
@@ -67,6 +68,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--fps", type=float, default=None, help="CSV frame rate (default: inferred)")
     p.add_argument("--offset", type=float, default=0.0, help="seconds to shift the capture")
 
+    p = sub.add_parser("verify", help="check phone timings against the audio, per voice")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--every", type=int, default=1, help="check one utterance in N")
+
     p = sub.add_parser("stats", help="minutes per language and voice, phone coverage")
     p.add_argument("dir", type=Path)
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -110,6 +115,10 @@ def main(argv: list[str]) -> int:
                                   voice=args.voice, text=args.text, fps=args.fps,
                                   offset=args.offset)
             print(json.dumps({"out": str(args.out), "id": rec["id"]}))
+            return 0
+        if args.command == "verify":
+            from .verify import verify_corpus
+            print(json.dumps(verify_corpus(args.dir, args.every), indent=1))
             return 0
         if args.command == "stats":
             from .stats import corpus_stats, format_stats

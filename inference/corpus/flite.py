@@ -17,7 +17,8 @@ import numpy as np
 
 from .engine import Synthesis
 
-VOICES = ("slt", "rms", "awb", "kal16", "kal")
+# kal and kal16 (diphone voices) print phone ends 40-130 ms past their audio: not used.
+VOICES = ("slt", "rms", "awb")
 BASE_F0 = {"slt": 170, "rms": 100, "awb": 110, "kal16": 105, "kal": 105}   # Hz, roughly
 
 

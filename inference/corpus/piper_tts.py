@@ -32,10 +32,13 @@ CLUSTERS = {"aɪ", "aʊ", "eɪ", "oʊ", "ɔɪ", "əʊ", "eə", "ɪə", "ʊə", "
 CLUSTERS_SORTED = sorted(CLUSTERS, key=len, reverse=True)
 
 
-def group_phonemes(tokens: list[tuple[str, int]]) -> list[tuple[str, int]]:
+def group_phonemes(tokens: list[tuple[str, int]], join_palatal: bool = False,
+                   clusters: bool = True) -> list[tuple[str, int]]:
     """Piper (code point, samples) pairs including "^" and "$" -> (phone, samples) pairs.
 
-    The sample total is kept exactly. Silence phones are "sil" (utterance edges) and "pau"."""
+    The sample total is kept exactly. Silence phones are "sil" (utterance edges) and "pau".
+    ``join_palatal``: "ʲ" joins the consonant before it (Japanese kʲ, ɾʲ) instead of becoming
+    /j/; ``clusters``: join English diphthongs and affricates."""
     units: list[list[Any]] = []   # [symbol, samples]
     pending = 0                   # samples of stress marks waiting for the next phone
     half_space = 0                # samples of a word space owed to the next phone
@@ -45,7 +48,8 @@ def group_phonemes(tokens: list[tuple[str, int]]) -> list[tuple[str, int]]:
             pending = half_space = 0
         elif token in STRESS:
             pending += samples
-        elif ((token in LENGTH or unicodedata.category(token[:1]) == "Mn")
+        elif ((token in LENGTH or unicodedata.category(token[:1]) == "Mn"
+               or (join_palatal and token == "ʲ"))
               and units and units[-1][0] not in ("sil", "pau")):
             units[-1][0] += token
             units[-1][1] += samples
@@ -69,7 +73,7 @@ def group_phonemes(tokens: list[tuple[str, int]]) -> list[tuple[str, int]]:
             units[-1][1] += pending + half_space
         else:
             units.append(["sil", pending + half_space])
-    return _join_clusters(units)
+    return _join_clusters(units) if clusters else [(u[0], int(u[1])) for u in units]
 
 
 def _join_clusters(units: list[list[Any]]) -> list[tuple[str, int]]:
