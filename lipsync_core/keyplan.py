@@ -14,10 +14,12 @@ before the sound, as real speakers do), frame ``f`` shows the mouth of file time
 
     frame = frame_final_start + (t - skip) * fps - L * fps.
 
-Default lead: lip and jaw movements start before the acoustic onset they shape, typically by
-about 50-100 ms for running speech (and more before a pause); animators' rule of thumb is to
-key mouth shapes one to two frames early. 60 ms (1.4 frames at 24 fps, 1.8 at 30) sits in that
-range; every caller can override it.
+Default lead: visible articulation (lips, jaw) starts before the sound it shapes. Measurements
+on running speech put that lead at a few tens of milliseconds, and longer (100 ms and more) at
+onsets after a pause, where the mouth prepares in silence (Schwartz & Savariaux, PLoS Comput.
+Biol. 2014, who also refute the often-quoted fixed 150 ms); animators' rule of thumb is to key
+mouth shapes one to two frames early. 60 ms (1.4 frames at 24 fps, 1.8 at 30) sits in that
+range; the panel, the operator and the batch script can override it.
 
 Frame rate: the add-on asks the worker for curves at the scene rate starting exactly at the
 file time of the first keyed frame (:func:`plan`), so sample ``k`` lands on integer frame

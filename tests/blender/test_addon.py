@@ -202,3 +202,23 @@ def test_interpreter_choice_and_managed_environment_commands(monkeypatch, tmp_pa
     monkeypatch.setattr(env, "_has_torch", lambda python: False)
     with pytest.raises(env.EnvironmentMissing, match="Set Up Environment"):
         env.find_interpreter()
+
+
+def test_batch_arguments(tmp_path):
+    from lipsync_repo.lipsync_addon import batch
+    assert batch.script_argv(["blender", "-b", "f.blend", "--python", "b.py", "--", "--object",
+                              "Face"]) == ["--object", "Face"]
+    assert batch.script_argv(["b.py", "--object", "Face"]) == ["--object", "Face"]
+    args = batch.parse_args(["--object", "A", "--object", "B", "--strip", "S"])
+    assert batch.job_list(args) == [{"object": "A", "strip": "S"}, {"object": "B", "strip": "S"}]
+    args = batch.parse_args(["--object", "A", "--object", "B", "--strip", "S", "--strip", "T"])
+    assert [j["strip"] for j in batch.job_list(args)] == ["S", "T"]
+    with pytest.raises(batch.UsageError, match="one per --object"):
+        batch.job_list(batch.parse_args(["--object", "A", "--strip", "S", "--strip", "T"]))
+    jobs = tmp_path / "jobs.json"
+    jobs.write_text(json.dumps([{"object": "A", "strip": "S", "mapping": "vrm", "lead_ms": 40}]))
+    assert batch.job_list(batch.parse_args(["--jobs", str(jobs)]))[0]["mapping"] == "vrm"
+    jobs.write_text("{}")
+    with pytest.raises(batch.BatchError, match="must hold a list"):
+        batch.job_list(batch.parse_args(["--jobs", str(jobs)]))
+    assert batch.main(["batch.py"]) == 2                   # nothing to do: usage error
