@@ -143,6 +143,7 @@ def train(cfg, resume: bool = False, stop_at: int | None = None) -> dict[str, An
     head_cfg = HeadConfig.from_dict({**cfg.head, "in_dim": int(feats.shape[-1]),
                                      "num_encoder_layers": int(feats.shape[0]) if feats.ndim == 3 else 1})
     loss_cfg = LossConfig.from_dict(cfg.loss)
+    seed_everything(cfg.seed)       # again: encoding above may have drawn from the RNGs
     model = build_head(head_cfg).to(cfg.device)
     model.train()
     o = cfg.optim

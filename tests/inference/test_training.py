@@ -1,0 +1,187 @@
+"""End-to-end training on a tiny synthetic corpus with a tiny random wav2vec2 encoder.
+
+The corpus is real audio written to disk (buzz for vowels, hum for m, silence+burst for p/b,
+hiss for f/v) with hand-written ARPAbet phones, in the shared corpus format; the encoder is a
+randomly initialised ``Wav2Vec2Model`` saved to a directory (tests/conftest.py); the head is a tiny BiLSTM.
+Checks: the loss falls, the checkpoint loads, an interrupted and resumed run ends with the same
+weights as an uninterrupted one, and evaluation reports every metric.
+"""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+sf = pytest.importorskip("soundfile")
+
+SR = 16000
+CONFIGS = Path(__file__).resolve().parents[2] / "inference" / "training" / "configs"
+SENTENCES = [  # ARPAbet phones, durations in 10 ms units
+    [("sil", 20), ("M", 9), ("AA", 14), ("P", 8), ("UW", 14), ("F", 10), ("IY", 12), ("sil", 20)],
+    [("sil", 15), ("B", 8), ("AE", 15), ("V", 9), ("OW", 16), ("M", 9), ("IH", 12), ("sil", 25)],
+    [("sil", 25), ("F", 10), ("AA", 16), ("M", 10), ("UW", 14), ("P", 8), ("IY", 14), ("sil", 15)],
+    [("sil", 18), ("P", 9), ("IY", 13), ("B", 8), ("AA", 15), ("V", 10), ("UW", 15), ("sil", 22)],
+]
+VOWEL_FORMANTS = {"AA": (750, 1200), "AE": (700, 1700), "IY": (300, 2300), "IH": (400, 2000),
+                  "UW": (320, 850), "OW": (450, 900)}
+
+
+def _synth(phones, rng):
+    """(samples,) float32 audio for [(symbol, 10 ms units)] and its [(sym, start, end)] phones."""
+    chunks, timed, t = [], [], 0.0
+    for sym, units in phones:
+        n = units * SR // 100
+        time = np.arange(n) / SR
+        f0 = 110 + 10 * rng.standard_normal()
+        if sym == "sil":
+            x = 0.001 * rng.standard_normal(n)
+        elif sym in VOWEL_FORMANTS:
+            f1, f2 = VOWEL_FORMANTS[sym]
+            x = sum(np.sin(2 * np.pi * f0 * h * time) * (np.exp(-((f0 * h - f1) / 150) ** 2)
+                    + 0.5 * np.exp(-((f0 * h - f2) / 200) ** 2)) for h in range(1, 30))
+            x = 0.3 * x / (np.abs(x).max() + 1e-9)
+        elif sym == "M":
+            x = 0.1 * np.sin(2 * np.pi * f0 * time) + 0.03 * np.sin(2 * np.pi * 2 * f0 * time)
+        elif sym in ("P", "B"):
+            x = 0.002 * rng.standard_normal(n)
+            burst = n // 5                         # closure, then the release burst
+            x[-burst:] += 0.2 * rng.standard_normal(burst)
+        else:  # F, V
+            noise = rng.standard_normal(n)
+            x = 0.08 * np.diff(noise, prepend=0.0)
+        chunks.append(x.astype(np.float32))
+        timed.append([sym, round(t, 4), round(t + n / SR, 4)])
+        t += n / SR
+    return np.concatenate(chunks), timed
+
+
+def _write_corpus(root, splits):
+    rng = np.random.default_rng(7)
+    lines = []
+    for i, split in enumerate(splits):
+        phones = SENTENCES[i % len(SENTENCES)]
+        audio, timed = _synth(phones, rng)
+        uid = f"u{i:02d}"
+        folder = root / "en" / "synth"
+        folder.mkdir(parents=True, exist_ok=True)
+        sf.write(folder / f"{uid}.wav", audio, SR, subtype="PCM_16")
+        duration = len(audio) / SR
+        record = {"id": uid, "text": "synthetic", "lang": "en", "voice": "synth",
+                  "engine": "test", "notation": "arpabet", "phones": timed,
+                  "duration": duration, "augment": None, "split": split}
+        (folder / f"{uid}.json").write_text(json.dumps(record))
+        lines.append(json.dumps({"id": uid, "path": f"en/synth/{uid}.wav",
+                                 "json": f"en/synth/{uid}.json", "lang": "en", "voice": "synth",
+                                 "duration": duration, "split": split}))
+    (root / "manifest.jsonl").write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory, tiny_wav2vec2_dir):
+    root = tmp_path_factory.mktemp("training")
+    corpus = root / "corpus"
+    _write_corpus(corpus, ["train"] * 8 + ["valid"] * 2 + ["test"] * 2)
+    enc_dir = tiny_wav2vec2_dir
+    cfg = _repo_config("tiny_test.json", corpus, enc_dir, root)
+    config_path = root / "tiny.json"
+    config_path.write_text(json.dumps(cfg))
+    return root, corpus, config_path
+
+
+def _repo_config(name, corpus, enc_dir, root):
+    """A shipped tiny config with this test's corpus, encoder and temporary directories."""
+    cfg = json.loads((CONFIGS / name).read_text())
+    cfg.update(corpora=[str(corpus)], cache_dir=str(root / "cache"),
+               out_dir=str(root / name.replace(".json", "")))
+    cfg["encoder"]["source"] = str(enc_dir)
+    return cfg
+
+
+def _tensors(model_dir):
+    from safetensors.torch import load_file
+    return load_file(str(model_dir / "model.safetensors"))
+
+
+@pytest.mark.slow
+def test_train_resume_and_evaluate(setup, capsys):
+    from inference.checkpoint import load_checkpoint
+    from inference.training import evaluate, train
+    root, corpus, config_path = setup
+
+    full = root / "full"
+    assert train.main(["--config", str(config_path), "--out", str(full)]) == 0
+    summary = json.loads((full / "summary.json").read_text())
+    losses = [h["valid_loss"] for h in summary["history"]]
+    assert summary["steps"] == 24 and summary["finished"]
+    assert losses[0] > 0 and min(losses[1:]) < 0.8 * losses[0], losses
+    assert summary["corpus"]["train"]["en"]["synth"]["utterances"] == 8
+
+    loaded = load_checkpoint(full / "model", "cpu")
+    assert loaded.config["training"]["steps"] == 24
+    assert loaded.config["encoder"]["kind"] == "wav2vec2"
+    feats = torch.randn(1, 40, loaded.head_cfg.in_dim)
+    assert loaded.head(feats).shape == (1, 40, 26)
+
+    # A fresh run without --resume refuses to overwrite; an interrupted one resumes exactly.
+    assert train.main(["--config", str(config_path), "--out", str(full)]) == 1
+    cache_files = sorted(p for p in (root / "cache").rglob("*.npy"))
+    mtimes = [p.stat().st_mtime_ns for p in cache_files]
+    split = root / "split"
+    assert train.main(["--config", str(config_path), "--out", str(split), "--stop-after", "9"]) == 0
+    first = json.loads((split / "summary.json").read_text())
+    assert first["steps"] == 9 and not first["finished"]
+    assert train.main(["--config", str(config_path), "--out", str(split), "--resume"]) == 0
+    resumed = json.loads((split / "summary.json").read_text())
+    assert resumed["steps"] == 24
+    assert [h["valid_loss"] for h in resumed["history"]] == losses
+    a, b = _tensors(full / "model"), _tensors(split / "model")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    # The feature cache was reused, not recomputed.
+    assert [p.stat().st_mtime_ns for p in cache_files] == mtimes
+
+    report_path = root / "report.json"
+    capsys.readouterr()
+    assert evaluate.main(["--model", str(full / "model"), "--data", str(corpus), "--split", "test",
+                          "--out", str(report_path), "--per-clip",
+                          "--cache", str(root / "cache")]) == 0
+    assert "aperture_auc" in capsys.readouterr().out
+    report = json.loads(report_path.read_text())
+    en = report["per_language"]["en"]
+    for system in ("model", "loudness", "reference"):
+        for key in ("aperture_auc", "rounding_auc", "lip_roll_auc", "closure_recall",
+                    "false_closures", "silence_closed", "lag_ms"):
+            assert key in en[system], (system, key)
+        assert set(en[system]["params"]["jaw_open"]) >= {"mae", "rmse", "pearson", "std_ratio",
+                                                         "velocity_error", "jitter"}
+    assert en["reference"]["aperture_auc"] >= 0.95
+    assert en["reference"]["closure_recall"] == 1.0
+    assert len(report["clips"]) == 3 * 2
+
+
+def test_bad_config_is_one_sentence(tmp_path, capsys):
+    from inference.training import train
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"corpora": [str(tmp_path / "nowhere")], "bogus": 1}))
+    assert train.main(["--config", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "bogus" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_transformer_on_all_layers_trains_and_saves_fp16(setup):
+    from inference.checkpoint import load_checkpoint
+    from inference.training import train
+    root, corpus, _ = setup
+    cfg = _repo_config("tiny_transformer_test.json", corpus, Path(json.loads(
+        (root / "tiny.json").read_text())["encoder"]["source"]), root)
+    path = root / "tiny_transformer.json"
+    path.write_text(json.dumps(cfg))
+    assert train.main(["--config", str(path)]) == 0
+    out = Path(cfg["out_dir"])
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["history"][-1]["valid_loss"] < summary["history"][0]["valid_loss"]
+    loaded = load_checkpoint(out / "model", "cpu")
+    assert loaded.config["dtype"] == "float16"
+    assert loaded.head_cfg.kind == "transformer" and loaded.head_cfg.num_encoder_layers == 3
+    assert loaded.config["encoder"]["layer"] == "all"
