@@ -45,6 +45,18 @@ def write_wav(path: Path, wave: np.ndarray, sr: int = 16000, subtype: str = "PCM
     return path
 
 
+class AudioTools:
+    """What the ``audio`` fixture hands a test: the helpers above."""
+    speechlike = staticmethod(speechlike)
+    write_wav = staticmethod(write_wav)
+
+
+@pytest.fixture(scope="session")
+def audio() -> type[AudioTools]:
+    """``audio.speechlike(seconds, sr, seed, channels)`` and ``audio.write_wav(path, wave, sr)``."""
+    return AudioTools
+
+
 @pytest.fixture(scope="session")
 def speech_wav(tmp_path_factory) -> Path:
     """3 s of speech-like mono audio at 16 kHz."""
@@ -77,7 +89,10 @@ def tiny_whisper_dir(tmp_path_factory) -> Path:
     config = WhisperConfig(d_model=TINY_DIM, encoder_layers=2, decoder_layers=1,
                            encoder_attention_heads=2, decoder_attention_heads=2,
                            encoder_ffn_dim=64, decoder_ffn_dim=64, num_mel_bins=80,
-                           vocab_size=100, max_source_positions=1500, max_target_positions=32)
+                           vocab_size=100, max_source_positions=1500, max_target_positions=32,
+                           pad_token_id=0, bos_token_id=1, eos_token_id=2,
+                           decoder_start_token_id=1, begin_suppress_tokens=None,
+                           suppress_tokens=None)
     folder = tmp_path_factory.mktemp("tiny_whisper")
     WhisperModel(config).eval().save_pretrained(folder)
     return folder

@@ -1,0 +1,202 @@
+"""Speech file -> Curves: the engine behind ``predict``, the worker and the benchmark.
+
+Owns :class:`LipSyncEngine`, which loads a checkpoint and its speech encoder once and then turns
+audio files into ``lipsync_core.curves.Curves``: audio (16 kHz mono) -> encoder features at
+50 Hz -> head in batched overlapping windows -> silence gate -> optional scene frame rate.
+
+Silence: frames whose loudness stays near-silent for at least ``MIN_SILENCE_S`` are eased to the
+schema's rest values (a closed, relaxed mouth) whatever the model says, so pure silence never
+opens the mouth. Shorter quiet stretches (a stop closure in "apple") are left to the model.
+
+Imports: numpy, torch, inference.{audio, encoders, heads, checkpoint}, lipsync_core.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from lipsync_core.curves import Curves
+from lipsync_core.params import FRAME_RATE_HZ, PARAM_NAMES, PARAMS
+from lipsync_core.timing import resample_curves
+
+from .checkpoint import (SAMPLE_RATE, LoadedCheckpoint, ModelError, load_checkpoint,
+                         model_summary)
+from .encoders import EncodingCancelled
+from .heads import Cancelled, run_head_chunked
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "assets" / "model"
+SILENCE_DBFS = -55.0        # dBFS RMS of a 20 ms frame below which it is near-silent...
+SILENCE_BELOW_PEAK_DB = 45.0   # ...or this many dB below the clip's loudest frame
+MIN_SILENCE_S = 0.2         # seconds: shorter quiet stretches (stop closures) are the model's
+GATE_RAMP_FRAMES = 3        # 50 Hz frames over which a long silence eases to rest
+REST = np.array([p.rest for p in PARAMS], dtype=np.float32)   # (26,)
+
+ProgressFn = Callable[[str, float], None]      # (stage, fraction in [0, 1])
+CancelFn = Callable[[], bool]                  # True = stop as soon as possible
+
+__all__ = ["LipSyncEngine", "ModelError", "Cancelled", "Timings", "DEFAULT_MODEL_DIR",
+           "silence_gate"]
+
+
+def resolve_model_dir(model_dir: str | os.PathLike | None) -> Path:
+    """The checkpoint folder to use: ``model_dir``, else the project's default (assets/model)."""
+    if model_dir is not None:
+        return Path(model_dir)
+    if not (DEFAULT_MODEL_DIR / "config.json").is_file():
+        raise ModelError(f"There is no default lip-sync model in {str(DEFAULT_MODEL_DIR)!r}; "
+                         "pass --model with a checkpoint folder, or train one with "
+                         "'python -m inference train' (see the README).")
+    return DEFAULT_MODEL_DIR
+
+
+def silence_gate(wave: np.ndarray, num_frames: int, hop: int) -> np.ndarray:
+    """(num_frames,) factor in [0, 1]: 0 inside long near-silent stretches, 1 elsewhere.
+
+    ``wave`` is mono float audio and ``hop`` its samples per 50 Hz frame (320 at 16 kHz).
+    """
+    if num_frames == 0:
+        return np.ones(0, dtype=np.float32)
+    padded = np.zeros(num_frames * hop, dtype=np.float64)
+    n = min(len(wave), padded.size)
+    padded[:n] = wave[:n]
+    rms = np.sqrt(np.mean(padded.reshape(num_frames, hop) ** 2, axis=1))
+    db = 20.0 * np.log10(np.maximum(rms, 1e-10))                    # (frames,) dBFS
+    threshold = max(SILENCE_DBFS, float(db.max()) - SILENCE_BELOW_PEAK_DB) \
+        if db.max() > SILENCE_DBFS else np.inf                       # all quiet: all silent
+    quiet = db < threshold
+    silent = np.zeros(num_frames, dtype=bool)
+    min_run = int(round(MIN_SILENCE_S * FRAME_RATE_HZ))
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]])))
+    for a, b in zip(edges[::2], edges[1::2]):                        # runs of quiet frames
+        if b - a >= min_run:
+            silent[a:b] = True
+    # distance (frames) from each silent frame to the nearest non-silent one: ramp inside runs
+    gate = np.ones(num_frames, dtype=np.float32)
+    if silent.any():
+        idx = np.arange(num_frames)
+        loud = np.flatnonzero(~silent)
+        if loud.size == 0:
+            return np.zeros(num_frames, dtype=np.float32)
+        pos = np.searchsorted(loud, idx)
+        left = np.abs(idx - loud[np.clip(pos - 1, 0, loud.size - 1)])
+        right = np.abs(loud[np.clip(pos, 0, loud.size - 1)] - idx)
+        dist = np.minimum(left, right)
+        gate = np.where(silent, np.clip(1.0 - dist / (GATE_RAMP_FRAMES + 1), 0.0, 1.0), 1.0)
+    return gate.astype(np.float32)
+
+
+@dataclass
+class Timings:
+    """Seconds spent in each stage of the last prediction (for logs and the benchmark)."""
+    audio: float = 0.0
+    encoder: float = 0.0
+    head: float = 0.0
+    frames: int = 0                      # 50 Hz frames
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def total(self) -> float:
+        return self.audio + self.encoder + self.head
+
+
+class LipSyncEngine:
+    """A checkpoint and its speech encoder, loaded once, kept warm between predictions."""
+
+    def __init__(self, model_dir: str | os.PathLike | None = None, device: str = "auto",
+                 chunk_frames: int = 500, context_frames: int = 100, batch_size: int = 8,
+                 checkpoint: LoadedCheckpoint | None = None) -> None:
+        """``chunk_frames``/``context_frames``: the head's window core and context at 50 Hz
+        (10 s and 2 s); ``batch_size``: windows per head batch. ``checkpoint``: an already
+        loaded checkpoint (the benchmark's random seed head) instead of ``model_dir``."""
+        from .encoders import load_encoder, pick_device
+
+        self.torch_device, self.dtype, self.device_description = pick_device(device)
+        if checkpoint is None:
+            path = resolve_model_dir(model_dir)
+            checkpoint = load_checkpoint(path, self.torch_device, self.dtype)
+        self.checkpoint = checkpoint
+        self.head = checkpoint.head.to(self.torch_device).eval()
+        self.head_dtype = next(self.head.parameters()).dtype
+        self.encoder = load_encoder(checkpoint.encoder_spec, self.torch_device, self.dtype)
+        cfg = checkpoint.head_cfg
+        if self.encoder.dim != cfg.in_dim:
+            raise ModelError(f"The model's head takes {cfg.in_dim}-d features but its encoder "
+                             f"gives {self.encoder.dim}-d ones; the checkpoint's config.json "
+                             "names the wrong encoder.")
+        layers_out = getattr(self.encoder, "num_layers_out", 1)
+        if cfg.num_encoder_layers != layers_out:
+            raise ModelError(f"The model's head mixes {cfg.num_encoder_layers} encoder layers "
+                             f"but its encoder gives {layers_out}; the checkpoint is "
+                             "inconsistent.")
+        self.chunk_frames, self.context_frames, self.batch_size = \
+            chunk_frames, context_frames, batch_size
+        self.model_info = {**model_summary(checkpoint.config, checkpoint.path),
+                           "device": self.device_description}
+        self.last_timings = Timings()
+        log.info("model %s on %s", checkpoint.path, self.device_description)
+
+    def predict(self, audio_path: str | os.PathLike, start: float | None = None,
+                end: float | None = None, fps: float | None = None,
+                progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> Curves:
+        """Curves for ``audio_path`` (optionally the ``start``..``end`` seconds of it) at 50 Hz,
+        or at ``fps`` frames per second; frame 0 is at ``start`` (or 0) seconds of the file.
+
+        Raises AudioError, EncoderError, ModelError or Cancelled.
+        """
+        from .audio import load_audio
+
+        report = progress or (lambda stage, fraction: None)
+        check = cancel or (lambda: False)
+        t0 = time.perf_counter()
+        report("audio", 0.0)
+        wave = load_audio(audio_path, start=start, end=end)            # (samples,) 16 kHz
+        report("audio", 1.0)
+        t1 = time.perf_counter()
+        curves50 = self.predict_wave(wave, progress=report, cancel=check)
+        if check():
+            raise Cancelled()
+        self.last_timings.audio = t1 - t0
+        frames = curves50 if fps is None else resample_curves(curves50, fps)
+        return Curves(fps=FRAME_RATE_HZ if fps is None else float(fps),
+                      start_time=float(start or 0.0), params=PARAM_NAMES, frames=frames,
+                      model=self.model_info)
+
+    def predict_wave(self, wave: np.ndarray, progress: ProgressFn | None = None,
+                     cancel: CancelFn | None = None) -> np.ndarray:
+        """(samples,) float32 mono audio at 16 kHz -> (frames, 26) float32 curves at 50 Hz."""
+        report = progress or (lambda stage, fraction: None)
+        check = cancel or (lambda: False)
+        timings = Timings()
+        t0 = time.perf_counter()
+        report("encoder", 0.0)
+        try:
+            feats = self.encoder.encode(wave, progress=lambda f: report("encoder", f),
+                                        cancel=check)
+        except EncodingCancelled:
+            raise Cancelled() from None
+        if check():
+            raise Cancelled()
+        report("encoder", 1.0)
+        t1 = time.perf_counter()
+        T = int(feats.shape[-2])
+        report("head", 0.0)
+        curves = run_head_chunked(self.head, feats, core=self.chunk_frames,
+                                  context=self.context_frames, batch_size=self.batch_size,
+                                  progress=lambda f: report("head", f), cancel=check).numpy()
+        t2 = time.perf_counter()
+        hop = int(round(SAMPLE_RATE / FRAME_RATE_HZ))                  # 320 samples per frame
+        gate = silence_gate(wave, T, hop)[:, None]                     # (T, 1)
+        curves = REST + (curves - REST) * gate
+        timings.encoder, timings.head, timings.frames = t1 - t0, t2 - t1, T
+        self.last_timings = timings
+        log.debug("%d frames: encoder %.3f s, head %.3f s", T, t1 - t0, t2 - t1)
+        return curves.astype(np.float32)
+
