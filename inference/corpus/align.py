@@ -51,7 +51,10 @@ def align_audio(audio16k: np.ndarray, transcript: str, decoder=None,
         raise ValueError("These words are not in the pronunciation dictionary: "
                          + ", ".join(sorted(set(missing)))
                          + "; spell numbers out or add the words with Decoder.add_word.")
-    pcm = (np.clip(audio16k, -1, 1) * 32767).astype("<i2").tobytes()
+    # Digital silence (exact zeros, as TTS and edited recordings have) breaks pocketsphinx's
+    # log-energy features and the grammar search fails; a fixed dither at -70 dBFS avoids it.
+    dither = np.random.default_rng(0).standard_normal(len(audio16k)) * 3e-4
+    pcm = (np.clip(audio16k + dither, -1, 1) * 32767).astype("<i2").tobytes()
     decoder.set_align_text(" ".join(words))
     decoder.start_utt()
     decoder.process_raw(pcm, full_utt=True)

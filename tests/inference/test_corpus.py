@@ -120,3 +120,44 @@ def test_build_is_resumable_and_reproducible(tmp_path):
     row = json.loads(lines[0])
     assert set(row) >= {"path", "json", "lang", "voice", "duration", "split"}
     assert (tmp_path / "a" / row["path"]).exists()
+
+
+def test_loud_pauses_go_back_to_their_neighbours():
+    from inference.corpus.build import drop_loud_pauses
+    sr = 16000
+    tone = 0.3 * np.sin(2 * np.pi * 200 * np.arange(sr) / sr).astype(np.float32)
+    audio = np.concatenate([np.zeros(1600, np.float32), tone, np.zeros(3200, np.float32),
+                            tone[:8000]])
+    phones = [("sil", 0.0, 0.1), ("a", 0.1, 0.5), ("pau", 0.5, 0.6), ("b", 0.6, 1.1),
+              ("pau", 1.1, 1.3), ("c", 1.3, 1.8)]
+    out = drop_loud_pauses(Synthesis(audio, sr, phones)).phones
+    assert out == [("sil", 0.0, 0.1), ("a", 0.1, 0.55), ("b", 0.55, 1.1), ("pau", 1.1, 1.3),
+                   ("c", 1.3, 1.8)]
+
+
+@pytest.mark.slow
+def test_forced_alignment_agrees_with_synthetic_timings(tmp_path):
+    """pocketsphinx alignment of espeak-ng speech lands near espeak's own phone onsets."""
+    pytest.importorskip("pocketsphinx")
+    pytest.importorskip("espeakng_loader")
+    from inference.corpus.align import align_folder
+    from inference.corpus.espeak import EspeakEngine
+    engine = EspeakEngine("en-US", "en")
+    text = "Bob made a map of the big blue bay."
+    syn = pad_edges(engine.synthesize(text, {"variant": "m3", "rate": 150, "pitch": 50}),
+                    "a", 0)
+    folder = tmp_path / "real"
+    folder.mkdir()
+    from inference.corpus.format import to_16k
+    audio = to_16k(syn.audio, syn.sample_rate)
+    sf.write(folder / "take.wav", audio, SAMPLE_RATE)
+    (folder / "take.txt").write_text(text, encoding="utf-8")
+    assert align_folder(folder, tmp_path / "out") == 1
+    record = json.loads((tmp_path / "out" / "en" / "real" / "take.json").read_text())
+    assert record["notation"] == "arpabet"
+    check_phones(record["phones"], record["duration"])
+    # bilabial onsets: espeak's "b"/"m"/"p" starts against pocketsphinx's B/M/P starts
+    ref = [a for p, a, _ in syn.phones if p in ("b", "m", "p")]
+    got = [a for p, a, _ in record["phones"] if p in ("B", "M", "P")]
+    assert len(ref) == len(got) == 8
+    assert np.mean(np.abs(np.array(ref) - np.array(got))) < 0.05
