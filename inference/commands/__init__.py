@@ -1,0 +1,1 @@
+"""Command modules of ``python -m inference``: each exposes ``main(argv) -> int`` (see cli.py)."""
