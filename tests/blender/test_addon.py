@@ -10,7 +10,8 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from blender_process import arkit_face, load_repo_package, sound_strip, speech_wav, wav_seconds  # noqa: E402
+from blender_process import (arkit_face, load_repo_package, needs_audio, sound_strip,  # noqa: E402
+                             speech_wav, wav_seconds)
 
 pkg = load_repo_package()
 from lipsync_repo.lipsync_addon import compat, keyframe_writer, strip_source  # noqa: E402
@@ -99,6 +100,7 @@ def test_mapping_table_round_trips_through_json_and_the_blend(scene, tmp_path):
         bpy.ops.lipsync.import_mapping(filepath=str(bad))
 
 
+@needs_audio
 def test_strip_reader_timing_and_bad_strips(scene, speech, tmp_path):
     scene.render.fps, scene.render.fps_base = 30, 1.001
     strip = sound_strip(scene, speech, frame_start=11)
@@ -123,6 +125,7 @@ def test_strip_reader_timing_and_bad_strips(scene, speech, tmp_path):
         strip_source.read_strip(scene)
 
 
+@needs_audio
 def test_packed_sound_is_read_from_a_temporary_copy(scene, speech, tmp_path):
     copy = tmp_path / "packed.wav"
     shutil.copy(speech, copy)
@@ -135,6 +138,7 @@ def test_packed_sound_is_read_from_a_temporary_copy(scene, speech, tmp_path):
     assert not os.path.exists(src.audio_path)
 
 
+@needs_audio
 def test_short_strip_and_missing_rows_are_reported(scene, speech):
     obj = arkit_face()
     strip = sound_strip(scene, speech)

@@ -1,36 +1,20 @@
 """Blender before 4.4 (legacy ``action.fcurves``): the add-on registers, adds shape keys, writes
-and replaces keys and pushes to the NLA there too.
-
-Under the development venv's bpy (5.0) this module re-runs itself with the interpreter named by
-``LIPSYNC_BPY42_PYTHON`` (a venv with ``bpy==4.2.23``, ``numpy<2`` and ``pytest``; the Makefile's
-optional ``blender42`` target makes one) and is skipped when there is none. 4.2's wheel has no
-audio, so sound strips are not exercised here.
+and replaces keys and pushes to the NLA there too. Runs under a 4.2 wheel (see
+test_other_versions.py); skipped under 4.4+, whose layered actions test_addon.py covers. 4.2's
+wheel has no audio, so sound strips are not exercised here.
 """
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from blender_process import ROOT, load_repo_package  # noqa: E402
+from blender_process import load_repo_package  # noqa: E402
 
 LEGACY = tuple(bpy.app.version) < (4, 4, 0)
 
 
-def test_legacy_blender_keys(tmp_path):
-    if not LEGACY:
-        python = os.environ.get("LIPSYNC_BPY42_PYTHON", "")
-        if not python or not os.path.exists(python):
-            pytest.skip("no Blender 4.2 interpreter; set LIPSYNC_BPY42_PYTHON to test 4.2")
-        env = {**os.environ, "BLENDER_USER_RESOURCES": str(tmp_path)}
-        proc = subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__],
-                              cwd=str(ROOT), env=env, capture_output=True, text=True, timeout=600)
-        assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
-        assert "1 passed" in proc.stdout
-        return
+@pytest.mark.skipif(not LEGACY, reason="legacy F-curves exist before Blender 4.4 only")
+def test_legacy_blender_keys():
     pkg = load_repo_package()
     pkg.register()
     try:
