@@ -62,6 +62,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--add-missing-shape-keys", action="store_true",
                    help="add the mapping's shape keys a mesh lacks (empty, for sculpting later)")
     p.add_argument("--output", help="save the result here (.blend); default: not saved")
+    p.add_argument("--summary", help="also write the JSON summary to this file (Blender prints "
+                                     "its own lines on stdout too)")
     p.add_argument("--model", help="checkpoint folder (default: the bundled model)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None)
     p.add_argument("--python", help="interpreter with torch for the worker")
@@ -143,6 +145,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         settings.density, settings.tolerance = "REDUCED", args.tolerance
     settings.use_nla = bool(args.nla)
 
+    for spec in jobs:                           # every name checked before any work starts
+        if bpy.data.objects.get(spec["object"]) is None:
+            raise BatchError(f"There is no object named {spec['object']!r} in "
+                             f"{bpy.data.filepath or 'the open file'}.")
     reports: list[dict[str, Any]] = []
     try:
         for spec in jobs:
@@ -196,12 +202,25 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
         summary = run(args)
+        code = 0
     except BatchError as exc:
         print(f"lipsync batch: {exc}", file=sys.stderr)
-        print(json.dumps({"ok": False, "error": str(exc)}, ensure_ascii=False))
-        return 2 if isinstance(exc, UsageError) else 1
-    print(json.dumps(summary, ensure_ascii=False, indent=1))
-    return 0
+        summary = {"ok": False, "error": str(exc)}
+        code = 2 if isinstance(exc, UsageError) else 1
+    text = json.dumps(summary, ensure_ascii=False, indent=1)
+    print(text)
+    if args.summary:
+        write_text_atomic(Path(args.summary), text + "\n")
+    return code
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    import tempfile
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
 
 
 if __name__ == "__main__":

@@ -205,10 +205,11 @@ def test_batch_script_in_module_mode(speech, tmp_path, tiny_checkpoint):
     env = {**os.environ, "LIPSYNC_MODEL": str(tiny_checkpoint)}
     cmd = [sys.executable, str(ROOT / "lipsync_addon" / "batch.py"), "--blend", str(blend),
            "--object", "Face", "--object", "Face2", "--strip", "Dialogue", "--mapping", "arkit",
-           "--lead-ms", "60", "--device", "cpu", "--output", str(out)]
+           "--lead-ms", "60", "--device", "cpu", "--output", str(out),
+           "--summary", str(tmp_path / "summary.json")]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    summary = json.loads(proc.stdout[proc.stdout.index("{"):])
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
     assert summary["ok"] and [j["object"] for j in summary["jobs"]] == ["Face", "Face2"]
     assert all(j["keys"] > 0 and j["device"] for j in summary["jobs"])
     bpy.ops.wm.open_mainfile(filepath=str(out))
