@@ -36,6 +36,10 @@ def setup_logging(verbose: bool) -> None:
         os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")   # no tqdm bars on stderr
         warnings.filterwarnings("ignore")
+        if "transformers" in sys.modules:          # already imported: the env is read too late
+            from transformers.utils import logging as hf_logging
+            hf_logging.set_verbosity_error()
+            hf_logging.disable_progress_bar()
     for noisy in ("urllib3", "filelock", "huggingface_hub", "fsspec"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

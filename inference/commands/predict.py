@@ -86,6 +86,9 @@ def _run(args) -> int:
                                 "create it first.")
     from lipsync_core.curves import write_curves
 
+    from ..audio import audio_duration
+    audio_duration(audio)                      # unreadable audio fails before the model loads
+
     from ..pipeline import LipSyncEngine
 
     t0 = time.perf_counter()
