@@ -150,10 +150,10 @@ def make_neck(scene: bpy.types.Scene, skin: bpy.types.Material) -> None:
 
 def make_camera_and_lights(scene: bpy.types.Scene) -> None:
     cam_data = bpy.data.cameras.new("Camera")
-    cam_data.lens = 85.0                                       # mm, portrait
+    cam_data.lens = 100.0                                      # mm, portrait: brow to chin
     cam_data.clip_start = 0.05
     cam = bpy.data.objects.new("Camera", cam_data)
-    cam.location = (0.0, -0.62, 0.0)
+    cam.location = (0.0, -0.62, -0.018)
     cam.rotation_euler = (math.radians(90.0), 0.0, 0.0)        # looks down +Y at the face
     scene.collection.objects.link(cam)
     scene.camera = cam

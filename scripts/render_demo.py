@@ -58,7 +58,12 @@ def find_face(bpy, name: str | None):
 
 def sample_keys(bpy, scene, face) -> tuple[list[str], np.ndarray, np.ndarray]:
     """(mouth key names, frames (F,), values (F, K)) over the scene's frame range."""
-    blocks = [kb for kb in face.data.shape_keys.key_blocks[1:] if kb.name.startswith(MOUTH_PREFIXES)]
+    key = face.data.shape_keys
+    driven = set()                        # correctives set by drivers are not mouth shapes
+    if key.animation_data is not None:
+        driven = {d.data_path for d in key.animation_data.drivers}
+    blocks = [kb for kb in key.key_blocks[1:] if kb.name.startswith(MOUTH_PREFIXES)
+              and kb.path_from_id("value") not in driven]
     frames = np.arange(scene.frame_start, scene.frame_end + 1)
     values = np.zeros((len(frames), len(blocks)))
     for i, f in enumerate(frames):
@@ -119,14 +124,15 @@ def render_frames(bpy, scene, frames: list[int], folder: Path) -> list[Path]:
     return paths
 
 
-def contact_sheet(paths: list[Path], titles: list[str], out: Path, columns: int = 4) -> Path:
+def contact_sheet(paths: list[Path], titles: list[str], out: Path, columns: int = 4,
+                  dpi: int = 90) -> Path:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import matplotlib.image as mpimg
     rows = (len(paths) + columns - 1) // columns
     cols = min(columns, len(paths))
-    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.85 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 3.0 * rows), squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     for ax, path, title in zip(axes.ravel(), paths, titles):
@@ -134,7 +140,7 @@ def contact_sheet(paths: list[Path], titles: list[str], out: Path, columns: int 
         ax.set_title(title, fontsize=7.5)
     fig.tight_layout(pad=0.4)
     tmp = out.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=110)
+    fig.savefig(tmp, dpi=dpi)
     plt.close(fig)
     os.replace(tmp, out)
     return out
