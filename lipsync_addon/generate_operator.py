@@ -45,6 +45,11 @@ def cancel_on_load(*_args: Any) -> None:
     request_cancel()
 
 
+def can_go_modal(context: Any) -> bool:
+    """A window to run a modal timer in (never in background mode, where timers never fire)."""
+    return not bpy.app.background and context.window is not None
+
+
 def overall(stage: str, fraction: float) -> float:
     lo, hi = STAGES.get(stage, (0.0, 1.0))
     return lo + (hi - lo) * max(0.0, min(1.0, fraction))
@@ -135,7 +140,7 @@ class LIPSYNC_OT_generate(bpy.types.Operator):
 
     # -- modal ------------------------------------------------------------------------------
     def invoke(self, context: Any, event: Any) -> OpResult:
-        if bpy.app.background or context.window is None:
+        if not can_go_modal(context):
             return self.execute(context)
         global _cancel_requested
         _cancel_requested = False
@@ -161,9 +166,11 @@ class LIPSYNC_OT_generate(bpy.types.Operator):
                                                      req["fps"])
 
     def _end(self, context: Any) -> None:
+        if self._timer is None:
+            return
         context.window_manager.event_timer_remove(self._timer)
-        state = context.scene.lipsync
-        state.running, state.stage = False, ""
+        self._timer = None
+        self._state.running, self._state.stage = False, ""   # the scene the job started in
         self._job.cleanup()
         _redraw(context)
 
@@ -175,14 +182,16 @@ class LIPSYNC_OT_generate(bpy.types.Operator):
         if event.type == "ESC" or _cancel_requested:
             if self._cancel_at is None:
                 self._cancel_at = time.monotonic()
-                context.scene.lipsync.stage = "cancelling"
+                self._state.stage = "cancelling"
                 if self._request is not None:
                     self._worker.cancel(self._request["id"])
         if self._cancel_at is not None and (self._request is None or
                                             time.monotonic() - self._cancel_at > CANCEL_GRACE_S):
-            worker_client.discard_worker(self._worker)
+            worker_client.discard_worker(self._worker)      # it did not stop in time
             self._end(context)
             return self._fail(context, "Lip sync was cancelled; nothing was changed.")
+        if event.type == "ESC":
+            return {"RUNNING_MODAL"}                        # consumed: the cancel is under way
         if event.type != "TIMER":
             return {"PASS_THROUGH"}
         try:

@@ -1,0 +1,158 @@
+"""The modal path of ``lipsync.generate`` (what a click in the panel runs), against the real
+worker. The bpy wheel has no window, so Blender never calls ``invoke``/``modal`` here: the test
+calls the operator's own methods on a stand-in operator object, with a stand-in window manager
+that records timers, and feeds TIMER and ESC events the way Blender would."""
+import time
+import types
+
+import numpy as np
+import pytest
+
+bpy = pytest.importorskip("bpy")
+pytest.importorskip("torch")
+
+from blender_process import arkit_face, load_repo_package, sound_strip, speech_wav  # noqa: E402
+
+pkg = load_repo_package()
+from lipsync_repo.lipsync_addon import compat, generate_operator, worker_client  # noqa: E402
+
+OP = generate_operator.LIPSYNC_OT_generate
+
+
+class StandInOperator:
+    """The operator's methods on a plain object (a registered Operator cannot be instantiated)."""
+    invoke, modal, execute = OP.invoke, OP.modal, OP.execute
+    _prepare, _finish, _fail, _send, _end, _progress = (OP._prepare, OP._finish, OP._fail,
+                                                        OP._send, OP._end, OP._progress)
+
+    def __init__(self, mapping="arkit"):
+        self.strip, self.lead_ms, self.mapping = "", 60.0, mapping
+        self.properties = types.SimpleNamespace(is_property_set=lambda name: False)
+        self.reports = []
+
+    def report(self, kind, message):
+        self.reports.append((set(kind), message))
+
+
+class StandInWindowManager:
+    def __init__(self):
+        self.timers, self.handlers = [], []
+
+    def event_timer_add(self, step, window=None):
+        self.timers.append(step)
+        return object()
+
+    def event_timer_remove(self, timer):
+        self.timers.pop()
+
+    def modal_handler_add(self, op):
+        self.handlers.append(op)
+
+    def progress_begin(self, *a): pass
+    def progress_update(self, *a): pass
+    def progress_end(self): pass
+
+
+def event(kind):
+    return types.SimpleNamespace(type=kind)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def setup(tiny_checkpoint):
+    import os
+    os.environ["LIPSYNC_MODEL"] = str(tiny_checkpoint)
+    os.environ["LIPSYNC_DEVICE"] = "cpu"
+    pkg.register()
+    yield
+    pkg.unregister()
+
+
+@pytest.fixture
+def context(tmp_path, monkeypatch):
+    monkeypatch.setattr(generate_operator, "can_go_modal", lambda context: True)
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    obj = arkit_face()
+    sound_strip(scene, speech_wav(tmp_path / "speech.wav"))
+    return types.SimpleNamespace(scene=scene, active_object=obj, window=object(), screen=None,
+                                 window_manager=StandInWindowManager(), sequencer_scene=None)
+
+
+def drive(op, context, first=None, timeout=300):
+    """Feed timer events (after an optional first event) until the operator finishes."""
+    deadline = time.monotonic() + timeout
+    stages = []
+    while time.monotonic() < deadline:
+        result = op.modal(context, first or event("TIMER"))
+        first = None
+        stages.append(context.scene.lipsync.stage)
+        if result != {"RUNNING_MODAL"}:
+            return result, stages
+        time.sleep(0.1)
+    raise AssertionError("the modal operator never finished")
+
+
+def jaw_fcurve(obj):
+    ad = obj.data.shape_keys.animation_data
+    if ad is None or ad.action is None:
+        return None
+    key = obj.data.shape_keys
+    return compat.find_fcurve(ad.action, key, key.key_blocks["jawOpen"].path_from_id("value"))
+
+
+def test_modal_job_reports_progress_and_writes_keys(context):
+    op = StandInOperator()
+    assert op.invoke(context, event("LEFTMOUSE")) == {"RUNNING_MODAL"}
+    state = context.scene.lipsync
+    assert state.running and context.window_manager.timers == [0.1]
+    assert not OP.poll(context)                              # one job at a time
+    assert op.modal(context, event("MOUSEMOVE")) == {"PASS_THROUGH"}   # the UI stays usable
+    result, stages = drive(op, context)
+    assert result == {"FINISHED"}, op.reports
+    assert {"encoder", "head"} & set(stages)
+    assert not state.running and context.window_manager.timers == []
+    assert "keys on 29 shape keys" in state.last_report
+    assert len(jaw_fcurve(context.active_object).keyframe_points) > 10
+
+
+def test_escape_cancels_and_writes_nothing(context):
+    op = StandInOperator()
+    assert op.invoke(context, event("LEFTMOUSE")) == {"RUNNING_MODAL"}
+    result = op.modal(context, event("TIMER"))
+    while op._request is None:                              # until the job is sent
+        time.sleep(0.05)
+        result = op.modal(context, event("TIMER"))
+    assert result == {"RUNNING_MODAL"}
+    assert op.modal(context, event("ESC")) == {"RUNNING_MODAL"}
+    result, _ = drive(op, context)
+    # the job may have finished before the cancel arrived; a cancel must leave no keys
+    if result == {"CANCELLED"}:
+        assert "cancelled" in context.scene.lipsync.last_report
+        assert jaw_fcurve(context.active_object) is None
+    else:
+        assert result == {"FINISHED"}
+    assert not context.scene.lipsync.running and context.window_manager.timers == []
+
+
+def test_cancel_button_while_the_worker_starts(context):
+    worker_client.shutdown_worker()                          # a cold start
+    op = StandInOperator()
+    assert op.invoke(context, event("LEFTMOUSE")) == {"RUNNING_MODAL"}
+    bpy.ops.lipsync.cancel()
+    assert op.modal(context, event("TIMER")) == {"CANCELLED"}
+    assert jaw_fcurve(context.active_object) is None
+    assert worker_client.current_worker() is None
+    assert OP.poll(context)
+
+
+def test_worker_crash_in_modal_writes_nothing(context):
+    op = StandInOperator()
+    assert op.invoke(context, event("LEFTMOUSE")) == {"RUNNING_MODAL"}
+    while op._request is None:
+        assert op.modal(context, event("TIMER")) == {"RUNNING_MODAL"}
+        time.sleep(0.05)
+    op._worker.proc.kill()
+    result, _ = drive(op, context)
+    assert result == {"CANCELLED"} and "worker stopped" in context.scene.lipsync.last_report
+    assert jaw_fcurve(context.active_object) is None
+    assert worker_client.current_worker() is None            # the next job starts a fresh one
