@@ -2,13 +2,14 @@
 a front camera, lights, simple materials, the scene at 24 fps and a sound strip "Dialogue" that
 plays //speech_en.wav from frame 1.
 
-Everything is procedural (scripts/demo_face_mesh.py makes the geometry, scripts/demo_face_keys.py
-the shape keys), with no random numbers, so the same script gives the same face. Run it under the
-pip ``bpy`` wheel (the file is saved by that Blender version; 5.0.1 here):
+Everything is procedural (scripts/demo_face_mesh.py makes the geometry; demo_face_keys.py and
+demo_face_upper_keys.py the shape keys), with no random numbers, so the same script gives the
+same face. Run it under the pip ``bpy`` wheel (the file is saved by that Blender version; 5.0.1
+here, which Blender 4.x cannot open):
 
     .venv/bin/python scripts/build_demo_face.py --out assets/demo/face.blend
 
-Imports: bpy, numpy, and the two geometry modules beside this file.
+Imports: bpy, numpy, and the geometry and key modules beside this file.
 """
 from __future__ import annotations
 
@@ -158,10 +159,11 @@ def make_camera_and_lights(scene: bpy.types.Scene) -> None:
     scene.collection.objects.link(cam)
     scene.camera = cam
     for name, energy, loc, rot in (
-            ("Key", 3.0, (-0.35, -0.45, 0.35), (math.radians(55), 0.0, math.radians(-35))),
-            ("Fill", 1.2, (0.40, -0.40, 0.05), (math.radians(80), 0.0, math.radians(45)))):
+            ("Key", 2.2, (-0.35, -0.45, 0.35), (math.radians(60), 0.0, math.radians(-30))),
+            ("Fill", 0.9, (0.40, -0.40, 0.05), (math.radians(80), 0.0, math.radians(45)))):
         light = bpy.data.lights.new(name, "SUN")
         light.energy = energy                                  # W/m^2 (sun)
+        light.angle = math.radians(25.0)                       # soft shadows
         obj = bpy.data.objects.new(name, light)
         obj.location = loc
         obj.rotation_euler = rot
