@@ -108,6 +108,8 @@ def file_duration(path: str) -> float | None:
 
 def strip_timing(scene: Any, strip: Any, duration: float | None) -> StripTiming:
     fps = scene_fps(scene.render.fps, scene.render.fps_base)
+    if duration is None and getattr(strip, "frame_duration", 0) > 0:
+        duration = strip.frame_duration / fps       # Blender's own length of the sound, frames
     return StripTiming(
         frame_start=float(strip.frame_start),
         frame_final_start=float(strip.frame_final_start),

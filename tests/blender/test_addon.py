@@ -226,3 +226,14 @@ def test_batch_arguments(tmp_path):
     with pytest.raises(batch.BatchError, match="must hold a list"):
         batch.job_list(batch.parse_args(["--jobs", str(jobs)]))
     assert batch.main(["batch.py"]) == 2                   # nothing to do: usage error
+
+
+@needs_audio
+def test_non_wav_sound_uses_blenders_length(scene, speech, tmp_path):
+    soundfile = pytest.importorskip("soundfile")
+    data, rate = soundfile.read(str(speech))
+    flac = tmp_path / "speech.flac"
+    soundfile.write(str(flac), data, rate)
+    sound_strip(scene, flac)
+    timing = strip_source.read_strip(scene).timing
+    assert timing.file_duration == pytest.approx(len(data) / rate, abs=1.01 / timing.fps)
