@@ -34,6 +34,7 @@ class Job:
     table: mapping.Mapping                 # resolved to the rig's shape-key names
     use_nla: bool = False
     warnings: list[str] = field(default_factory=list)
+    store_table: bool = False              # the object had no rows: keep the preset it got
     started: float = field(default_factory=time.monotonic)
 
     def request(self) -> dict[str, Any]:
@@ -131,7 +132,8 @@ def prepare(scene: Any, obj: Any, strip: str = "", lead_ms: float | None = None,
         source.cleanup()
         raise InputError(str(exc)) from None
     return Job(obj.name, source, plan, settings, resolved, scene.lipsync.use_nla,
-               source.warnings + warnings)
+               source.warnings + warnings,
+               store_table=not mapping_override and not len(obj.lipsync.rows))
 
 
 def result_curves(message: dict[str, Any]) -> curves_mod.Curves:
@@ -156,6 +158,8 @@ def finish(job: Job, obj: Any, result: dict[str, Any], device: str) -> Report:
                                   job.table, job.settings)
     written = keyframe_writer.write_keys(obj, keys, job.plan.first_frame, job.plan.last_frame,
                                          job.use_nla)
+    if job.store_table:
+        properties.mapping_to_rows(obj, job.table)
     return Report(job.object_name, job.source.name, written, len(keys), job.plan.first_frame,
                   job.plan.last_frame, time.monotonic() - job.started, device,
                   tuple(job.warnings))

@@ -36,6 +36,7 @@ def test_installed_extension_generates(tmp_path, tiny_checkpoint):
     sound_strip(scene, speech_wav(tmp_path / "speech.wav"))
     assert bpy.ops.lipsync.generate() == {"FINISHED"}     # the ARKit preset is auto-matched
     assert "keys on 29 shape keys" in scene.lipsync.last_report
+    assert len(obj.lipsync.rows) == 33                    # the matched preset is kept on the mesh
     worker = sys.modules[MODULE + ".lipsync_addon.worker_client"].current_worker()
     assert worker.config.root == str(installed_root) and worker.alive
     import addon_utils
