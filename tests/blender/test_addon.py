@@ -237,3 +237,48 @@ def test_non_wav_sound_uses_blenders_length(scene, speech, tmp_path):
     sound_strip(scene, flac)
     timing = strip_source.read_strip(scene).timing
     assert timing.file_duration == pytest.approx(len(data) / rate, abs=1.01 / timing.fps)
+
+
+class Layout:
+    """Records what a draw() call puts on screen (the wheel has no window to draw in)."""
+
+    def __init__(self, log=None):
+        self.log = [] if log is None else log
+
+    def __getattr__(self, name):
+        def call(*args, **kwargs):
+            self.log.append((name, kwargs.get("text", args[0] if args and name == "label"
+                                               else args[1] if len(args) > 1 else None)))
+            return Layout(self.log)
+        return call
+
+    def labels(self):
+        return [text for name, text in self.log if name == "label"]
+
+
+@needs_audio
+def test_panel_and_preferences_draw(scene, speech):
+    import types
+    from lipsync_repo.lipsync_addon import panel, preferences
+    obj = arkit_face()
+    sound_strip(scene, speech, frame_start=5)
+    bpy.ops.lipsync.load_preset(preset="arkit")
+    obj.lipsync.rows[0].shape_key = "jawOpenTypo"
+    layout = Layout()
+    stand_in = types.SimpleNamespace(layout=layout)
+    stand_in.draw_mapping = lambda lay, o: panel.LIPSYNC_PT_panel.draw_mapping(stand_in, lay, o)
+    panel.LIPSYNC_PT_panel.draw(stand_in, bpy.context)
+    labels = layout.labels()
+    assert "Face: 52 shape keys" in labels
+    assert any(t.startswith("Dialogue: frames 5-") for t in labels)
+    assert any(t.startswith("Missing: jawOpenTypo") for t in labels)
+    assert any(t.startswith("Unmapped: browDownLeft") for t in labels)
+    assert any(n == "operator" for n, _ in layout.log)
+    row = Layout()
+    panel.LIPSYNC_UL_mapping.draw_item(None, bpy.context, row, obj.lipsync, obj.lipsync.rows[1],
+                                       0, obj.lipsync, "active_row", 1)
+    assert [n for n, _ in row.log] == ["row", "prop", "prop", "prop_search", "prop", "prop"]
+    prefs_layout = Layout()
+    preferences.LIPSYNC_AP_preferences.draw(types.SimpleNamespace(layout=prefs_layout),
+                                            bpy.context)
+    assert any(t.startswith("Managed environment: ") for t in prefs_layout.labels())
