@@ -54,7 +54,7 @@ def plan_windows(total: int, window: int, margin: int) -> list[Window]:
     if hop <= 0:
         raise ValueError("window must be longer than twice the margin")
     count = 1 if total <= window else math.ceil((total - window) / hop) + 1
-    plan = []
+    plan: list[Window] = []
     for k in range(count):
         last = k == count - 1
         start = total - window if last and count > 1 else k * hop
@@ -81,7 +81,7 @@ class SpeechEncoder:
     def __init__(self, spec: EncoderSpec, model: torch.nn.Module, dim: int, num_hidden: int,
                  device: torch.device, dtype: torch.dtype) -> None:
         self.spec = spec
-        self.model = model.to(device=device, dtype=dtype).eval().requires_grad_(False)
+        self.model: Any = model.to(device=device, dtype=dtype).eval().requires_grad_(False)
         self.dim = int(dim)
         self.num_hidden = int(num_hidden)  # hidden states the model exposes: transformer layers + 1
         self.num_layers_out = self.num_hidden if spec.layer == "all" else 1

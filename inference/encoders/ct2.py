@@ -22,9 +22,12 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import TYPE_CHECKING, BinaryIO, Callable
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 # Order matches CTranslate2's DataType enum.
 _DTYPES: tuple[str, ...] = ("float32", "int8", "int16", "int32", "float16", "bfloat16")
@@ -121,7 +124,7 @@ def _read(f: BinaryIO, keep: Callable[[str], bool] | None) -> CT2Model:
     return model
 
 
-def whisper_encoder_state_dict(model: CT2Model) -> dict[str, "torch.Tensor"]:  # noqa: F821
+def whisper_encoder_state_dict(model: CT2Model) -> dict[str, "torch.Tensor"]:
     """Map a CTranslate2 ``WhisperSpec``'s encoder variables to ``WhisperEncoder`` names (float32).
 
     CTranslate2 fuses q, k and v into ``self_attention/linear_0`` (rows q | k | v); Whisper's k

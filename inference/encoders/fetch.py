@@ -107,7 +107,7 @@ def _convert(model_bin: Path, out_dir: Path) -> None:
     model = read_ct2(model_bin, keep=lambda name: name.startswith("encoder/"))
     dims = whisper_encoder_dims(model)
     state = whisper_encoder_state_dict(model)
-    config = WhisperConfig(**dims)
+    config = WhisperConfig(**dims)  # type: ignore[arg-type]
     encoder = WhisperEncoder(config)
     encoder.load_state_dict(state, strict=True)  # proves every name and shape matches
     config.save_pretrained(out_dir)

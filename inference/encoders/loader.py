@@ -17,6 +17,7 @@ import json
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -152,7 +153,7 @@ def _load_ssl(spec: EncoderSpec, directory: Path, config: dict, device: torch.de
 
     from inference.encoders.ssl import SSLSpeechEncoder
 
-    cls = {"wav2vec2": transformers.Wav2Vec2Model, "hubert": transformers.HubertModel,
+    cls: Any = {"wav2vec2": transformers.Wav2Vec2Model, "hubert": transformers.HubertModel,
            "wavlm": transformers.WavLMModel}[spec.kind]
     try:
         model = cls.from_pretrained(str(directory), local_files_only=True)

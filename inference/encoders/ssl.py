@@ -42,8 +42,10 @@ class ClipGroupNorm(nn.Module):
 
     def __init__(self, norm: nn.GroupNorm) -> None:
         super().__init__()
-        self.eps = norm.eps
+        self.eps = float(norm.eps)
         self.weight, self.bias = norm.weight, norm.bias
+        self.mean: torch.Tensor
+        self.var: torch.Tensor
         channels = norm.num_channels
         self.register_buffer("mean", torch.zeros(channels), persistent=False)
         self.register_buffer("var", torch.ones(channels), persistent=False)
@@ -62,7 +64,7 @@ class SSLSpeechEncoder(SpeechEncoder):
         asks for it (``do_normalize``).
     """
 
-    def __init__(self, spec: EncoderSpec, model: torch.nn.Module, normalize: bool,
+    def __init__(self, spec: EncoderSpec, model: Any, normalize: bool,
                  device: torch.device, dtype: torch.dtype) -> None:
         config = model.config
         self.receptive, stride = conv_geometry(config)
@@ -72,7 +74,7 @@ class SSLSpeechEncoder(SpeechEncoder):
         self.normalize = bool(normalize)
         super().__init__(spec, model, dim=config.hidden_size, num_hidden=config.num_hidden_layers + 1,
                          device=device, dtype=dtype)
-        self.first_conv: nn.Module | None = None
+        self.first_conv: nn.Conv1d | None = None
         self.clip_norm: ClipGroupNorm | None = None
         if getattr(config, "feat_extract_norm", "") == "group":
             layer = self.model.feature_extractor.conv_layers[0]

@@ -69,7 +69,7 @@ def log_mel(wave: np.ndarray, total: int, mel_filters: np.ndarray) -> tuple[torc
 class WhisperSpeechEncoder(SpeechEncoder):
     """``WhisperEncoder`` run on fixed-length windows (``spec.window_frames`` encoder frames)."""
 
-    def __init__(self, spec: EncoderSpec, model: torch.nn.Module, mel_filters: np.ndarray,
+    def __init__(self, spec: EncoderSpec, model: Any, mel_filters: np.ndarray,
                  device: torch.device, dtype: torch.dtype) -> None:
         config = model.config
         if config.max_source_positions != spec.window_frames:
