@@ -36,7 +36,11 @@ def _save_ssl(folder: Path, kind: str, norm: str) -> Path:
 def ssl_dirs(tmp_path_factory) -> dict[tuple[str, str], Path]:
     """Tiny random models by (kind, feature-extractor norm): "group" as in base models, "layer" as in large."""
     return {(kind, norm): _save_ssl(tmp_path_factory.mktemp(f"{kind}_{norm}"), kind, norm)
-            for kind in ("wav2vec2", "hubert", "wavlm") for norm in ("group", "layer")}
+            for kind, norm in CHUNK_CASES}
+
+
+# Every kind, and both feature-extractor norms (base models: "group"; large models: "layer").
+CHUNK_CASES = [("wav2vec2", "group"), ("wav2vec2", "layer"), ("hubert", "group"), ("wavlm", "layer")]
 
 
 # -- EncoderSpec ------------------------------------------------------------------------------------
@@ -84,9 +88,9 @@ def test_windows_tile_the_output_with_context(total, window, margin):
 
 # -- SSL encoders -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kind", ["wav2vec2", "hubert", "wavlm"])
-def test_ssl_shapes_at_50_hz(ssl_dirs, kind):
-    encoder = load_encoder(EncoderSpec(kind=kind, source=str(ssl_dirs[(kind, "group")])))
+@pytest.mark.parametrize("kind,norm", [("wav2vec2", "group"), ("hubert", "group"), ("wavlm", "layer")])
+def test_ssl_shapes_at_50_hz(ssl_dirs, kind, norm):
+    encoder = load_encoder(EncoderSpec(kind=kind, source=str(ssl_dirs[(kind, norm)])))
     assert (encoder.dim, encoder.num_layers_out, encoder.frame_rate) == (32, 1, 50.0)
     assert not any(p.requires_grad for p in encoder.model.parameters()) and not encoder.model.training
     rng = np.random.default_rng(0)
@@ -95,14 +99,13 @@ def test_ssl_shapes_at_50_hz(ssl_dirs, kind):
         assert out.shape == (frames_for(samples), 32) and torch.isfinite(out).all()
 
 
-@pytest.mark.parametrize("kind", ["wav2vec2", "hubert", "wavlm"])
-@pytest.mark.parametrize("norm", ["group", "layer"])
+@pytest.mark.parametrize("kind,norm", CHUNK_CASES)
 def test_chunked_equals_unchunked(ssl_dirs, audio, kind, norm):
     source = str(ssl_dirs[(kind, norm)])
-    wave = audio.speechlike(4.2, seed=3)
+    wave = audio.speechlike(3.3, seed=3)
     whole = load_encoder(EncoderSpec(kind, source, "all", window_s=5.0, margin_s=1.0)).encode(wave)
     chunked = load_encoder(EncoderSpec(kind, source, "all", window_s=2.0, margin_s=0.5)).encode(wave)
-    assert whole.shape == chunked.shape == (3, 210, 32)
+    assert whole.shape == chunked.shape == (3, 165, 32)
     # Below the transformer everything is local (and base models' GroupNorm uses whole-clip
     # statistics), so windows must be exact there.
     torch.testing.assert_close(chunked[0], whole[0], atol=1e-4, rtol=1e-4)
@@ -113,11 +116,11 @@ def test_chunked_equals_unchunked(ssl_dirs, audio, kind, norm):
 
 
 def test_layer_all_last_entry_is_the_encoder_output(ssl_dirs, audio):
-    source = str(ssl_dirs[("hubert", "layer")])  # stable layer norm: a final norm after the layers
+    source = str(ssl_dirs[("wavlm", "layer")])  # stable layer norm: a final norm after the layers
     wave = audio.speechlike(1.0)
-    stacked = load_encoder(EncoderSpec("hubert", source, "all")).encode(wave)
-    last = load_encoder(EncoderSpec("hubert", source, -1)).encode(wave)
-    first = load_encoder(EncoderSpec("hubert", source, 0)).encode(wave)
+    stacked = load_encoder(EncoderSpec("wavlm", source, "all")).encode(wave)
+    last = load_encoder(EncoderSpec("wavlm", source, -1)).encode(wave)
+    first = load_encoder(EncoderSpec("wavlm", source, 0)).encode(wave)
     torch.testing.assert_close(stacked[-1], last)
     torch.testing.assert_close(stacked[0], first)
 
@@ -130,7 +133,7 @@ def test_layer_out_of_range(ssl_dirs):
 def test_progress_and_cancel(ssl_dirs, audio):
     encoder = load_encoder(EncoderSpec("wav2vec2", str(ssl_dirs[("wav2vec2", "group")]),
                                        window_s=1.0, margin_s=0.2))
-    wave = audio.speechlike(3.0)
+    wave = audio.speechlike(2.0)
     seen: list[float] = []
     encoder.encode(wave, progress=seen.append)
     assert len(seen) > 2 and seen == sorted(seen) and seen[-1] == 1.0
@@ -182,7 +185,7 @@ def test_whisper_matches_transformers_on_one_window(tiny_whisper_dir, audio):
 
 
 def test_whisper_long_audio_and_all_layers(tiny_whisper_dir, audio):
-    wave = audio.speechlike(65.3)
+    wave = np.random.default_rng(0).standard_normal(int(16000 * 65.3)).astype(np.float32) * 0.1
     encoder = load_encoder(EncoderSpec("whisper", str(tiny_whisper_dir), "all"))
     out = encoder.encode(wave)
     assert encoder.num_layers_out == 3 and out.shape == (3, frames_for(wave.size), 32)
@@ -239,8 +242,8 @@ def test_local_directory_errors(tmp_path, ssl_dirs):
         load_encoder(EncoderSpec("wav2vec2", str(tmp_path / "nowhere")))
     with pytest.raises(EncoderError, match="not a model directory"):
         load_encoder(EncoderSpec("wav2vec2", str(tmp_path)))
-    with pytest.raises(EncoderError, match="not a hubert encoder"):
-        load_encoder(EncoderSpec("hubert", str(ssl_dirs[("wav2vec2", "group")])))
+    with pytest.raises(EncoderError, match="'wavlm' model, not a hubert encoder"):
+        load_encoder(EncoderSpec("hubert", str(ssl_dirs[("wavlm", "layer")])))
 
 
 def test_pick_device(monkeypatch):
