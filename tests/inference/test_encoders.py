@@ -194,6 +194,19 @@ def test_whisper_long_audio_and_all_layers(tiny_whisper_dir, audio):
         assert encoder.encode(np.zeros(samples, np.float32)).shape == (3, frames_for(samples), 32)
 
 
+def test_whisper_from_a_full_asr_checkpoint(tiny_whisper_dir, tmp_path, audio):
+    """Hub Whisper checkpoints hold the decoder too, under ``model.encoder.``/``model.decoder.``."""
+    from transformers import WhisperConfig, WhisperForConditionalGeneration
+
+    config = WhisperConfig.from_pretrained(str(tiny_whisper_dir))
+    torch.manual_seed(1)
+    WhisperForConditionalGeneration(config).save_pretrained(tmp_path)
+    wave = audio.speechlike(1.0)
+    out = load_encoder(EncoderSpec("whisper", str(tmp_path))).encode(wave)
+    assert out.shape == (50, 32)
+    assert not torch.allclose(out, load_encoder(EncoderSpec("whisper", str(tiny_whisper_dir))).encode(wave))
+
+
 def test_whisper_short_windows_slice_positions(tiny_whisper_dir, audio):
     encoder = load_encoder(EncoderSpec("whisper", str(tiny_whisper_dir), window_s=10.0, margin_s=2.0))
     assert encoder.model.embed_positions.weight.shape[0] == 500
