@@ -103,13 +103,15 @@ class SSLSpeechEncoder(SpeechEncoder):
         self.clip_norm.var = (squares / outputs - mean * mean).clamp_min(0).float()
 
     def _prepare(self, wave: np.ndarray, total: int) -> torch.Tensor:
-        if self.normalize:
-            mean = float(np.mean(wave, dtype=np.float64))
-            var = float(np.var(wave, dtype=np.float64))
-            wave = ((wave - mean) / np.sqrt(var + 1e-7)).astype(np.float32)
         needed = total * HOP_SAMPLES + self.receptive - HOP_SAMPLES  # samples for exactly `total` frames
-        padded = np.zeros(max(needed, wave.size), dtype=np.float32)
+        padded = np.zeros(max(needed, wave.size), dtype=np.float32)  # the only copy of the clip
         padded[: wave.size] = wave
+        if self.normalize:  # zero mean, unit variance over the clip (padding stays at 0)
+            mean = float(np.mean(wave, dtype=np.float64))
+            std = float(np.sqrt(np.var(wave, dtype=np.float64) + 1e-7))
+            body = padded[: wave.size]
+            body -= np.float32(mean)
+            body /= np.float32(std)
         prepared = torch.from_numpy(padded)  # (samples,) on the CPU
         if self.clip_norm is not None:
             self._clip_statistics(prepared)

@@ -46,10 +46,11 @@ def log_mel(wave: np.ndarray, total: int, mel_filters: np.ndarray) -> tuple[torc
     """
     frames = 2 * total + 2  # two more than the encoder needs: frames that still overlap the clip's end
     # Zero-pad the end (Whisper pads with zeros to 30 s), reflect the start (torch.stft's centring).
-    body = np.zeros(max(wave.size, HOP_SAMPLES * total + 2 * N_FFT), dtype=np.float32)
-    body[: wave.size] = wave
-    left = body[N_FFT // 2: 0: -1]
-    padded = torch.from_numpy(np.concatenate([left, body]))
+    half = N_FFT // 2
+    buffer = np.zeros(half + max(wave.size, HOP_SAMPLES * total + 2 * N_FFT), dtype=np.float32)
+    buffer[half: half + wave.size] = wave
+    buffer[:half] = buffer[2 * half: half: -1]  # x[200], x[199], ..., x[1]
+    padded = torch.from_numpy(buffer)  # one copy of the clip, however long
     window = torch.hann_window(N_FFT)
     filters = torch.from_numpy(np.asarray(mel_filters, dtype=np.float32)).T.contiguous()  # (n_mels, bins)
     mel = torch.empty((filters.shape[0], frames), dtype=torch.float32)
