@@ -61,13 +61,10 @@ def _flite() -> list[Engine]:
 # Voice families per language, in priority order (the most natural first).
 FAMILIES: dict[str, dict[str, Callable[[], list[Engine]]]] = {
     "en": {"piper": _piper, "espeak": _espeak("en"), "flite": _flite},
-    "ja": {"openjtalk": _openjtalk, "espeak": _espeak("ja")},
+    "ja": {"openjtalk": _openjtalk, "kokoro": _kokoro, "espeak": _espeak("ja")},
 }
-# Families used only when asked for by name (--families): their timings are not exact yet.
-OPT_IN: dict[str, dict[str, Callable[[], list[Engine]]]] = {
-    "en": {},
-    "ja": {"kokoro": _kokoro},
-}
+# Families used only when asked for by name (--families).
+OPT_IN: dict[str, dict[str, Callable[[], list[Engine]]]] = {"en": {}, "ja": {}}
 
 
 def available_voices(lang: str, families: list[str] | None = None) -> list[Engine]:

