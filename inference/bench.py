@@ -88,7 +88,8 @@ def bench_pipeline(model: str | None, device: str, audio: Path | None, lengths: 
     engine, what = build_engine(model, device)
     print(f"\n== pipeline on {engine.device_description}: {what}")
     print(f"   head windows: {engine.chunk_frames} frames + {engine.context_frames} context, "
-          f"batch {engine.batch_size}; torch threads {torch.get_num_threads()}")
+          f"batch {engine.batch_size}, int8 {engine.int8}; torch threads "
+          f"{torch.get_num_threads()}")
     engine.predict_wave(speech_of_length(2.0, audio))                 # warm-up
     print(f"   {'audio':>6} {'encoder':>9} {'head':>8} {'total':>8} {'RTF':>7} {'peak RSS':>9}"
           f" {'CUDA peak':>9}")
@@ -106,7 +107,7 @@ def bench_pipeline(model: str | None, device: str, audio: Path | None, lengths: 
               f"{total / seconds:7.3f} {peak_rss_mb():8.0f}M {cuda}")
 
 
-def bench_head(device: str, frames: int = 3000, in_dim: int = 512, repeats: int = 3) -> None:
+def bench_head(device: str, frames: int = 3000, in_dim: int = 512, repeats: int = 2) -> None:
     import torch
 
     from .encoders import pick_device
@@ -117,7 +118,8 @@ def bench_head(device: str, frames: int = 3000, in_dim: int = 512, repeats: int 
     torch.manual_seed(0)
     head = build_head(HeadConfig(in_dim=in_dim)).eval().to(torch_device, dtype)
     feats = torch.randn(frames, in_dim, device=torch_device, dtype=dtype)
-    print(f"\n== seed BiLSTM head alone, {frames} frames ({frames / 50:.0f} s), {description}")
+    print(f"\n== seed BiLSTM head alone, {frames} frames ({frames / 50:.0f} s), {description}, "
+          f"{torch.get_num_threads()} thread(s), best of {repeats}")
 
     def timed(fn) -> float:
         fn()                                                           # warm-up
@@ -132,14 +134,19 @@ def bench_head(device: str, frames: int = 3000, in_dim: int = 512, repeats: int 
             best = min(best, time.perf_counter() - t0)
         return best
 
-    with torch.inference_mode():
-        one = timed(lambda: head(feats[None]))
-    print(f"   one pass, batch size 1:                     {one:6.2f} s")
-    for core, context, batch in ((500, 100, 8), (250, 75, 16), (150, 50, 32)):
-        t = timed(lambda: run_head_chunked(head, feats, core=core, context=context,
-                                           batch_size=batch))
-        print(f"   windows {core}+2x{context} frames, batch {batch:>2}:       {t:6.2f} s "
-              f"({one / t:.1f}x)")
+    from .heads import quantize_for_cpu
+    variants = [("float32", head)]
+    if torch_device.type == "cpu":
+        variants.append(("int8", quantize_for_cpu(head)))
+    for name, module in variants:
+        with torch.inference_mode():
+            one = timed(lambda: module(feats[None]))
+        print(f"   {name:>7} one pass, batch size 1:               {one:6.2f} s")
+        for core, context, batch in ((1500, 100, 8), (500, 100, 8), (250, 50, 16)):
+            t = timed(lambda: run_head_chunked(module, feats, core=core, context=context,
+                                               batch_size=batch))
+            print(f"   {name:>7} windows {core:>4}+2x{context} frames, batch {batch:>2}: "
+                  f"{t:6.2f} s ({one / t:.2f}x)")
 
 
 def main(argv: list[str]) -> int:
@@ -150,6 +157,8 @@ def main(argv: list[str]) -> int:
                         help="all = the CPU, then CUDA when present")
     parser.add_argument("--audio", default=None, help="a real speech file, repeated to length")
     parser.add_argument("--seconds", type=float, nargs="+", default=[10.0, 60.0])
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: torch's choice, one per core)")
     parser.add_argument("--skip-head", action="store_true", help="skip the head-alone figures")
     parser.add_argument("--verbose", action="store_true")
     try:
@@ -160,6 +169,8 @@ def main(argv: list[str]) -> int:
     setup_logging(args.verbose)
     try:
         import torch
+        if args.threads:
+            torch.set_num_threads(args.threads)
         devices = [args.device] if args.device != "all" else \
             ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
         audio = Path(args.audio) if args.audio else None

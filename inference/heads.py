@@ -203,6 +203,26 @@ def count_parameters(module: nn.Module, trainable_only: bool = True) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
 
 
+def quantize_for_cpu(head: nn.Module) -> nn.Module:
+    """A copy of ``head`` with int8 dynamic quantisation of its LSTM and Linear layers.
+
+    Weights are stored in int8 and activations quantised on the fly (fbgemm): on the CPU the seed
+    BiLSTM runs about twice as fast and its outputs move by well under 0.01 (see the benchmark).
+    Returns ``head`` itself when this torch build cannot quantise.
+    """
+    try:
+        from torch.ao.quantization import quantize_dynamic
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")                 # deprecation notices of torch.ao
+            return quantize_dynamic(head.float().eval(), {nn.LSTM, nn.Linear}, dtype=torch.qint8)
+    except (ImportError, RuntimeError, AttributeError) as exc:   # pragma: no cover - old builds
+        import logging
+        logging.getLogger(__name__).warning("int8 quantisation unavailable (%s); using float32",
+                                            exc)
+        return head
+
+
 class Cancelled(Exception):
     """A job was cancelled by its caller (the ``cancel`` callable returned True)."""
 
@@ -225,6 +245,14 @@ def chunk_windows(T: int, core: int, context: int) -> list[tuple[int, int, int, 
     return out
 
 
+def _dtype_device(head: nn.Module) -> tuple[torch.dtype, torch.device]:
+    """Input dtype and device of a head (a quantised head takes float32 on the CPU)."""
+    for p in head.parameters():
+        if p.is_floating_point():
+            return p.dtype, p.device
+    return torch.float32, torch.device("cpu")
+
+
 @torch.inference_mode()
 def run_head_chunked(head: nn.Module, feats: torch.Tensor, core: int = 500, context: int = 100,
                      batch_size: int = 8, progress: Callable[[float], None] | None = None,
@@ -238,8 +266,7 @@ def run_head_chunked(head: nn.Module, feats: torch.Tensor, core: int = 500, cont
     T = feats.shape[-2]
     out = torch.empty((T, NUM_PARAMS), dtype=torch.float32)
     windows = chunk_windows(T, core, context)
-    dtype = next(head.parameters()).dtype
-    device = next(head.parameters()).device
+    dtype, device = _dtype_device(head)
     for b in range(0, len(windows), batch_size):
         if cancel is not None and cancel():
             raise Cancelled()
