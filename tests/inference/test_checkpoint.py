@@ -8,16 +8,15 @@ import torch
 from inference.checkpoint import (CONFIG_NAME, WEIGHTS_NAME, ModelError, load_checkpoint,
                                   model_summary, read_config, save_checkpoint)
 from inference.encoders import EncoderSpec
-from inference.heads import build_head
+from inference.heads import HeadConfig, build_head
 from lipsync_core.params import PARAM_NAMES, SCHEMA_VERSION
 
 SPEC = EncoderSpec(kind="wav2vec2", source="/nowhere/tiny", layer=-1)
 
 
-@pytest.fixture(autouse=True)
-def _factory(tiny_head_config):
-    global make_cfg
-    make_cfg = tiny_head_config
+def make_cfg(kind: str) -> HeadConfig:
+    return HeadConfig(kind=kind, in_dim=32, proj_dims=(24, 20), lstm_hidden=12, lstm_layers=2,
+                      out_dims=(16,), d_model=16, n_heads=4, n_layers=2, ff_dim=32)
 
 
 def saved(tmp_path, kind="bilstm", dtype="float32", name="ckpt"):
