@@ -9,7 +9,9 @@ Effects (each copy draws two or three, in this order):
   direct sound (audio length unchanged; the tail past the end is cut);
 - band: telephone (down to 8 kHz and back, then 8-bit mu-law) or a low-pass at 3-6 kHz;
 - noise: white, pink or brown noise at an SNR of 5-30 dB against the speech level.
-Pitch without tempo change needs a time-stretcher and is not done; speed covers pitch variety.
+- pitch: -3..+3 semitones without changing the timing: resampled (pitch and tempo move), then
+  time-stretched back by WSOLA (20 ms frames, 10 ms hop, +-5 ms search), cut or padded to the
+  exact input length, so phone times stay as they were (local error under 5 ms).
 
 The copy's json records the effects under "augment" (with the source id); it keeps the source's
 split, so an augmented copy of a validation sentence never lands in training. Held-out ("test")
@@ -42,6 +44,46 @@ def change_speed(audio: np.ndarray, phones: list, factor: float
                         quality="HQ").astype(np.float32)
     ratio = len(out) / len(audio)      # exact length ratio, ~= 1 / factor
     return out, [[p, a * ratio, b * ratio] for p, a, b in phones]
+
+
+def wsola(audio: np.ndarray, rate: float, frame: int = 320, hop: int = 160, tol: int = 80
+          ) -> np.ndarray:
+    """Time-stretch ``audio`` to len / ``rate`` samples with waveform-similarity overlap-add:
+    output frames every ``hop`` samples, each taken near input position k * hop * rate where it
+    continues the previous frame best (cross-correlation within +-``tol`` samples)."""
+    window = np.hanning(frame).astype(np.float32)
+    n_out = int(round(len(audio) / rate))
+    padded = np.concatenate([np.zeros(tol, np.float32), audio.astype(np.float32),
+                             np.zeros(frame + tol + hop, np.float32)])
+    out = np.zeros(n_out + frame, np.float32)
+    norm = np.zeros(n_out + frame, np.float32)
+    prev_next = None        # the input that would naturally follow the previous frame
+    for k in range(0, n_out // hop + 1):
+        centre = int(round(k * hop * rate)) + tol
+        if prev_next is None:
+            best = centre
+        else:
+            lo = max(0, centre - tol)
+            hi = min(len(padded) - frame, centre + tol)
+            seg = padded[lo:hi + frame]
+            corr = np.correlate(seg, prev_next, mode="valid")
+            best = lo + int(np.argmax(corr)) if corr.size else centre
+        piece = padded[best:best + frame]
+        out[k * hop:k * hop + frame] += piece * window
+        norm[k * hop:k * hop + frame] += window
+        prev_next = padded[best + hop:best + hop + frame]
+    norm[norm < 1e-3] = 1.0
+    return (out / norm)[:n_out]
+
+
+def shift_pitch(audio: np.ndarray, semitones: float) -> np.ndarray:
+    """Pitch moved by ``semitones``; length (and so every phone time) unchanged."""
+    factor = 2.0 ** (semitones / 12.0)
+    faster, _ = change_speed(audio, [], factor)      # pitch x factor, duration / factor
+    back = wsola(faster, 1.0 / factor)               # stretch back to the old duration
+    out = np.zeros(len(audio), np.float32)
+    out[: min(len(back), len(audio))] = back[: len(audio)]
+    return out
 
 
 def apply_gain(audio: np.ndarray, gain_db: float) -> np.ndarray:
@@ -106,12 +148,16 @@ def augment_one(audio: np.ndarray, phones: list, rng: np.random.Generator
                 ) -> tuple[np.ndarray, list, dict[str, Any]]:
     """One random augmentation of (16 kHz audio, phones); returns the record of what was done."""
     done: dict[str, Any] = {}
-    effects = ["speed", "gain", "reverb", "band", "noise"]
+    effects = ["speed", "pitch", "gain", "reverb", "band", "noise"]
     chosen = set(rng.choice(effects, size=int(rng.integers(2, 4)), replace=False).tolist())
     if "speed" in chosen:
         factor = float(rng.uniform(0.85, 1.2))
         audio, phones = change_speed(audio, phones, factor)
         done["speed"] = round(factor, 4)
+    if "pitch" in chosen:
+        semitones = float(rng.uniform(-3.0, 3.0))
+        audio = shift_pitch(audio, semitones)
+        done["pitch_semitones"] = round(semitones, 2)
     if "gain" in chosen:
         gain = float(rng.uniform(-12.0, 6.0))
         audio = apply_gain(audio, gain)

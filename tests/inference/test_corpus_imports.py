@@ -122,3 +122,19 @@ def test_livelink_csv_becomes_26_targets_at_50hz(tmp_path):
     assert on_disk["phones"] is None and on_disk["duration"] == pytest.approx(1.0)
     manifest = (tmp_path / "out" / "manifest.jsonl").read_text().splitlines()
     assert len(manifest) == 1
+
+
+def test_pitch_shift_keeps_timing_and_moves_f0():
+    from inference.corpus.augment import shift_pitch
+    t = np.arange(SR) / SR
+    tone = (0.3 * np.sin(2 * np.pi * 200 * t)).astype(np.float32)
+    tone[:4000] = 0.0
+    tone[12000:] = 0.0
+    for semitones in (-3.0, 3.0):
+        out = shift_pitch(tone, semitones)
+        assert len(out) == SR
+        seg = out[6000:10000] * np.hanning(4000)
+        f0 = np.fft.rfftfreq(4000, 1 / SR)[np.argmax(np.abs(np.fft.rfft(seg)))]
+        assert f0 == pytest.approx(200 * 2 ** (semitones / 12), abs=4.0)
+        loud = np.nonzero(np.abs(out) > 0.05)[0]
+        assert abs(loud[0] - 4000) < 0.006 * SR and abs(loud[-1] - 12000) < 0.006 * SR
