@@ -5,7 +5,8 @@ pay for torch)::
 
     EncoderSpec, EncoderError, EncodingCancelled        (inference.encoders.spec, no torch)
     load_encoder(spec, device="cpu", dtype=torch.float32) -> SpeechEncoder
-    SpeechEncoder: .dim, .num_layers_out, .frame_rate, .spec, .encode(wave, progress, cancel)
+    SpeechEncoder: .dim, .num_layers_out, .frame_rate, .spec, .encode(wave, progress, cancel),
+                   .encode_many(waves, stream_s=60.0, gap_s=0.2, progress, cancel) (for training)
     pick_device("auto" | "cpu" | "cuda") -> (torch.device, torch.dtype, str)
 """
 from __future__ import annotations

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -106,6 +106,11 @@ class SpeechEncoder:
             return torch.stack([h[0] for h in hidden], dim=0)  # (L, frames, dim)
         return hidden[int(self.spec.layer)][0]  # (frames, dim)
 
+    def encode_many(self, waves: Sequence[np.ndarray], stream_s: float = 60.0, gap_s: float = 0.2,
+                    progress: Progress | None = None, cancel: Cancel | None = None) -> list[torch.Tensor]:
+        """Short clips encoded as long streams, as at inference; see ``encode_many`` below."""
+        return encode_many(self, waves, stream_s, gap_s, progress, cancel)
+
     def encode(self, wave: np.ndarray, progress: Progress | None = None,
                cancel: Cancel | None = None) -> torch.Tensor:
         """Encode a whole clip.
@@ -146,6 +151,53 @@ class SpeechEncoder:
                     progress((index + 1) / len(plan))
         log.debug("encoded %d samples into %d frames in %d window(s)", wave.size, total, len(plan))
         return out
+
+
+def encode_many(encoder: SpeechEncoder, waves: Sequence[np.ndarray], stream_s: float = 60.0,
+                gap_s: float = 0.2, progress: Progress | None = None,
+                cancel: Cancel | None = None) -> list[torch.Tensor]:
+    """Encode many short clips as long streams, the way long audio is encoded at inference.
+
+    Why: Whisper's features depend strongly on where a frame sits inside its 30 s window (the
+    same 5 s of audio encoded alone and after 20 s of other audio gave a mean per-frame cosine of
+    about 0.45 with whisper-base). Encoded one by one, short training clips only ever occupy the
+    start of a window, while long audio at inference fills every position; streams of about
+    ``stream_s`` seconds give training features from every position, with real speech as context.
+
+    Clips are joined in the given order, each followed by ``gap_s`` of silence and padded to a
+    whole 20 ms frame so it starts on a frame boundary; a stream closes once it passes
+    ``stream_s``. Returns one tensor per clip, shaped like ``encoder.encode(clip)``'s:
+    (ceil(samples / 320), dim) or (L, frames, dim).
+    """
+    gap = int(round(gap_s * SAMPLE_RATE))
+    groups: list[list[int]] = [[]]
+    length = 0
+    for index, wave in enumerate(waves):
+        if groups[-1] and length >= stream_s * SAMPLE_RATE:
+            groups.append([])
+            length = 0
+        groups[-1].append(index)
+        length += frames_for(len(wave) + gap) * HOP_SAMPLES
+    results: list[torch.Tensor | None] = [None] * len(waves)
+    for number, group in enumerate(groups):
+        if not group:
+            continue
+        parts, starts, position = [], [], 0
+        for index in group:
+            wave = np.asarray(waves[index], dtype=np.float32)
+            slot = frames_for(wave.size + gap) * HOP_SAMPLES
+            padded = np.zeros(slot, dtype=np.float32)
+            padded[: wave.size] = wave
+            parts.append(padded)
+            starts.append(position // HOP_SAMPLES)
+            position += slot
+        scale = 1.0 / len(groups)
+        report = None if progress is None else (lambda f, n=number: progress((n + f) * scale))
+        feats = encoder.encode(np.concatenate(parts), progress=report, cancel=cancel)
+        for index, start in zip(group, starts):
+            count = frames_for(len(waves[index]))
+            results[index] = feats[..., start: start + count, :].clone()
+    return [r for r in results if r is not None]
 
 
 def _fit_frames(feats: torch.Tensor, frames: int) -> torch.Tensor:

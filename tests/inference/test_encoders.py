@@ -194,6 +194,26 @@ def test_whisper_long_audio_and_all_layers(tiny_whisper_dir, audio):
         assert encoder.encode(np.zeros(samples, np.float32)).shape == (3, frames_for(samples), 32)
 
 
+def test_encode_many_streams_clips_like_long_audio(tiny_whisper_dir, audio):
+    encoder = load_encoder(EncoderSpec("whisper", str(tiny_whisper_dir), "all"))
+    clips = [audio.speechlike(s, seed=i) for i, s in enumerate((1.01, 2.5, 0.33, 3.0, 1.7))]
+    seen: list[float] = []
+    outs = encoder.encode_many(clips, stream_s=4.0, gap_s=0.1, progress=seen.append)
+    assert [o.shape for o in outs] == [(3, frames_for(c.size), 32) for c in clips]
+    assert seen[-1] == pytest.approx(1.0) and seen == sorted(seen)
+    # The first stream holds clips 0-2 (it passes 4 s with the third): clip 1 is cut from it.
+    gap = np.zeros(1600, np.float32)
+
+    def slot(clip: np.ndarray) -> np.ndarray:
+        joined = np.concatenate([clip, gap])
+        return np.pad(joined, (0, frames_for(joined.size) * 320 - joined.size))
+
+    stream = encoder.encode(np.concatenate([slot(clips[0]), slot(clips[1]), slot(clips[2])]))
+    start = frames_for(clips[0].size + 1600)
+    torch.testing.assert_close(outs[1], stream[:, start: start + frames_for(clips[1].size)])
+    assert not torch.allclose(outs[1], encoder.encode(clips[1]))  # context and position differ
+
+
 def test_whisper_from_a_full_asr_checkpoint(tiny_whisper_dir, tmp_path, audio):
     """Hub Whisper checkpoints hold the decoder too, under ``model.encoder.``/``model.decoder.``."""
     from transformers import WhisperConfig, WhisperForConditionalGeneration
