@@ -8,7 +8,8 @@ which must score ~1.0), and the report: per language (en / ja separately), optio
 with issue 6's quality goals marked pass/fail for the model.
 
 By default the model runs on cached encoder features (the same cache as training: fast, and each
-clip is encoded once); ``--engine`` runs the product path, ``LipSyncEngine.predict``, instead.
+clip is encoded once), followed by the product's silence gate; ``--engine`` runs the product
+path, ``LipSyncEngine.predict``, instead (the encoder then windows the clip as in production).
 
 Imports: numpy, torch, inference.checkpoint, inference.heads, inference.articulation,
 inference.training.features / metrics (inference.pipeline with --engine).
@@ -97,6 +98,7 @@ def evaluate(model_dir: Path, data_dir: Path, split: str = "test", cache_dir: Pa
             pred = metrics_fit(np.asarray(curves.frames, dtype=np.float32), n)
         else:
             pred = metrics_fit(run_head(utt.load_features()), n)
+            pred = gate_silence(pred, read_wave(utt.wav))
         segments = sound_ref = None
         if record.get("phones"):
             segments = phone_segments(record, n)
@@ -128,6 +130,13 @@ def evaluate(model_dir: Path, data_dir: Path, split: str = "test", cache_dir: Pa
         report["clips"] = [{k: v for k, v in c.items() if k != "params" or name == "model"}
                            for name in SYSTEMS for c in clips[name]]
     return metrics.json_safe(report)
+
+
+def gate_silence(curves: np.ndarray, wave: np.ndarray) -> np.ndarray:
+    """The product's post-processing (inference.pipeline): long silences ease to the rest pose."""
+    from inference.pipeline import REST, silence_gate
+    gate = silence_gate(wave, len(curves), 320)[:, None]                # (frames, 1)
+    return REST + (curves - REST) * gate
 
 
 def metrics_fit(curves: np.ndarray, n: int) -> np.ndarray:
@@ -187,19 +196,18 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
+    # Spinning OpenMP threads collapse on a shared CPU (measured: 30x slower steps when other
+    # processes compete); must be set before torch starts its thread pool.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
     try:
         report = evaluate(Path(args.model), Path(args.data), args.split,
                           Path(args.cache) if args.cache else None, args.device, args.engine,
                           tuple(args.lang) if args.lang else None, args.per_clip)
-    except (FileNotFoundError, ValueError) as exc:
-        if args.verbose:
-            raise
-        print(f"evaluate: {exc}", file=sys.stderr)
-        return 1
-    except Exception as exc:  # ModelError and friends: one line for a person
-        if args.verbose or type(exc).__name__ not in ("ModelError", "EncoderError"):
+    except Exception as exc:  # bad input: one line for a person; the traceback with --verbose
+        if args.verbose or not isinstance(exc, (FileNotFoundError, ValueError)) and \
+                type(exc).__name__ not in ("ModelError", "EncoderError", "AudioError"):
             raise
         print(f"evaluate: {exc}", file=sys.stderr)
         return 1

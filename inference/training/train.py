@@ -19,6 +19,7 @@ import argparse
 import json
 import logging
 import math
+import os
 import random
 import subprocess
 import sys
@@ -130,8 +131,9 @@ def train(cfg, resume: bool = False, stop_at: int | None = None) -> dict[str, An
     from inference.encoders import EncoderSpec
     spec = EncoderSpec.from_dict(cfg.encoder).to_dict()     # defaults resolved: the cache key
     splits = tuple(cfg.train_splits) + (cfg.valid_split,)
-    utts = plan(cfg.corpus_paths, spec, Path(cfg.cache_dir), splits, cfg.langs)
-    fill_cache(utts, spec, cfg.device)
+    utts = plan(cfg.corpus_paths, spec, Path(cfg.cache_dir), splits, cfg.langs,
+                cfg.encode_pack_seconds)
+    fill_cache(utts, spec, cfg.device, pack_seconds=cfg.encode_pack_seconds)
     train_ex = [Example.load(u) for u in utts if u.split in cfg.train_splits]
     valid_ex = [Example.load(u) for u in utts if u.split == cfg.valid_split]
     if not train_ex:
@@ -276,18 +278,28 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--resume", action="store_true",
                         help="continue the run saved in the output directory")
     parser.add_argument("--out", help="output directory (overrides the config's out_dir)")
+    parser.add_argument("--corpus", action="append", metavar="DIR",
+                        help="corpus directory, repeatable (overrides the config's corpora)")
+    parser.add_argument("--cache", metavar="DIR", help="feature cache (overrides cache_dir)")
     parser.add_argument("--max-minutes", type=float, help="wall-clock budget of this invocation")
     parser.add_argument("--max-steps", type=int, help="override the config's max_steps")
     parser.add_argument("--stop-after", type=int, metavar="STEP",
                         help="end this invocation after STEP, as an interruption would")
     parser.add_argument("--verbose", action="store_true", help="debug logging and tracebacks")
     args = parser.parse_args(argv)
+    # Spinning OpenMP threads collapse on a shared CPU (measured: 30x slower steps when other
+    # processes compete); must be set before torch starts its thread pool.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
     from inference.training.config import load_config
     overrides: dict[str, Any] = {}
     if args.out:
         overrides["out_dir"] = args.out
+    if args.corpus:
+        overrides["corpora"] = args.corpus
+    if args.cache:
+        overrides["cache_dir"] = args.cache
     if args.max_minutes is not None:
         overrides["max_minutes"] = args.max_minutes
     if args.max_steps is not None:

@@ -154,6 +154,13 @@ def test_train_resume_and_evaluate(setup, capsys):
             assert key in en[system], (system, key)
         assert set(en[system]["params"]["jaw_open"]) >= {"mae", "rmse", "pearson", "std_ratio",
                                                          "velocity_error", "jitter"}
+    # The product path (LipSyncEngine: windowed encoder, chunked head) reports the same way.
+    engine_report = root / "report-engine.json"
+    assert evaluate.main(["--model", str(full / "model"), "--data", str(corpus), "--split", "test",
+                          "--out", str(engine_report), "--engine"]) == 0
+    via_engine = json.loads(engine_report.read_text())["per_language"]["en"]["model"]
+    assert via_engine["clips"] == 2
+    assert abs(via_engine["mae"] - en["model"]["mae"]) < 0.05
     assert en["reference"]["aperture_auc"] >= 0.95
     assert en["reference"]["closure_recall"] == 1.0
     assert len(report["clips"]) == 3 * 2
