@@ -44,8 +44,8 @@ class TrainConfig:
     train_splits: tuple[str, ...] = ("train",)
     valid_split: str = "valid"
     cache_dir: str = field(default_factory=_default_cache)
-    encode_pack_seconds: float = 0.0              # >0: encode utterances packed up to this many
-                                                  # seconds (faster Whisper caching; features.py)
+    encode_stream_seconds: float = 0.0            # >0: encode utterances joined into streams of
+                                                  # about this many seconds (features.py)
     out_dir: str = "out/train/run"                # training state, logs and the final model
     batch_size: int = 16
     crop_seconds: tuple[float, float] = (4.0, 8.0)  # random crop length range per batch

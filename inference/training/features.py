@@ -41,12 +41,12 @@ log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000            # Hz, every corpus wav
 HOP = 320                      # samples per 50 Hz frame
-# Packing (opt-in, ``encode_pack_seconds`` in the training config): Whisper encodes a whole 30 s
-# window whatever the clip length, so a 4 s utterance costs as much as 30 s of audio. Packing joins
-# utterances with this much silence between them and encodes them together (about 6x faster for
-# short TTS sentences); each utterance then sees its neighbours as context, which inference never
-# does for a single short clip, so packed features differ slightly. Evaluation never packs.
-PACK_GAP_S = 0.4               # seconds of silence between packed utterances (whole frames)
+# Streaming (``encode_stream_seconds`` in the training config): Whisper encodes a whole 30 s
+# window whatever the clip length, so a 2 s utterance alone costs as much as 30 s of audio, and its
+# frames only ever sit at the start of a window. Streaming joins utterances into long audio
+# (SpeechEncoder.encode_many), about 10x cheaper for short TTS sentences, with frames at every
+# window position as in long audio at inference. Evaluation encodes each clip alone.
+STREAMS_PER_SAVE = 5           # streams encoded between saves (what an interruption can lose)
 ARTICULATION_DIR = Path(__file__).resolve().parent.parent / "articulation"
 
 
@@ -90,10 +90,10 @@ def _short_hash(data: bytes, n: int = 12) -> str:
     return hashlib.sha1(data).hexdigest()[:n]
 
 
-def encoder_key(spec_dict: dict, pack_seconds: float = 0.0) -> str:
+def encoder_key(spec_dict: dict, stream_seconds: float = 0.0) -> str:
     """Directory name of one encoder's features: slug + hash of the whole spec dict (and of the
-    packing length, when packing)."""
-    keyed = dict(spec_dict, _pack_seconds=float(pack_seconds)) if pack_seconds else spec_dict
+    stream length, when streaming)."""
+    keyed = dict(spec_dict, _stream_seconds=float(stream_seconds)) if stream_seconds else spec_dict
     canonical = json.dumps(keyed, sort_keys=True, separators=(",", ":")).encode()
     source = Path(str(spec_dict.get("source", ""))).name or str(spec_dict.get("source", ""))
     layer = spec_dict.get("layer", "")
@@ -142,11 +142,11 @@ def _utt_id(row: dict) -> str:
 
 
 def plan(corpora: list[Path], spec_dict: dict, cache: Path, splits: tuple[str, ...] | None = None,
-         langs: tuple[str, ...] | None = None, pack_seconds: float = 0.0) -> list[CachedUtterance]:
+         langs: tuple[str, ...] | None = None, stream_seconds: float = 0.0) -> list[CachedUtterance]:
     """Where every utterance's features and targets are (or will be) cached. Reads each wav once
     to hash it (cheap next to encoding)."""
     cache = Path(cache)
-    enc_dir = cache / encoder_key(spec_dict, pack_seconds)
+    enc_dir = cache / encoder_key(spec_dict, stream_seconds)
     tgt_dir = cache / f"targets-{articulation_key()}"
     out = []
     for corpus in corpora:
@@ -237,12 +237,12 @@ def fill_targets(utts: list[CachedUtterance]) -> None:
 
 
 def fill_cache(utts: list[CachedUtterance], spec_dict: dict, device: str = "cpu",
-               dtype: str = "float32", pack_seconds: float = 0.0) -> None:
+               dtype: str = "float32", stream_seconds: float = 0.0) -> None:
     """Compute every missing target and feature file. The encoder is loaded only if needed.
 
-    ``pack_seconds`` > 0 encodes several utterances per encoder call, joined by PACK_GAP_S of
-    silence up to that many seconds, and cuts each one's frames back out (see PACK_GAP_S). It
-    must match the value ``plan`` was given (it is part of the cache key).
+    ``stream_seconds`` > 0 encodes the utterances joined into streams of about that many seconds
+    (``SpeechEncoder.encode_many``), as long audio is encoded at inference; 0 encodes each alone,
+    as a single short clip is. It must match the value ``plan`` was given (it is in the cache key).
     """
     fill_targets(utts)
     todo = [u for u in utts if not u.features.exists()]
@@ -254,26 +254,20 @@ def fill_cache(utts: list[CachedUtterance], spec_dict: dict, device: str = "cpu"
     encoder = load_encoder(spec, device, getattr(torch, dtype))
     total_s = sum(u.duration for u in todo)
     log.info("encoding %d utterances (%.1f min of audio) with %s%s", len(todo), total_s / 60,
-             spec_dict.get("source"), f", packed to {pack_seconds:g} s" if pack_seconds else "")
+             spec_dict.get("source"),
+             f", in {stream_seconds:g} s streams" if stream_seconds else ", one at a time")
     t0, done_s, last = time.monotonic(), 0.0, 0.0
-    for group in _packs(todo, pack_seconds):
+    for group in _groups(todo, stream_seconds):
         waves = [read_wave(u.wav) for u in group]
-        gap = np.zeros(round(PACK_GAP_S * 50) * HOP, dtype=np.float32)
-        pieces, offsets, at = [], [], 0                          # offsets in frames
-        for k, wave in enumerate(waves):
-            n = frames_for(len(wave))
-            padded = np.zeros(n * HOP, dtype=np.float32)
-            padded[:len(wave)] = wave
-            pieces += [padded] + ([gap] if k < len(waves) - 1 else [])
-            offsets.append((at, n))
-            at += n + len(gap) // HOP
-        audio = waves[0] if len(waves) == 1 else np.concatenate(pieces)   # alone: as inference
         with torch.inference_mode():
-            feats = encoder.encode(audio)
-        array = feats.detach().to("cpu", torch.float32).numpy()
-        array = fit_frames(array, at - len(gap) // HOP, axis=array.ndim - 2)
-        for utt, (start, n) in zip(group, offsets):
-            save_npy_atomic(utt.features, array[..., start:start + n, :].astype(np.float16))
+            if stream_seconds > 0:
+                feats = encoder.encode_many(waves, stream_s=stream_seconds)
+            else:
+                feats = [encoder.encode(w) for w in waves]
+        for utt, wave, f in zip(group, waves, feats):
+            array = f.detach().to("cpu", torch.float32).numpy()
+            array = fit_frames(array, frames_for(len(wave)), axis=array.ndim - 2)
+            save_npy_atomic(utt.features, array.astype(np.float16))
             done_s += utt.duration
         now = time.monotonic()
         if now - last > 10 or done_s >= total_s - 1e-6:
@@ -283,17 +277,19 @@ def fill_cache(utts: list[CachedUtterance], spec_dict: dict, device: str = "cpu"
                      done_s / 60, total_s / 60, rate, _fmt_s((total_s - done_s) / max(rate, 1e-6)))
 
 
-def _packs(utts: list[CachedUtterance], pack_seconds: float) -> list[list[CachedUtterance]]:
-    if pack_seconds <= 0:
+def _groups(utts: list[CachedUtterance], stream_seconds: float) -> list[list[CachedUtterance]]:
+    """Utterances encoded (and saved) together: one alone, or about STREAMS_PER_SAVE streams."""
+    if stream_seconds <= 0:
         return [[u] for u in utts]
-    groups: list[list[CachedUtterance]] = []
-    length = math.inf
+    budget = stream_seconds * STREAMS_PER_SAVE
+    groups: list[list[CachedUtterance]] = [[]]
+    length = 0.0
     for u in utts:
-        if length + PACK_GAP_S + u.duration > pack_seconds:
+        if groups[-1] and length + u.duration > budget:
             groups.append([])
-            length = -PACK_GAP_S
+            length = 0.0
         groups[-1].append(u)
-        length += PACK_GAP_S + u.duration
+        length += u.duration
     return groups
 
 
@@ -315,8 +311,8 @@ def main(argv: list[str]) -> int:
     spec = EncoderSpec.from_dict(cfg.encoder).to_dict()
     splits = tuple(cfg.train_splits) + (cfg.valid_split,)
     utts = plan(cfg.corpus_paths, spec, Path(cfg.cache_dir), splits, cfg.langs,
-                cfg.encode_pack_seconds)
-    fill_cache(utts, spec, cfg.device, pack_seconds=cfg.encode_pack_seconds)
+                cfg.encode_stream_seconds)
+    fill_cache(utts, spec, cfg.device, stream_seconds=cfg.encode_stream_seconds)
     print(f"{len(utts)} utterances cached under {cfg.cache_dir}")
     return 0
 

@@ -132,8 +132,8 @@ def train(cfg, resume: bool = False, stop_at: int | None = None) -> dict[str, An
     spec = EncoderSpec.from_dict(cfg.encoder).to_dict()     # defaults resolved: the cache key
     splits = tuple(cfg.train_splits) + (cfg.valid_split,)
     utts = plan(cfg.corpus_paths, spec, Path(cfg.cache_dir), splits, cfg.langs,
-                cfg.encode_pack_seconds)
-    fill_cache(utts, spec, cfg.device, pack_seconds=cfg.encode_pack_seconds)
+                cfg.encode_stream_seconds)
+    fill_cache(utts, spec, cfg.device, stream_seconds=cfg.encode_stream_seconds)
     train_ex = [Example.load(u) for u in utts if u.split in cfg.train_splits]
     valid_ex = [Example.load(u) for u in utts if u.split == cfg.valid_split]
     if not train_ex:
