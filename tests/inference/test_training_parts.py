@@ -1,0 +1,95 @@
+"""The trainer's parts on their own: schedule, loss terms, batches, training state, cache keys."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from inference.training.dataset import CropSampler, Example, eval_batches  # noqa: E402
+from inference.training.features import encoder_key  # noqa: E402
+from inference.training.losses import LossConfig, lipsync_loss  # noqa: E402
+from inference.training.train import lr_at  # noqa: E402
+from lipsync_core.params import NUM_PARAMS, index_of  # noqa: E402
+
+
+def test_schedule_warms_up_then_decays_to_the_floor():
+    lrs = [lr_at(s, 1e-3, 10, 100, 0.1) for s in range(100)]
+    assert lrs[0] == pytest.approx(1e-4) and lrs[9] == pytest.approx(1e-3)
+    assert all(a >= b for a, b in zip(lrs[9:], lrs[10:]))
+    assert lr_at(100, 1e-3, 10, 100, 0.1) == pytest.approx(1e-4)
+
+
+def test_loss_terms():
+    cfg = LossConfig(kind="l1", velocity_weight=1.0, closure_weight=2.0)
+    target = torch.zeros(1, 20, NUM_PARAMS)
+    target[0, 5:10, index_of("mouth_close")] = 1.0
+    mask = torch.ones(1, 20, dtype=torch.bool)
+    perfect, parts = lipsync_loss(target.clone(), target, mask, cfg)
+    assert float(perfect) == 0.0 and parts["closure"] == 0.0
+    # The same jaw error costs more on closure frames than elsewhere.
+    on, off = target.clone(), target.clone()
+    on[0, 5:10, index_of("jaw_open")] = 0.5
+    off[0, 12:17, index_of("jaw_open")] = 0.5
+    assert float(lipsync_loss(on, target, mask, cfg)[0]) > float(lipsync_loss(off, target, mask, cfg)[0])
+    # Padded frames count for nothing.
+    mask[0, 12:] = False
+    assert lipsync_loss(off, target, mask, cfg)[1]["position"] == 0.0
+    # A constant offset has no velocity error; a jittery one does.
+    shifted = target + 0.1
+    assert lipsync_loss(shifted, target, torch.ones(1, 20, dtype=torch.bool), cfg)[1]["velocity"] \
+        == pytest.approx(0.0, abs=1e-7)
+    with pytest.raises(KeyError):
+        LossConfig(param_weights={"no_such_param": 2.0})
+
+
+def _examples(lengths, dim=4):
+    rng = np.random.default_rng(0)
+    return [Example(f"k{i}", "en", "v", rng.standard_normal((n, dim)).astype(np.float16),
+                    rng.random((n, NUM_PARAMS)).astype(np.float32)) for i, n in enumerate(lengths)]
+
+
+def test_sampler_is_deterministic_unpadded_and_resumable():
+    exs = _examples([30, 45, 60, 80, 100, 120, 150])
+    a = CropSampler(exs, 3, (20, 50), seed=5, bucket_batches=2)
+    seen = [a.next_batch() for _ in range(7)]                    # crosses an epoch boundary
+    for x, y, mask in seen:
+        assert bool(mask.all()) and x.shape[:2] == y.shape[:2] and x.shape[1] <= 50
+    state = a.state_dict()
+    b = CropSampler(exs, 3, (20, 50), seed=5, bucket_batches=2)
+    b.load_state_dict(state)
+    assert all(torch.equal(p, q) for p, q in zip(a.next_batch(), b.next_batch()))
+    c = CropSampler(exs, 3, (20, 50), seed=5, bucket_batches=2)
+    assert torch.equal(c.next_batch()[0], seen[0][0])
+    total = sum(int(m.sum()) for _, _, m in eval_batches(exs, 200))
+    assert total == sum(e.frames for e in exs)
+
+
+def test_state_roundtrip_restores_model_optimiser_and_rng(tmp_path):
+    from inference.training.state import find_state, load_state, save_state
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 2)
+    opt = torch.optim.AdamW(model.parameters(), lr=0.1)
+    model(torch.randn(4, 3)).sum().backward()
+    opt.step()
+    save_state(tmp_path / "state", model, opt, {"step": 1}, None)
+    expected_draw = torch.rand(3)
+    model2 = torch.nn.Linear(3, 2)
+    opt2 = torch.optim.AdamW(model2.parameters(), lr=0.1)
+    progress, best = load_state(find_state(tmp_path / "state"), model2, opt2)
+    assert progress == {"step": 1} and best is None
+    assert torch.equal(torch.rand(3), expected_draw)
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), model2.parameters()))
+    s1, s2 = opt.state_dict()["state"], opt2.state_dict()["state"]
+    assert all(torch.equal(s1[k]["exp_avg"], s2[k]["exp_avg"]) for k in s1)
+    assert not list(tmp_path.glob("*.safetensors"))            # only inside the state folder
+    assert not (tmp_path / "state.new").exists()
+
+
+def test_encoder_key_changes_with_every_setting():
+    base = {"kind": "whisper", "source": "openai/whisper-base", "layer": -1,
+            "window_s": 30.0, "margin_s": 5.0}
+    keys = {encoder_key(base), encoder_key({**base, "layer": "all"}),
+            encoder_key({**base, "margin_s": 4.0}), encoder_key(base, stream_seconds=60),
+            encoder_key({**base, "source": "/models/other"})}
+    assert len(keys) == 5
+    assert encoder_key(dict(reversed(list(base.items())))) == encoder_key(base)
