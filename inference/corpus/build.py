@@ -44,18 +44,18 @@ def _openjtalk() -> list[Engine]:
 def _espeak(lang: str) -> Callable[[], list[Engine]]:
     def make() -> list[Engine]:
         from .espeak import espeak_voices
-        return espeak_voices(lang)
+        return list[Engine](espeak_voices(lang))
     return make
 
 
 def _kokoro() -> list[Engine]:
     from .kokoro_ja import kokoro_voices
-    return list(kokoro_voices())
+    return list[Engine](kokoro_voices())
 
 
 def _flite() -> list[Engine]:
     from .flite import flite_voices
-    return flite_voices()
+    return list[Engine](flite_voices())
 
 
 # Voice families per language, in priority order (the most natural first).

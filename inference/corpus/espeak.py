@@ -129,7 +129,7 @@ def events_to_phones(events: list[tuple[int, str]], total: int, sample_rate: int
 def to_kana(text: str) -> str:
     """Katakana reading of Japanese text (kanji included), punctuation kept."""
     import pyopenjtalk
-    return pyopenjtalk.g2p(text, kana=True)
+    return str(pyopenjtalk.g2p(text, kana=True))
 
 
 class EspeakEngine:

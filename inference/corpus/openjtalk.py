@@ -52,11 +52,10 @@ def parse_trace(text: str) -> list[tuple[str, float, float]]:
 def data_files() -> tuple[Path, Path]:
     """(dictionary dir, mei_normal.htsvoice) bundled with pyopenjtalk-plus."""
     import pyopenjtalk
-    dic = Path(pyopenjtalk.OPEN_JTALK_DICT_DIR.decode() if isinstance(
-        pyopenjtalk.OPEN_JTALK_DICT_DIR, bytes) else pyopenjtalk.OPEN_JTALK_DICT_DIR)
-    voice = pyopenjtalk.DEFAULT_HTS_VOICE
-    voice = Path(voice.decode() if isinstance(voice, bytes) else voice)
-    return dic, voice
+
+    def as_path(value: str | bytes) -> Path:
+        return Path(value.decode() if isinstance(value, bytes) else value)
+    return as_path(pyopenjtalk.OPEN_JTALK_DICT_DIR), as_path(pyopenjtalk.DEFAULT_HTS_VOICE)
 
 
 class OpenJTalkEngine:

@@ -105,7 +105,7 @@ class PiperEngine:
     def __init__(self, model_path: str | Path | None = None, voice: str = "piper-joe"):
         self.voice = voice
         self._model_path = model_path
-        self._piper = None
+        self._piper: Any = None
 
     def _load(self):
         if self._piper is None:

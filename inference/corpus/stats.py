@@ -15,7 +15,7 @@ def corpus_stats(out: Path) -> dict[str, Any]:
     """{"minutes": {lang: {voice: m}}, "splits": {split: m}, "utterances": n,
     "phones": {lang/notation: {symbol: count}}, "augmented_minutes": m, "targets": n}."""
     minutes: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    splits: Counter[str] = Counter()
+    splits: dict[str, float] = defaultdict(float)
     phones: dict[str, Counter[str]] = defaultdict(Counter)
     n = targets = 0
     augmented = 0.0
