@@ -185,12 +185,11 @@ def build_voice(out: Path, voice: Engine, sentences: list[str], seconds: float, 
     return total, made, failed
 
 
-def build(out: Path, langs: list[str], minutes: float, seed: int,
-          families: list[str] | None = None, voices: list[str] | None = None,
-          sentence_files: dict[str, str] | None = None) -> dict[str, Any]:
-    """Build the corpus; return a summary {lang: {voice: seconds}}."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+def _build_task(out: Path, lang: str, name: str, share: float, seed: int,
+                families: list[str] | None, sentence_file: str | None) -> tuple[str, str, float]:
+    """One voice's share, in whichever process runs it; returns (lang, voice, seconds)."""
+    voice = next(v for v in available_voices(lang, families) if v.voice == name)
+    sentences = load_sentences(lang, sentence_file)
     counter = {"n": 0}
 
     def written() -> None:
@@ -198,22 +197,41 @@ def build(out: Path, langs: list[str], minutes: float, seed: int,
         if counter["n"] % MANIFEST_EVERY == 0:
             write_manifest(out)
 
-    summary: dict[str, Any] = {}
+    start = time.monotonic()
+    seconds, made, failed = build_voice(out, voice, sentences, share, seed, written)
+    LOG.info("%s/%s: %.1f min on disk (%d new, %d failed) in %.0f s", lang, name,
+             seconds / 60, made, failed, time.monotonic() - start)
+    return lang, name, seconds
+
+
+def build(out: Path, langs: list[str], minutes: float, seed: int,
+          families: list[str] | None = None, voices: list[str] | None = None,
+          sentence_files: dict[str, str] | None = None, jobs: int = 1) -> dict[str, Any]:
+    """Build the corpus; return a summary {lang: {voice: seconds}}. ``jobs`` > 1 builds that
+    many voices at once in separate processes (each voice's output is the same either way)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    tasks = []
     per_lang = minutes * 60.0 / max(1, len(langs))
     for lang in langs:
         chosen = [v for v in available_voices(lang, families) if not voices or v.voice in voices]
         if not chosen:
             LOG.warning("no voice available for %s", lang)
             continue
-        sentences = load_sentences(lang, (sentence_files or {}).get(lang))
         weights = [float(getattr(v, "weight", 1.0)) for v in chosen]
-        summary[lang] = {}
         for voice, weight in zip(chosen, weights):
-            share = per_lang * weight / sum(weights)
-            start = time.monotonic()
-            seconds, made, failed = build_voice(out, voice, sentences, share, seed, written)
-            LOG.info("%s/%s: %.1f min on disk (%d new, %d failed) in %.0f s", lang, voice.voice,
-                     seconds / 60, made, failed, time.monotonic() - start)
-            summary[lang][voice.voice] = round(seconds, 1)
+            tasks.append((out, lang, voice.voice, per_lang * weight / sum(weights), seed,
+                          families, (sentence_files or {}).get(lang)))
+    summary: dict[str, Any] = {}
+    if jobs > 1 and len(tasks) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        context = multiprocessing.get_context("spawn")   # engines hold threads and C state
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            results = list(pool.map(_build_task, *zip(*tasks)))
+    else:
+        results = [_build_task(*task) for task in tasks]
+    for lang, name, seconds in results:
+        summary.setdefault(lang, {})[name] = round(seconds, 1)
     write_manifest(out)
     return summary

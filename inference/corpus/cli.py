@@ -1,7 +1,7 @@
 """``python -m inference corpus SUBCOMMAND``: build, augment, align and import training corpora.
 
     corpus build --out DIR [--lang en,ja] [--voices a,b] [--families piper,espeak] [--minutes N]
-                 [--seed S]
+                 [--seed S] [--jobs N]
     corpus augment --in DIR --out DIR [--copies N] [--seed S]
     corpus align --audio-dir DIR --out DIR
     corpus arctic --out DIR        (alias: corpus heldout)
@@ -40,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--voices", default=None, help="comma-separated voice names (default: all)")
     p.add_argument("--minutes", type=float, default=40.0, help="total minutes across languages")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--jobs", type=int, default=1, help="accepted for compatibility; 1 process")
+    p.add_argument("--jobs", type=int, default=1, help="voices built at once (processes)")
 
     p = sub.add_parser("augment", help="speed, pitch, gain, noise, reverb, band-limited copies")
     p.add_argument("--in", dest="inp", required=True, type=Path)
@@ -92,7 +92,8 @@ def main(argv: list[str]) -> int:
                 print(f"Unknown language {bad[0]!r}; use en and/or ja.", file=sys.stderr)
                 return 2
             summary = build(args.out, langs, args.minutes, args.seed,
-                            families=_csv(args.families), voices=_csv(args.voices))
+                            families=_csv(args.families), voices=_csv(args.voices),
+                            jobs=max(1, args.jobs))
             print(json.dumps({"out": str(args.out), "seconds": summary}, ensure_ascii=False))
             return 0
         if args.command == "augment":
