@@ -197,7 +197,8 @@ def test_mapping_naming_missing_shape_keys_is_reported(speech):
 def test_batch_script_in_module_mode(speech, tmp_path, tiny_checkpoint):
     path, _, _ = speech
     scene, obj, strip = new_scene(path)
-    obj2 = arkit_face("Face2")
+    bare = bpy.data.objects.new("Face2", bpy.data.meshes.new("Face2"))  # no shape keys at all
+    scene.collection.objects.link(bare)
     blend = tmp_path / "場面" / "scene.blend"
     blend.parent.mkdir()
     bpy.ops.wm.save_as_mainfile(filepath=str(blend))
@@ -205,7 +206,7 @@ def test_batch_script_in_module_mode(speech, tmp_path, tiny_checkpoint):
     env = {**os.environ, "LIPSYNC_MODEL": str(tiny_checkpoint)}
     cmd = [sys.executable, str(ROOT / "lipsync_addon" / "batch.py"), "--blend", str(blend),
            "--object", "Face", "--object", "Face2", "--strip", "Dialogue", "--mapping", "arkit",
-           "--lead-ms", "60", "--device", "cpu", "--output", str(out),
+           "--lead-ms", "60", "--device", "cpu", "--output", str(out), "--add-missing-shape-keys",
            "--summary", str(tmp_path / "summary.json")]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -213,7 +214,9 @@ def test_batch_script_in_module_mode(speech, tmp_path, tiny_checkpoint):
     assert summary["ok"] and [j["object"] for j in summary["jobs"]] == ["Face", "Face2"]
     assert all(j["keys"] > 0 and j["device"] for j in summary["jobs"])
     bpy.ops.wm.open_mainfile(filepath=str(out))
-    assert len(keys_of(bpy.data.objects["Face2"], "jawOpen")) == summary["jobs"][1]["keys"] // 29
+    face2 = bpy.data.objects["Face2"]
+    assert len(face2.data.shape_keys.key_blocks) == 30          # Basis + the preset's 29 keys
+    assert len(keys_of(face2, "jawOpen")) == summary["jobs"][1]["keys"] // 29
     # failure: one line on stderr, non-zero exit, nothing saved
     bad = subprocess.run(cmd[:4] + ["--object", "Nope", "--output", str(tmp_path / "no.blend")],
                          capture_output=True, text=True, env=env, timeout=600)
