@@ -88,8 +88,8 @@ def bench_pipeline(model: str | None, device: str, audio: Path | None, lengths: 
     engine, what = build_engine(model, device)
     print(f"\n== pipeline on {engine.device_description}: {what}")
     print(f"   head windows: {engine.chunk_frames} frames + {engine.context_frames} context, "
-          f"batch {engine.batch_size}, int8 {engine.int8}; torch threads "
-          f"{torch.get_num_threads()}")
+          f"batch {engine.batch_size}, int8 {engine.int8}, {engine.head_workers} head "
+          f"worker(s); torch threads {torch.get_num_threads()}")
     engine.predict_wave(speech_of_length(2.0, audio))                 # warm-up
     print(f"   {'audio':>6} {'encoder':>9} {'head':>8} {'total':>8} {'RTF':>7} {'peak RSS':>9}"
           f" {'CUDA peak':>9}")
@@ -141,12 +141,15 @@ def bench_head(device: str, frames: int = 3000, in_dim: int = 512, repeats: int 
     for name, module in variants:
         with torch.inference_mode():
             one = timed(lambda: module(feats[None]))
-        print(f"   {name:>7} one pass, batch size 1:               {one:6.2f} s")
-        for core, context, batch in ((1500, 100, 8), (500, 100, 8), (250, 50, 16)):
+        print(f"   {name:>7} one pass, batch size 1:                         {one:6.2f} s")
+        workers = torch.get_num_threads() if torch_device.type == "cpu" else 1
+        for core, context, batch, jobs in ((1500, 100, 8, 1), (500, 100, 8, 1),
+                                           (250, 50, 16, 1), (1500, 100, 8, workers),
+                                           (500, 100, 8, workers)):
             t = timed(lambda: run_head_chunked(module, feats, core=core, context=context,
-                                               batch_size=batch))
-            print(f"   {name:>7} windows {core:>4}+2x{context} frames, batch {batch:>2}: "
-                  f"{t:6.2f} s ({one / t:.2f}x)")
+                                               batch_size=batch, workers=jobs))
+            print(f"   {name:>7} windows {core:>4}+2x{context} frames, batch {batch:>2}, "
+                  f"{jobs} worker(s): {t:6.2f} s ({one / t:.2f}x)")
 
 
 def main(argv: list[str]) -> int:

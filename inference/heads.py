@@ -14,6 +14,8 @@ Imports: torch, lipsync_core.params.
 """
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Callable
 
@@ -253,29 +255,53 @@ def _dtype_device(head: nn.Module) -> tuple[torch.dtype, torch.device]:
     return torch.float32, torch.device("cpu")
 
 
-@torch.inference_mode()
 def run_head_chunked(head: nn.Module, feats: torch.Tensor, core: int = 500, context: int = 100,
                      batch_size: int = 8, progress: Callable[[float], None] | None = None,
-                     cancel: Callable[[], bool] | None = None) -> torch.Tensor:
+                     cancel: Callable[[], bool] | None = None, workers: int = 1) -> torch.Tensor:
     """Run ``head`` (eval mode) on (T, D) or (L, T, D) features -> (T, 26) float32 on the CPU.
 
     Long clips are cut into cores of ``core`` frames (10 s at 50 Hz), each read with ``context``
     frames (2 s) either side; up to ``batch_size`` windows run as one batch and only each core is
     kept, so the result matches one pass over the whole clip within a small tolerance.
+
+    ``workers`` > 1 (CPU only): the windows are shared among that many threads, each running
+    torch with one intra-op thread. An LSTM step is too small to split across cores (each step
+    would synchronise them), but whole windows in parallel keep every core busy.
     """
     T = feats.shape[-2]
     out = torch.empty((T, NUM_PARAMS), dtype=torch.float32)
     windows = chunk_windows(T, core, context)
     dtype, device = _dtype_device(head)
-    for b in range(0, len(windows), batch_size):
-        if cancel is not None and cancel():
-            raise Cancelled()
-        group = windows[b:b + batch_size]
-        x = torch.stack([feats[..., ws:we, :] for ws, we, _, _ in group])
-        y = head(x.to(device=device, dtype=dtype)).float().cpu()        # (b, W, 26)
-        for row, (ws, _, cs, ce) in zip(y, group):
-            out[cs:ce] = row[cs - ws:ce - ws]
-        if progress is not None:
-            progress(min(1.0, (b + len(group)) / len(windows)))
-    return out
+    workers = max(1, min(int(workers), len(windows))) if device.type == "cpu" else 1
+    lock = threading.Lock()
+    done = [0]
 
+    def run(share: list[tuple[int, int, int, int]]) -> None:
+        with torch.inference_mode():
+            for b in range(0, len(share), batch_size):
+                if cancel is not None and cancel():
+                    raise Cancelled()
+                group = share[b:b + batch_size]
+                x = torch.stack([feats[..., ws:we, :] for ws, we, _, _ in group])
+                y = head(x.to(device=device, dtype=dtype)).float().cpu()    # (b, W, 26)
+                for row, (ws, _, cs, ce) in zip(y, group):
+                    out[cs:ce] = row[cs - ws:ce - ws]
+                with lock:
+                    done[0] += len(group)
+                    if progress is not None:
+                        progress(min(1.0, done[0] / len(windows)))
+
+    if workers == 1:
+        run(windows)
+        return out
+    per = -(-len(windows) // workers)
+    shares = [windows[i:i + per] for i in range(0, len(windows), per)]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with ThreadPoolExecutor(max_workers=len(shares), thread_name_prefix="head") as pool:
+            for future in [pool.submit(run, share) for share in shares]:
+                future.result()
+    finally:
+        torch.set_num_threads(threads)
+    return out

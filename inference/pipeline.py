@@ -114,12 +114,14 @@ class LipSyncEngine:
     def __init__(self, model_dir: str | os.PathLike | None = None, device: str = "auto",
                  chunk_frames: int = 1500, context_frames: int = 100, batch_size: int = 8,
                  int8: bool | None = None, threads: int | None = None,
+                 head_workers: int | None = None,
                  checkpoint: LoadedCheckpoint | None = None) -> None:
         """``chunk_frames``/``context_frames``: the head's window core and context at 50 Hz
         (30 s and 2 s: the head is compute-bound on the CPU, so overlap is kept small);
         ``batch_size``: windows per head batch; ``int8``: dynamic int8 quantisation of the head
         (None = on the CPU only; about 2x faster there); ``threads``: torch CPU threads (None =
-        torch's default); ``checkpoint``: an already loaded checkpoint (the benchmark's random
+        torch's default); ``head_workers``: threads that run head windows side by side on the
+        CPU (None = one per torch thread); ``checkpoint``: an already loaded checkpoint (the benchmark's random
         seed head) instead of ``model_dir``."""
         from .encoders import load_encoder, pick_device
 
@@ -147,6 +149,8 @@ class LipSyncEngine:
                              "inconsistent.")
         self.chunk_frames, self.context_frames, self.batch_size = \
             chunk_frames, context_frames, batch_size
+        self.head_workers = 1 if self.torch_device.type != "cpu" else \
+            max(1, int(head_workers or torch.get_num_threads()))
         self.model_info = {**model_summary(checkpoint.config, checkpoint.path),
                            "device": self.device_description, "head_int8": self.int8}
         self.last_timings = Timings()
@@ -197,8 +201,11 @@ class LipSyncEngine:
         t1 = time.perf_counter()
         T = int(feats.shape[-2])
         report("head", 0.0)
-        curves = run_head_chunked(self.head, feats, core=self.chunk_frames,
-                                  context=self.context_frames, batch_size=self.batch_size,
+        # with several workers, long clips are cut so that every worker gets a window
+        core = min(self.chunk_frames,
+                   max(-(-T // self.head_workers), 4 * self.context_frames))
+        curves = run_head_chunked(self.head, feats, core=core, context=self.context_frames,
+                                  batch_size=self.batch_size, workers=self.head_workers,
                                   progress=lambda f: report("head", f), cancel=check).numpy()
         t2 = time.perf_counter()
         hop = int(round(SAMPLE_RATE / FRAME_RATE_HZ))                  # 320 samples per frame

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from inference.heads import (HeadConfig, build_head, chunk_windows, count_parameters,
+from inference.heads import (Cancelled, HeadConfig, build_head, chunk_windows, count_parameters,
                              run_head_chunked)
 from lipsync_core.params import NUM_PARAMS, PARAMS
 
@@ -121,6 +121,22 @@ def test_chunked_equals_unchunked(kind):
     torch.testing.assert_close(chunked, whole, atol=atol, rtol=0)
     assert (chunked - whole).abs().mean() < atol / 4
     assert fractions[-1] == 1.0 and fractions == sorted(fractions)
+
+
+def test_parallel_workers_match_one_worker():
+    torch.manual_seed(3)
+    head = build_head(tiny("bilstm")).eval()
+    x = torch.randn(2000, 16)
+    serial = run_head_chunked(head, x, core=200, context=50, batch_size=2)
+    fractions = []
+    parallel = run_head_chunked(head, x, core=200, context=50, batch_size=2, workers=3,
+                                progress=fractions.append)
+    torch.testing.assert_close(parallel, serial, atol=1e-5, rtol=0)
+    assert fractions[-1] == 1.0 and fractions == sorted(fractions)
+    threads = torch.get_num_threads()
+    with pytest.raises(Cancelled):
+        run_head_chunked(head, x, core=200, context=50, workers=2, cancel=lambda: True)
+    assert torch.get_num_threads() == threads
 
 
 def test_transformer_runs_longer_than_trained():
