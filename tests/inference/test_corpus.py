@@ -169,3 +169,18 @@ def test_forced_alignment_agrees_with_synthetic_timings(tmp_path):
     got = [a for p, a, _ in record["phones"] if p in ("B", "M", "P")]
     assert len(ref) == len(got) == 8
     assert np.mean(np.abs(np.array(ref) - np.array(got))) < 0.05
+
+
+@pytest.mark.slow
+def test_cli_build_stats_verify(tmp_path, capsys):
+    pytest.importorskip("espeakng_loader")
+    from inference.corpus.cli import main
+    out = tmp_path / "c"
+    assert main(["build", "--out", str(out), "--lang", "ja", "--families", "espeak",
+                 "--minutes", "0.1", "--seed", "1"]) == 0
+    assert main(["stats", str(out), "--json"]) == 0
+    capsys.readouterr()
+    assert main(["verify", str(out)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["ja/espeak-ja"]["max_duration_error_s"] < 0.01
+    assert main(["build", "--out", str(out), "--lang", "xx"]) == 2
