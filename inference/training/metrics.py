@@ -47,6 +47,7 @@ CLOSURE_TOLERANCE = 1            # frames either side of a bilabial segment
 MOUTH_CLOSE_ON = 0.5             # mouth_close at or above this is a closure whatever the aperture
 SILENCE_MARGIN = 3               # frames of silence next to speech left out of "silence closed"
 SILENCE_CLOSED_RATIO = 0.25      # silence aperture / speech aperture at or below this = closed
+POOL_KEY = "_pool"               # per-clip raw class values, for metrics pooled over clips
 
 
 @dataclass(frozen=True)
@@ -231,12 +232,16 @@ def phone_class_metrics(aligned: np.ndarray, segments: list[Segment]) -> dict[st
     if sil.size and spe.size and spe.mean() > 1e-6:
         ratio = float(sil.mean() / spe.mean())
     speech_other = masks["speech"] & ~masks["labiodental"]
+    rnd, roll = rounding(aligned), lower_lip_roll(aligned)
+    pool = {"aperture": (ap[masks["open_vowel"]], ap[masks["bilabial"]]),
+            "rounding": (rnd[masks["rounded_vowel"]], rnd[masks["spread_vowel"]]),
+            "lip_roll": (roll[masks["labiodental"]], roll[speech_other]),
+            "closure_hits": bilabial_hits, "open_hits": open_hits}
     return {
-        "aperture_auc": auc(ap[masks["open_vowel"]], ap[masks["bilabial"]]),
-        "rounding_auc": auc(rounding(aligned)[masks["rounded_vowel"]],
-                            rounding(aligned)[masks["spread_vowel"]]),
-        "lip_roll_auc": auc(lower_lip_roll(aligned)[masks["labiodental"]],
-                            lower_lip_roll(aligned)[speech_other]),
+        "aperture_auc": auc(*pool["aperture"]),
+        "rounding_auc": auc(*pool["rounding"]),
+        "lip_roll_auc": auc(*pool["lip_roll"]),
+        POOL_KEY: pool,
         "closure_recall": float(np.mean(bilabial_hits)) if bilabial_hits else math.nan,
         "false_closures": float(np.mean(open_hits)) if open_hits else math.nan,
         "silence_aperture": float(sil.mean()) if sil.size else math.nan,
@@ -288,9 +293,35 @@ SUMMARY_KEYS = ("lag_ms", "lag_vs_targets_ms", "aperture_auc", "rounding_auc", "
                 "closure_recall", "false_closures", "silence_ratio", "silence_closed")
 
 
+def pooled(clips: list[dict]) -> dict[str, float]:
+    """Class metrics over the frames and segments of all ``clips`` together (steadier than the
+    mean of per-clip values when clips hold only a few bilabials each)."""
+    pools = [c[POOL_KEY] for c in clips if POOL_KEY in c]
+    if not pools:
+        return {}
+    out = {}
+    for name in ("aperture", "rounding", "lip_roll"):
+        pos = np.concatenate([p[name][0] for p in pools])
+        neg = np.concatenate([p[name][1] for p in pools])
+        out[f"{name}_auc"] = auc(pos, neg)
+    hits = [h for p in pools for h in p["closure_hits"]]
+    false = [h for p in pools for h in p["open_hits"]]
+    out["closure_recall"] = float(np.mean(hits)) if hits else math.nan
+    out["false_closures"] = float(np.mean(false)) if false else math.nan
+    out["bilabial_segments"] = float(len(hits))
+    out["open_vowel_segments"] = float(len(false))
+    return out
+
+
+def strip_pool(clip: dict) -> dict:
+    """A clip's metrics without the raw class values kept for pooling."""
+    return {k: v for k, v in clip.items() if k != POOL_KEY}
+
+
 def summarize(clips: list[dict]) -> dict:
-    """Mean over clips of each scalar metric (NaNs skipped) and of each per-parameter statistic."""
-    out: dict = {"clips": len(clips)}
+    """Mean over clips of each scalar metric (NaNs skipped) and of each per-parameter statistic,
+    plus "pooled": the class metrics over all clips' frames and segments together."""
+    out: dict = {"clips": len(clips), "pooled": pooled(clips)}
     for key in SUMMARY_KEYS:
         vals = [c[key] for c in clips if key in c and c[key] is not None
                 and not math.isnan(c[key])]

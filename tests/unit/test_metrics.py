@@ -124,6 +124,10 @@ def test_summary_and_json_safety():
     summary = metrics.summarize(clips)
     assert summary["clips"] == 2
     assert summary["closure_recall"] == 0.5
+    assert summary["pooled"]["closure_recall"] == 0.5
+    assert summary["pooled"]["bilabial_segments"] == 6
+    assert 0.5 < summary["pooled"]["aperture_auc"] < 1.0
+    clips = [metrics.strip_pool(c) for c in clips]
     safe = metrics.json_safe(summary)
     import json
     json.dumps(safe, allow_nan=False)
