@@ -96,6 +96,8 @@ _IPA_SINGLE = {
     "ʑ": "ʑ", "j": "j", "ʝ": "j", "ç": "ç", "ɲ": "ɲ", "ʎ": "l", "c": "kʲ", "ɟ": "gʲ",
     "k": "k", "g": "g", "ɡ": "g", "ŋ": "ŋ", "x": "k", "ɣ": "g", "w": "w", "ʍ": "w", "ɰ": "ɰ",
     "h": "h", "ɦ": "h", "ʔ": "ʔ", "ɴ": MORAIC_NASAL,
+    # one-character affricate ligatures (espeak-ng's Japanese voice writes ʨ and ʥ)
+    "ʨ": "tɕ", "ʥ": "dʑ", "ʦ": "ts", "ʣ": "dz", "ʧ": "tʃ", "ʤ": "dʒ",
 }
 _IPA_AFFRICATES = {"tʃ": "tʃ", "dʒ": "dʒ", "ts": "ts", "dz": "dz", "tɕ": "tɕ", "dʑ": "dʑ"}
 _IPA_IGNORED = set("ˈˌ.'‿|‖ _-,;!?") | {"ʰ", "ᵝ", "ʷ", "ʼ", "ˠ", "ˤ", "ⁿ", "ˡ", "ʱ"}

@@ -184,3 +184,11 @@ def test_frame_phone_labels_at_frame_times():
     assert labels[5:8] == ["m"] * 3                    # 100, 120, 140 ms
     assert labels[8:15] == ["ɑ"] * 7                   # 160 .. 280 ms
     assert labels[15:] == [None] * 5                   # after the last phone
+
+
+def test_espeak_japanese_affricate_ligatures_read_as_their_two_letter_forms():
+    # espeak-ng's Japanese voice writes ち as ʨ and じ as ʥ (one code point each).
+    from inference.articulation import normalize
+    lig = normalize([("ʨ", 0.0, 0.1), ("ʥ", 0.1, 0.2)], "ipa", lang="ja")
+    two = normalize([("tɕ", 0.0, 0.1), ("dʑ", 0.1, 0.2)], "ipa", lang="ja")
+    assert [seg[0] for seg in lig] == [seg[0] for seg in two]
