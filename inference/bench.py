@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .commands.common import (EXIT_OK, EXIT_USAGE, OneLineParser, UsageError, fail, one_line,
-                              setup_logging)
+                              setup_logging, tune_runtime)
 
 PROG = "python -m inference bench"
 DEFAULT_ENCODER = {"kind": "whisper", "source": "openai/whisper-base", "layer": -1}
@@ -169,6 +169,7 @@ def main(argv: list[str]) -> int:
     except UsageError as exc:
         print(f"{PROG}: {one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
+    tune_runtime()
     setup_logging(args.verbose)
     try:
         import torch

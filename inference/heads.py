@@ -83,6 +83,8 @@ def _mlp(dims: list[int], dropout: float, norm: bool) -> nn.Sequential:
 class _Head(nn.Module):
     """What both heads share: the layer mix, the input projection and the output contract."""
 
+    signed: torch.Tensor          # (26,) bool buffer: tanh where True, sigmoid elsewhere
+
     def __init__(self, cfg: HeadConfig, body_in: int, body_out: int) -> None:
         super().__init__()
         self.cfg = cfg
@@ -173,6 +175,8 @@ class _AlibiLayer(nn.Module):
 
 class TransformerHead(_Head):
     """Encoder-only Transformer with a symmetric ALiBi distance bias (no position embeddings)."""
+
+    slopes: torch.Tensor          # (H,) buffer: bias per frame of distance, per head
 
     def __init__(self, cfg: HeadConfig) -> None:
         body_in = cfg.proj_dims[-1] if cfg.proj_dims else cfg.in_dim

@@ -28,7 +28,7 @@ from typing import Any, BinaryIO
 from lipsync_core import protocol
 
 from .commands.common import (EXIT_OK, EXIT_USAGE, OneLineParser, UsageError, one_line,
-                              setup_logging)
+                              setup_logging, tune_runtime)
 
 PROG = "python -m inference serve"
 DEFAULT_INLINE_MAX_FRAMES = 20000       # 50 Hz frames (400 s) above which results go to a file
@@ -241,6 +241,7 @@ def main(argv: list[str]) -> int:
         return EXIT_USAGE
     out = Channel(sys.stdout.buffer)
     sys.stdout = sys.stderr                       # stray prints must not corrupt the protocol
+    tune_runtime()
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     setup_logging(args.verbose)
     logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from .common import (EXIT_OK, EXIT_USAGE, OneLineParser, UsageError, fail, one_line,
-                     setup_logging)
+                     setup_logging, tune_runtime)
 
 PROG = "python -m inference predict"
 log = logging.getLogger(__name__)
@@ -56,6 +56,7 @@ def main(argv: list[str]) -> int:
     except UsageError as exc:
         print(f"{PROG}: {one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
+    tune_runtime()
     setup_logging(args.verbose)
     try:
         return _run(args)
