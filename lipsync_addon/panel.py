@@ -77,9 +77,8 @@ class LIPSYNC_PT_panel(bpy.types.Panel):
         worker = worker_client.current_worker()
         hello = worker.hello if worker is not None and worker.alive else None
         if hello:
-            model = hello.get("model") or {}
-            name = model.get("name", "") if isinstance(model, dict) else str(model)
-            layout.label(text=f"Model {name or 'default'} on {hello.get('device')}", icon="CHECKMARK")
+            layout.label(text=f"{worker_client.model_label(hello)} on {hello.get('device')}",
+                         icon="CHECKMARK")
         else:
             layout.label(text="Worker starts on first use", icon="TIME")
 

@@ -187,10 +187,7 @@ class LIPSYNC_OT_check_environment(bpy.types.Operator):
             _status["summary"] = str(exc)
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        model = hello.get("model") or {}
-        name = model.get("name") or model.get("path") or model.get("head", {}).get("type", "?") \
-            if isinstance(model, dict) else str(model)
-        summary = f"Device {hello.get('device')}; model {name}."
+        summary = f"Device {hello.get('device')}; model {worker_client.model_label(hello)}."
         _status["summary"] = summary
         _append(probe.stdout.strip())
         _append(summary)

@@ -226,6 +226,16 @@ def handle_job_message(message: dict[str, Any], job_id: str,
     return None
 
 
+def model_label(hello: dict[str, Any] | None) -> str:
+    """A short name for the model a worker's hello describes."""
+    model = (hello or {}).get("model")
+    if not isinstance(model, dict):
+        return str(model or "unknown model")
+    name = model.get("name") or os.path.basename(str(model.get("path", "")).rstrip("/\\"))
+    parts = [p for p in (model.get("head"), model.get("encoder_kind")) if p]
+    return f"{name or 'model'} ({' on '.join(parts)})" if parts else (name or "model")
+
+
 # -- the one warm worker ---------------------------------------------------------------------
 _lock = threading.Lock()
 _worker: Worker | None = None
