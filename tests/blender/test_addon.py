@@ -282,3 +282,40 @@ def test_panel_and_preferences_draw(scene, speech):
     preferences.LIPSYNC_AP_preferences.draw(types.SimpleNamespace(layout=prefs_layout),
                                             bpy.context)
     assert any(t.startswith("Managed environment: ") for t in prefs_layout.labels())
+
+
+def test_set_up_environment_runs_its_commands_and_logs(monkeypatch):
+    import queue
+    import sys
+    import time
+    import types
+    from lipsync_repo.lipsync_addon import environment, preferences
+    ok = [[sys.executable, "-c", "print('step one')"], [sys.executable, "-c", "print('step two')"]]
+    monkeypatch.setattr(environment, "setup_commands", lambda build="CPU", venv=None: list(ok))
+    assert bpy.ops.lipsync.setup_environment() == {"FINISHED"}           # background: blocking
+    assert "step two" in preferences._log and "ready" in preferences._status["summary"]
+    bad = ok[:1] + [[sys.executable, "-c", "import sys; print('no wheel'); sys.exit(3)"]]
+    monkeypatch.setattr(environment, "setup_commands", lambda build="CPU", venv=None: list(bad))
+    with pytest.raises(RuntimeError, match="Set up failed"):
+        bpy.ops.lipsync.setup_environment()
+    assert "no wheel" in preferences._log
+    # the modal path, as a window would run it: a stand-in operator fed timer events
+    monkeypatch.setattr(environment, "setup_commands", lambda build="CPU", venv=None: list(ok))
+    Op = preferences.LIPSYNC_OT_setup_environment
+    op = types.SimpleNamespace(_commands=lambda c: Op._commands(op, c), report=lambda *a: None)
+    for name in ("modal", "_next", "_stop"):
+        setattr(op, name, getattr(Op, name).__get__(op))
+    wm = types.SimpleNamespace(event_timer_add=lambda *a, **k: "timer",
+                               event_timer_remove=lambda t: None, modal_handler_add=lambda o: None)
+    ctx = types.SimpleNamespace(window_manager=wm, window=object(), screen=None)
+    op._pending, op._proc, op._queue = Op._commands(op, ctx), None, queue.Queue()
+    op._timer = "timer"
+    preferences._log.clear()
+    deadline = time.monotonic() + 60
+    result = {"RUNNING_MODAL"}
+    while result == {"RUNNING_MODAL"} and time.monotonic() < deadline:
+        result = op.modal(ctx, types.SimpleNamespace(type="TIMER"))
+        time.sleep(0.05)
+    assert result == {"FINISHED"}
+    assert [line for line in preferences._log if line.startswith("step")] == ["step one",
+                                                                              "step two"]
