@@ -10,7 +10,7 @@ OUT    := out
 # Where fetched encoders live (shared across clones so CI and users fetch once).
 export LIPSYNC_CACHE ?= $(HOME)/.cache/lipsync
 
-.PHONY: setup encoder demo test test-unit extension bench corpus train evaluate clean
+.PHONY: setup encoder demo test test-unit extension bench corpus train evaluate model clean
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-train.txt
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,23 @@ setup: $(STAMP)
 
 encoder: $(STAMP)
 	$(VPY) -m inference fetch-encoder
+
+demo: $(STAMP) encoder
+	mkdir -p $(OUT)
+	$(VPY) lipsync_addon/batch.py --blend assets/demo/face.blend --object Face --strip Dialogue \
+	    --mapping arkit --output $(OUT)/demo.blend --summary $(OUT)/demo-summary.json
+	$(VPY) scripts/plot_curves.py --curves $(OUT)/demo.blend --out $(OUT)/curves.png \
+	    --phones assets/demo/speech_en.phones.json
+	$(VPY) -m inference predict assets/demo/speech_ja.wav -o $(OUT)/curves_ja.json
+	$(VPY) scripts/plot_curves.py --curves $(OUT)/curves_ja.json --audio assets/demo/speech_ja.wav \
+	    --phones assets/demo/speech_ja.phones.json --out $(OUT)/curves_ja.png
+	$(VPY) scripts/render_demo.py --blend $(OUT)/demo.blend --out $(OUT) --frames 8
+	@echo
+	@echo "Demo written:"
+	@echo "  $(OUT)/demo.blend      the demo face, lip-synced to assets/demo/speech_en.wav (open in Blender 5.0+)"
+	@echo "  $(OUT)/curves.png      waveform, phones and the mouth curves of the English clip"
+	@echo "  $(OUT)/curves_ja.png   the same for the Japanese clip (さんぽ, さんか, ありがとう)"
+	@echo "  $(OUT)/frames.png      rendered frames of the face (single frames in $(OUT)/frames/)"
 
 test: $(STAMP) encoder
 	$(VPY) -m pytest -q
