@@ -57,12 +57,24 @@ class Jobs:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.current: str | None = None
-        self.cancelled: set[str] = set()
+        self.pending: set[str] = set()         # ids queued or running
+        self.cancelled: set[str] = set()       # pending ids asked to stop
         self.stopping = threading.Event()
 
-    def cancel(self, job_id: str) -> None:
+    def add(self, job_id: str) -> None:
         with self.lock:
-            self.cancelled.add(job_id)
+            self.pending.add(job_id)
+
+    def cancel(self, job_id: str) -> None:
+        """Mark a queued or running job; a cancel for a finished job is ignored."""
+        with self.lock:
+            if job_id in self.pending:
+                self.cancelled.add(job_id)
+
+    def finish(self, job_id: str) -> None:
+        with self.lock:
+            self.pending.discard(job_id)
+            self.cancelled.discard(job_id)
 
     def is_cancelled(self, job_id: str) -> bool:
         with self.lock:
@@ -87,6 +99,8 @@ def _reader(stream: BinaryIO, inbox: "queue.Queue[Any]", jobs: Jobs, out: Channe
                 out.send({"type": "error", "id": None, "code": "bad_request",
                           "message": "A cancel request needs the string 'id' of its job."})
             continue
+        if message["type"] == "predict" and isinstance(message.get("id"), str):
+            jobs.add(message["id"])
         inbox.put(message)
         if message["type"] == "shutdown":               # answered after the jobs before it
             return
@@ -197,7 +211,6 @@ class Worker:
         finally:
             with self.jobs.lock:
                 self.jobs.current = None
-                self.jobs.cancelled.discard(job_id)
 
     def serve(self, inbox: "queue.Queue[Any]") -> int:
         while True:
@@ -210,14 +223,18 @@ class Worker:
                 self.out.send({"type": "bye"})
                 return EXIT_OK
             if kind == "predict":
-                if self.jobs.is_cancelled(str(message.get("id"))) and not \
-                        self.jobs.stopping.is_set():
-                    self.out.send({"type": "cancelled", "id": message.get("id")})
-                    self.jobs.cancelled.discard(message.get("id"))
-                    continue
+                job_id = message.get("id")
                 if self.jobs.stopping.is_set():
                     continue
-                self.predict(message)
+                if isinstance(job_id, str) and self.jobs.is_cancelled(job_id):
+                    self.out.send({"type": "cancelled", "id": job_id})   # cancelled while queued
+                    self.jobs.finish(job_id)
+                    continue
+                try:
+                    self.predict(message)
+                finally:
+                    if isinstance(job_id, str):
+                        self.jobs.finish(job_id)
                 continue
             self.out.send({"type": "error", "id": message.get("id"), "code": "bad_request",
                            "message": f"Unknown request type {kind!r}; use predict, cancel or "

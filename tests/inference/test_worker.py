@@ -149,6 +149,11 @@ def test_cancel_then_predict_again(client, tmp_path, audio):
     client.send({"type": "predict", "id": "after", "audio": str(long_wav), "end": 2.0})
     reply, _ = client.until("result")
     assert reply["id"] == "after"
+    # a late cancel for a finished job must not cancel a later job that reuses its id
+    client.send({"type": "cancel", "id": "after"})
+    client.send({"type": "predict", "id": "after", "audio": str(long_wav), "end": 1.0})
+    reply, _ = client.until("result", "cancelled")
+    assert reply["type"] == "result"
 
 
 def test_cancel_while_running(client, tmp_path, audio):
