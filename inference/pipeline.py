@@ -65,10 +65,16 @@ def silence_gate(wave: np.ndarray, num_frames: int, hop: int) -> np.ndarray:
     """
     if num_frames == 0:
         return np.ones(0, dtype=np.float32)
-    padded = np.zeros(num_frames * hop, dtype=np.float64)
-    n = min(len(wave), padded.size)
-    padded[:n] = wave[:n]
-    rms = np.sqrt(np.mean(padded.reshape(num_frames, hop) ** 2, axis=1))
+    wave = np.asarray(wave, dtype=np.float32)
+    mean_square = np.zeros(num_frames, dtype=np.float64)
+    full = min(len(wave) // hop, num_frames)
+    if full:                                       # a view, no copy of an hour of audio
+        blocks = wave[:full * hop].reshape(full, hop)
+        mean_square[:full] = np.einsum("ij,ij->i", blocks, blocks) / hop
+    if full < num_frames:                          # the last, partial frame (zero-padded)
+        tail = wave[full * hop:num_frames * hop].astype(np.float64)
+        mean_square[full] = float(np.sum(tail * tail)) / hop
+    rms = np.sqrt(mean_square)
     db = 20.0 * np.log10(np.maximum(rms, 1e-10))                    # (frames,) dBFS
     threshold = max(SILENCE_DBFS, float(db.max()) - SILENCE_BELOW_PEAK_DB) \
         if db.max() > SILENCE_DBFS else np.inf                       # all quiet: all silent
