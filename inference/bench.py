@@ -6,7 +6,8 @@ time, total, real-time factor and peak memory, on the CPU and on CUDA when prese
 model (one untimed run first, as in the worker). Without a trained checkpoint in --model it
 benches a randomly initialised seed BiLSTM over the default encoder (same cost as trained
 weights). It also times the seed BiLSTM head alone on 3000 frames (60 s): one pass at batch size
-1 against the batched overlapping windows the engine uses.
+1 against the batched overlapping windows the engine uses, in float32 and int8. Wall times
+depend on what else runs on the machine; the CPU-time column (all threads) depends much less.
 
 Imports: numpy, torch, inference.{heads, checkpoint, encoders, pipeline}, lipsync_core.
 """
@@ -91,20 +92,22 @@ def bench_pipeline(model: str | None, device: str, audio: Path | None, lengths: 
           f"batch {engine.batch_size}, int8 {engine.int8}, {engine.head_workers} head "
           f"worker(s); torch threads {torch.get_num_threads()}")
     engine.predict_wave(speech_of_length(2.0, audio))                 # warm-up
-    print(f"   {'audio':>6} {'encoder':>9} {'head':>8} {'total':>8} {'RTF':>7} {'peak RSS':>9}"
-          f" {'CUDA peak':>9}")
+    print(f"   {'audio':>6} {'encoder':>9} {'head':>8} {'total':>8} {'RTF':>7} {'CPU time':>9}"
+          f" {'peak RSS':>9} {'CUDA peak':>9}")
     for seconds in lengths:
         wave = speech_of_length(seconds, audio)
         if engine.torch_device.type == "cuda":
             torch.cuda.reset_peak_memory_stats()
+        cpu0 = time.process_time()          # CPU seconds of all threads: less load-sensitive
         t0 = time.perf_counter()
         engine.predict_wave(wave)
         total = time.perf_counter() - t0
+        cpu = time.process_time() - cpu0
         timing = engine.last_timings
         cuda = (f"{torch.cuda.max_memory_allocated() / 2**20:8.0f}M"
                 if engine.torch_device.type == "cuda" else f"{'-':>9}")
         print(f"   {seconds:5.0f}s {timing.encoder:8.2f}s {timing.head:7.2f}s {total:7.2f}s "
-              f"{total / seconds:7.3f} {peak_rss_mb():8.0f}M {cuda}")
+              f"{total / seconds:7.3f} {cpu:8.2f}s {peak_rss_mb():8.0f}M {cuda}")
 
 
 def bench_head(device: str, frames: int = 3000, in_dim: int = 512, repeats: int = 2) -> None:
