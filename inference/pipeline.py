@@ -38,6 +38,10 @@ SILENCE_DBFS = -55.0        # dBFS RMS of a 20 ms frame below which it is near-s
 SILENCE_BELOW_PEAK_DB = 45.0   # ...or this many dB below the clip's loudest frame
 MIN_SILENCE_S = 0.2         # seconds: shorter quiet stretches (stop closures) are the model's
 GATE_RAMP_FRAMES = 3        # 50 Hz frames over which a long silence eases to rest
+# The mouth moves before the sound (50-100 ms at utterance onsets) and relaxes after it, so the
+# gate leaves the model alone this close to speech and eases to rest only beyond.
+GATE_PRE_SPEECH_FRAMES = 6  # 120 ms before a loud frame: anticipation is kept
+GATE_POST_SPEECH_FRAMES = 3  # 60 ms after a loud frame: the release is kept
 REST = np.array([p.rest for p in PARAMS], dtype=np.float32)   # (26,)
 
 ProgressFn = Callable[[str, float], None]      # (stage, fraction in [0, 1])
@@ -93,9 +97,13 @@ def silence_gate(wave: np.ndarray, num_frames: int, hop: int) -> np.ndarray:
         if loud.size == 0:
             return np.zeros(num_frames, dtype=np.float32)
         pos = np.searchsorted(loud, idx)
-        left = np.abs(idx - loud[np.clip(pos - 1, 0, loud.size - 1)])
-        right = np.abs(loud[np.clip(pos, 0, loud.size - 1)] - idx)
-        dist = np.minimum(left, right)
+        big = num_frames + GATE_PRE_SPEECH_FRAMES + GATE_POST_SPEECH_FRAMES
+        prev_loud = loud[np.clip(pos - 1, 0, loud.size - 1)]
+        next_loud = loud[np.clip(pos, 0, loud.size - 1)]
+        after = np.where(prev_loud < idx, idx - prev_loud, big)    # frames since speech ended
+        before = np.where(next_loud > idx, next_loud - idx, big)   # frames until speech starts
+        dist = np.minimum(np.maximum(after - GATE_POST_SPEECH_FRAMES, 0),
+                          np.maximum(before - GATE_PRE_SPEECH_FRAMES, 0))
         gate = np.where(silent, np.clip(1.0 - dist / (GATE_RAMP_FRAMES + 1), 0.0, 1.0), 1.0)
     return gate.astype(np.float32)
 

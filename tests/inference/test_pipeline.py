@@ -59,7 +59,8 @@ def test_silence_gate_spares_stop_closures():
     wave[32000:32000 + 8000] = 0.0                             # 500 ms: a pause
     gate = silence_gate(wave, 150, hop)
     assert gate[50:55].min() == 1.0                            # closure untouched
-    assert gate[106:119].max() == 0.0                          # inside the pause: rest
+    # inside the pause: rest, beyond the 60 ms release and the 120 ms anticipation margins
+    assert gate[107:116].max() == 0.0
     assert np.all(silence_gate(np.zeros(16000), 50, hop) == 0.0)
     assert silence_gate(np.zeros(0), 0, hop).shape == (0,)
 
@@ -123,3 +124,16 @@ def test_head_encoder_mismatch(tmp_path, tiny_wav2vec2_dir, tiny_head_config):
                            EncoderSpec(kind="wav2vec2", source=str(tiny_wav2vec2_dir)))
     with pytest.raises(ModelError, match="16-d features.*32-d"):
         LipSyncEngine(path, device="cpu")
+
+
+def test_silence_gate_keeps_the_lead_before_speech_and_rests_far_from_it():
+    # 1 s of digital silence, then 1 s of loud noise: the model's anticipation (up to 120 ms
+    # before the onset) survives, the middle of the silence is at rest.
+    hop = 320
+    rng = np.random.default_rng(0)
+    wave = np.concatenate([np.zeros(16000), 0.3 * rng.standard_normal(16000)]).astype(np.float32)
+    gate = silence_gate(wave, 100, hop)
+    onset = 50                                            # first loud 50 Hz frame
+    assert np.all(gate[onset - 6:onset] == 1.0)           # 120 ms of lead kept whole
+    assert np.all(np.diff(gate[:onset]) >= 0)             # eases in, never steps down
+    assert np.all(gate[:onset - 10] == 0.0)               # a second before: closed and resting
