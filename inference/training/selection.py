@@ -1,0 +1,46 @@
+"""Voice-balanced selection of training utterances.
+
+Owns :func:`select_by_voice`: caps the training minutes taken from each voice so one prolific
+voice (62 minutes of Open JTalk mei, say) does not drown the others, and a training run fits the
+time it has. Validation and test utterances are always kept whole. Deterministic from a seed:
+voices are visited in sorted order, each voice's utterances sorted by key and shuffled with one
+``random.Random(seed)``.
+
+Imports: standard library only.
+"""
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from typing import Mapping, Sequence, TypeVar
+
+U = TypeVar("U")   # anything with .voice, .split, .duration (seconds) and .key
+
+
+def select_by_voice(utts: Sequence[U], voice_minutes: Mapping[str, float] | None,
+                    default_minutes: float | None, seed: int = 0,
+                    train_splits: Sequence[str] = ("train",)) -> list[U]:
+    """The utterances to use: at most ``voice_minutes[voice]`` (else ``default_minutes``) minutes
+    of training speech per voice; ``None`` for both means no cap. Order of ``utts`` is kept."""
+    if not voice_minutes and default_minutes is None:
+        return list(utts)
+    caps = dict(voice_minutes or {})
+    by_voice: dict[str, list[U]] = defaultdict(list)
+    for u in utts:
+        if u.split in train_splits:                       # type: ignore[attr-defined]
+            by_voice[u.voice].append(u)                   # type: ignore[attr-defined]
+    rng = random.Random(seed)
+    chosen: set[int] = set()
+    for voice in sorted(by_voice):
+        pool = sorted(by_voice[voice], key=lambda u: u.key)   # type: ignore[attr-defined]
+        rng.shuffle(pool)
+        cap_min = caps.get(voice, default_minutes)
+        limit = float("inf") if cap_min is None else 60.0 * cap_min   # seconds
+        total = 0.0
+        for u in pool:
+            if total + u.duration > limit:                # type: ignore[attr-defined]
+                continue
+            total += u.duration                           # type: ignore[attr-defined]
+            chosen.add(id(u))
+    return [u for u in utts
+            if u.split not in train_splits or id(u) in chosen]   # type: ignore[attr-defined]

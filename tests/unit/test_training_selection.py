@@ -1,0 +1,39 @@
+"""Voice-balanced selection of training utterances (pure: no torch)."""
+from dataclasses import dataclass
+
+from inference.training.selection import select_by_voice
+
+
+@dataclass(frozen=True)
+class Utt:
+    key: str
+    voice: str
+    split: str
+    duration: float          # seconds
+
+
+def corpus():
+    utts = [Utt(f"c/en/big/{i:03d}", "big", "train", 30.0) for i in range(100)]        # 50 min
+    utts += [Utt(f"c/en/small/{i:03d}", "small", "train", 30.0) for i in range(10)]     # 5 min
+    utts += [Utt(f"c/en/big/v{i}", "big", "valid", 30.0) for i in range(5)]
+    return utts
+
+
+def minutes(utts, voice, split="train"):
+    return sum(u.duration for u in utts if u.voice == voice and u.split == split) / 60.0
+
+
+def test_caps_each_voice_and_keeps_validation_whole():
+    chosen = select_by_voice(corpus(), {"big": 10.0}, default_minutes=2.0, seed=0)
+    assert minutes(chosen, "big") == 10.0
+    assert minutes(chosen, "small") == 2.0
+    assert minutes(chosen, "big", "valid") == 2.5
+
+
+def test_no_caps_keeps_everything_and_selection_is_deterministic():
+    utts = corpus()
+    assert select_by_voice(utts, None, None) == utts
+    a = select_by_voice(utts, {"big": 10.0}, 2.0, seed=3)
+    b = select_by_voice(list(reversed(utts)), {"big": 10.0}, 2.0, seed=3)
+    assert {u.key for u in a} == {u.key for u in b}          # input order does not matter
+    assert {u.key for u in a} != {u.key for u in select_by_voice(utts, {"big": 10.0}, 2.0, seed=4)}
