@@ -63,6 +63,33 @@ test-unit: $(STAMP)
 extension: $(STAMP)
 	$(VPY) scripts/build_extension.py --out dist
 
+# Rebuilding the shipped model: corpus (about 244 min of phone-timed speech), held-out real speech,
+# both heads trained on the same features, evaluated, the winner exported to assets/model/.
+DATA    ?= data
+WINNER  ?= bilstm
+corpus: $(STAMP)
+	command -v open_jtalk >/dev/null && command -v flite >/dev/null || \
+	    (apt-get update && apt-get install -y open-jtalk flite)
+	$(VPY) -m inference corpus build --out $(DATA)/corpus --minutes 240 --seed 0
+	$(VPY) -m inference corpus heldout --out $(DATA)/heldout
+
+train: $(STAMP) encoder
+	$(VPY) -m inference train --config inference/training/configs/bilstm_whisper_base.json \
+	    --corpus $(DATA)/corpus --resume
+	$(VPY) -m inference train --config inference/training/configs/transformer_whisper_base.json \
+	    --corpus $(DATA)/corpus --resume
+
+evaluate: $(STAMP) encoder
+	for k in bilstm transformer; do \
+	    $(VPY) -m inference evaluate --model $(OUT)/train/$${k}_whisper_base/model \
+	        --data $(DATA)/heldout --per-clip --out $(OUT)/train/$${k}_whisper_base/heldout.json \
+	    || exit 1; done
+
+model: corpus train evaluate
+	rm -rf assets/model.new && cp -r $(OUT)/train/$(WINNER)_whisper_base/model assets/model.new
+	rm -rf assets/model && mv assets/model.new assets/model
+	@echo "assets/model/ now holds the retrained $(WINNER) head."
+
 bench: $(STAMP) encoder
 	$(VPY) -m inference bench
 
