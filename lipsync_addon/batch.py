@@ -1,7 +1,7 @@
 """Headless lip sync: several object/strip jobs on a .blend, a JSON summary on stdout.
 
     blender -b scene.blend --python lipsync_addon/batch.py -- --object Face [--strip Dialogue]
-        [--mapping arkit|FILE.json] [--lead-ms 60] [--output out.blend]
+        [--mapping arkit|FILE.json] [--lead-ms 30] [--output out.blend]
     python lipsync_addon/batch.py --blend scene.blend --object Face ...   (the bpy module)
 
 Repeat ``--object`` (and ``--strip``, paired in order; one strip serves every object) or give

@@ -19,6 +19,7 @@ import bpy
 from bpy.props import FloatProperty, StringProperty
 
 from . import compat, environment, job as job_mod, worker_client
+from ..lipsync_core import keyplan
 from .strip_source import InputError
 from .worker_client import WorkerError
 
@@ -76,7 +77,7 @@ class LIPSYNC_OT_generate(bpy.types.Operator):
     strip: StringProperty(name="Strip", default="",  # type: ignore[valid-type]
                           description="Sound strip name; empty = the panel's choice or the "
                                       "active sound strip", options={"SKIP_SAVE"})
-    lead_ms: FloatProperty(name="Lead (ms)", default=60.0,  # type: ignore[valid-type]
+    lead_ms: FloatProperty(name="Lead (ms)", default=keyplan.DEFAULT_LEAD_MS,  # type: ignore[valid-type]
                            description="Override the scene's lead in milliseconds",
                            options={"SKIP_SAVE"})
     mapping: StringProperty(name="Mapping", default="",  # type: ignore[valid-type]

@@ -14,12 +14,16 @@ before the sound, as real speakers do), frame ``f`` shows the mouth of file time
 
     frame = frame_final_start + (t - skip) * fps - L * fps.
 
-Default lead: visible articulation (lips, jaw) starts before the sound it shapes. Measurements
-on running speech put that lead at a few tens of milliseconds, and longer (100 ms and more) at
-onsets after a pause, where the mouth prepares in silence (Schwartz & Savariaux, PLoS Comput.
-Biol. 2014, who also refute the often-quoted fixed 150 ms); animators' rule of thumb is to key
-mouth shapes one to two frames early. 60 ms (1.4 frames at 24 fps, 1.8 at 30) sits in that
-range; the panel, the operator and the batch script can override it.
+Default lead: visible articulation (lips, jaw) starts before the sound it shapes: a few tens of
+milliseconds inside running speech and 100 ms or more at onsets after a pause (Schwartz &
+Savariaux, PLoS Comput. Biol. 2014, who also refute the often-quoted fixed 150 ms). The model's
+curves already carry that physiological lead (its targets lead by context: about 25-30 ms inside
+speech, 40-80 ms at onsets; docs/articulation.md), so the lead here is an *extra* offset on top.
+Viewers tolerate a mouth that is early far better than one that is late (ITU-R BT.1359: a sound
+lag behind the picture becomes detectable at about 125 ms, a sound lead at about 45 ms), and
+animators key mouths one or two frames early for that reason. 30 ms extra puts the total at
+about 55-60 ms inside speech and 70-110 ms at onsets: inside the measured range and clear of
+the detection threshold. The panel, the operator and the batch script can override it.
 
 Frame rate: the add-on asks the worker for curves at the scene rate starting exactly at the
 file time of the first keyed frame (:func:`plan`), so sample ``k`` lands on integer frame
@@ -38,7 +42,7 @@ from . import mapping as mapping_mod
 from .params import NUM_PARAMS
 from .timing import resample_curves, smooth_curves
 
-DEFAULT_LEAD_MS = 60.0        # milliseconds, positive = mouth early (see module docstring)
+DEFAULT_LEAD_MS = 30.0        # milliseconds, extra to the model's own lead; + = mouth early
 MIN_DURATION_S = 0.1          # seconds: shorter strips are refused
 _EPS = 1e-6                   # frames: float slack when rounding frame positions
 

@@ -49,7 +49,7 @@ def test_operators_and_properties_are_registered(scene):
     for op in ("generate", "cancel", "load_preset", "auto_match", "import_mapping",
                "export_mapping", "add_shape_keys", "setup_environment", "check_environment"):
         assert hasattr(bpy.ops.lipsync, op)
-    assert scene.lipsync.lead_ms == 60.0
+    assert scene.lipsync.lead_ms == 30.0
     assert hasattr(bpy.types, "LIPSYNC_PT_panel")
 
 
