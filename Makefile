@@ -66,7 +66,7 @@ extension: $(STAMP)
 # Rebuilding the shipped model: corpus (about 244 min of phone-timed speech), held-out real speech,
 # both heads trained on the same features, evaluated, the winner exported to assets/model/.
 DATA    ?= data
-WINNER  ?= bilstm
+WINNER  ?= transformer
 corpus: $(STAMP)
 	command -v open_jtalk >/dev/null && command -v flite >/dev/null || \
 	    (apt-get update && apt-get install -y open-jtalk flite)

@@ -1,0 +1,107 @@
+"""The shipped default model (assets/model) on the demo speech: the seed's hard cases.
+
+Real components only: the checkpoint in assets/model, the Whisper-base encoder fetched by
+``make encoder``, and the demo clips in assets/demo with their exact phone timings (Open JTalk
+mei for Japanese, Piper joe for English). The model leads the sound, so each phone's frames are
+read over the segment moved earlier by LEAD_S.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lipsync_core.params import index_of
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "assets" / "demo"
+LEAD_S = 0.03            # seconds the shipped model's mouth runs ahead (its measured lag, rounded)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def engine():
+    from inference.pipeline import LipSyncEngine
+    return LipSyncEngine(device="cpu")          # the default model: assets/model
+
+
+def run(engine, name):
+    phones = json.loads((DEMO / f"{name}.phones.json").read_text(encoding="utf-8"))["phones"]
+    curves = engine.predict(DEMO / f"{name}.wav")
+    assert curves.fps == 50.0
+    return curves.frames, phones                  # (frames, 26) at 50 Hz
+
+
+def find(phones, sequence):
+    """Index of the first phone where ``sequence`` (a list of symbols) starts."""
+    symbols = [p[0] for p in phones]
+    for i in range(len(symbols) - len(sequence) + 1):
+        if symbols[i:i + len(sequence)] == sequence:
+            return i
+    raise AssertionError(f"{sequence} not in the demo phones")
+
+
+def mean_over(frames, name, start, end):
+    a = max(0, int(round((start - LEAD_S) * 50)))
+    b = max(a + 1, int(round((end - LEAD_S) * 50)))
+    return float(frames[a:b, index_of(name)].mean())
+
+
+def value_at(frames, name, t):
+    return float(frames[int(round((t - LEAD_S) * 50)), index_of(name)])
+
+
+def n_closure(engine, word):
+    frames, phones = run(engine, "speech_ja")
+    n = phones[find(phones, ["s", "a", "N", word[0], word[1]]) + 2]   # ん of さん + next mora
+    return mean_over(frames, "mouth_close", n[1], n[2])
+
+
+def test_lips_close_during_n_of_sanpo(engine):
+    close_po = n_closure(engine, ("p", "o"))                          # さんぽ: ん before p
+    assert close_po > 0.5, f"lips should seal during ん of さんぽ; mouth_close {close_po:.2f}"
+
+
+# The shipped head (46 minutes of CPU training) has not learned these two yet: it seals the lips
+# briefly inside ん of さんか as if it were m, and it keeps rounding near its mean. The
+# articulatory targets get both right (tests/unit/test_articulation_curves.py); strict xfail
+# turns into a failure, to be promoted, as soon as a retrained model does.
+GAP = "shipped model does not yet learn this seed case; see docs/model-comparison.md"
+
+
+@pytest.mark.xfail(strict=True, reason=GAP)
+def test_lips_stay_apart_during_n_of_sanka(engine):
+    close_ka = n_closure(engine, ("k", "a"))                          # さんか: ん before k
+    assert close_ka < 0.3, f"lips should stay apart during ん of さんか; mouth_close {close_ka:.2f}"
+
+
+@pytest.mark.xfail(strict=True, reason=GAP)
+def test_rounding_rises_during_ga_of_arigatou(engine):
+    frames, phones = run(engine, "speech_ja")
+    i = find(phones, ["a", "r", "i", "g", "a", "t", "o"])
+    g_start, ga_end = phones[i + 3][1], phones[i + 4][2]
+    rounding = [value_at(frames, "lip_pucker", t) + value_at(frames, "lip_funnel", t)
+                for t in (g_start, ga_end)]
+    assert rounding[1] > rounding[0] + 0.1, f"rounding at g and at the end of が: {rounding}"
+
+
+def test_english_bilabials_close_and_open_vowels_open(engine):
+    frames, phones = run(engine, "speech_en")
+    bilabial = [p for p in phones if p[0] in ("m", "b", "p")]
+    open_vowels = [p for p in phones if p[0] in ("ɑː", "æ", "aɪ", "aʊ")]
+    close_b = np.mean([mean_over(frames, "mouth_close", s, e) for _, s, e in bilabial])
+    close_v = np.mean([mean_over(frames, "mouth_close", s, e) for _, s, e in open_vowels])
+    jaw_b = np.mean([mean_over(frames, "jaw_open", s, e) for _, s, e in bilabial])
+    jaw_v = np.mean([mean_over(frames, "jaw_open", s, e) for _, s, e in open_vowels])
+    assert close_b > close_v + 0.4, (close_b, close_v)
+    assert jaw_v > jaw_b + 0.1, (jaw_v, jaw_b)
+
+
+def test_silence_at_the_ends_is_a_closed_resting_mouth(engine):
+    frames, phones = run(engine, "speech_en")
+    assert phones[0][0] == "sil" and phones[0][2] > 0.15
+    head = frames[: int((phones[0][2] - 0.12) * 50)]                 # before any anticipation
+    assert head.size and np.abs(head[:, index_of("jaw_open")]).max() < 0.05
