@@ -115,14 +115,21 @@ class _Head(nn.Module):
     def body(self, h: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         raise NotImplementedError
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    def logits(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, T, 26) pre-activation outputs; training's cross-entropy loss works on these."""
         h = self.mix_layers(x)
         if h.shape[-1] != self.cfg.in_dim:
             raise ValueError(f"This head takes {self.cfg.in_dim}-d features; got {h.shape[-1]}-d.")
         if mask is not None and bool(mask.all()):
             mask = None                                         # no padding: the fast path
-        z = self.out(self.body(self.proj(h), mask))             # (B, T, 26) logits
+        return self.out(self.body(self.proj(h), mask))
+
+    def activate(self, z: torch.Tensor) -> torch.Tensor:
+        """Logits -> parameter values: tanh on signed parameters, sigmoid on the others."""
         return torch.where(self.signed, torch.tanh(z), torch.sigmoid(z))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        return self.activate(self.logits(x, mask))
 
 
 class BiLSTMHead(_Head):

@@ -96,7 +96,8 @@ def validation_loss(model, examples, loss_cfg, max_frames: int) -> float:
     total, weight = 0.0, 0.0
     with torch.inference_mode():
         for x, y, mask in eval_batches(examples, max_frames):
-            _, parts = lipsync_loss(model(x, mask), y, mask, loss_cfg)
+            z = model.logits(x, mask)
+            _, parts = lipsync_loss(model.activate(z), y, mask, loss_cfg, logits=z)
             n = float(mask.sum())
             total += parts["total"] * n
             weight += n
@@ -196,8 +197,9 @@ def train(cfg, resume: bool = False, stop_at: int | None = None) -> dict[str, An
         for group in optimizer.param_groups:
             group["lr"] = lr
         x, y, mask = sampler.next_batch()
-        loss, parts = lipsync_loss(model(x.to(cfg.device), mask.to(cfg.device)), y.to(cfg.device),
-                                   mask.to(cfg.device), loss_cfg)
+        x, y, mask = x.to(cfg.device), y.to(cfg.device), mask.to(cfg.device)
+        z = model.logits(x, mask)                                   # (B, T, 26)
+        loss, parts = lipsync_loss(model.activate(z), y, mask, loss_cfg, logits=z)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if o.grad_clip > 0:

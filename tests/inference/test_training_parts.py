@@ -26,11 +26,20 @@ def test_loss_terms():
     mask = torch.ones(1, 20, dtype=torch.bool)
     perfect, parts = lipsync_loss(target.clone(), target, mask, cfg)
     assert float(perfect) == 0.0 and parts["closure"] == 0.0
-    # The same jaw error costs more on closure frames than elsewhere.
     on, off = target.clone(), target.clone()
     on[0, 5:10, index_of("jaw_open")] = 0.5
     off[0, 12:17, index_of("jaw_open")] = 0.5
-    assert float(lipsync_loss(on, target, mask, cfg)[0]) > float(lipsync_loss(off, target, mask, cfg)[0])
+    # Lip gap on every frame: a jaw error costs the same on a closure and elsewhere, and lips
+    # sealed where the target is open are charged through the gap.
+    assert float(lipsync_loss(on, target, mask, cfg)[0]) == pytest.approx(
+        float(lipsync_loss(off, target, mask, cfg)[0]))
+    sealed = target.clone()
+    sealed[0, 12:17, index_of("mouth_close")] = 1.0
+    assert lipsync_loss(sealed, target, mask, cfg)[1]["closure"] > 0.0
+    # The first version, on closure frames only: the same jaw error costs more on a closure.
+    first = LossConfig(kind="l1", velocity_weight=1.0, closure_weight=2.0, lip_gap_frames="closing")
+    assert float(lipsync_loss(on, target, mask, first)[0]) > float(lipsync_loss(off, target, mask, first)[0])
+    assert lipsync_loss(sealed, target, mask, first)[1]["closure"] == 0.0
     # Padded frames count for nothing.
     mask[0, 12:] = False
     assert lipsync_loss(off, target, mask, cfg)[1]["position"] == 0.0
@@ -40,6 +49,33 @@ def test_loss_terms():
         == pytest.approx(0.0, abs=1e-7)
     with pytest.raises(KeyError):
         LossConfig(param_weights={"no_such_param": 2.0})
+
+
+def test_cross_entropy_is_zero_when_exact_and_keeps_a_gradient_at_saturation():
+    from inference.training.losses import cross_entropy
+    from lipsync_core.params import SIGNED_MASK
+    cfg = LossConfig(kind="bce", velocity_weight=0.5, closure_weight=2.0)
+    signed = torch.tensor(SIGNED_MASK)
+    target = torch.rand(2, 30, NUM_PARAMS) * 0.8 + 0.1                        # inside (0, 1)
+    target = torch.where(signed, target * 2 - 1, target)                        # signed: (-1, 1)
+    exact = torch.where(signed, torch.atanh(target), torch.logit(target))      # their logits
+    assert float(cross_entropy(exact, target).abs().max()) < 1e-5
+    mask = torch.ones(2, 30, dtype=torch.bool)
+    with pytest.raises(ValueError, match="logits"):
+        lipsync_loss(target, target, mask, cfg)
+    # A unit pinned at the floor (logit -20, sigmoid ~2e-9) against a target of 0.6: L1's
+    # gradient through the sigmoid is ~0 there, so L1 never revives it; cross-entropy's is
+    # (prediction - target) on the logit, about -0.6.
+    z = torch.full((1, 4, NUM_PARAMS), -20.0, requires_grad=True)
+    tgt = torch.zeros(1, 4, NUM_PARAMS)
+    tgt[..., index_of("lip_roll_lower")] = 0.6
+    m = torch.ones(1, 4, dtype=torch.bool)
+    lipsync_loss(torch.sigmoid(z), tgt, m, cfg, logits=z)[0].backward()
+    g_bce = float(z.grad[..., index_of("lip_roll_lower")].sum())
+    z.grad = None
+    lipsync_loss(torch.sigmoid(z), tgt, m, LossConfig(kind="l1"))[0].backward()
+    g_l1 = float(z.grad[..., index_of("lip_roll_lower")].sum())
+    assert g_bce < -1e-3 and abs(g_l1) < 1e-6
 
 
 def _examples(lengths, dim=4):
