@@ -65,20 +65,11 @@ def test_lips_close_during_n_of_sanpo(engine):
     assert close_po > 0.5, f"lips should seal during ん of さんぽ; mouth_close {close_po:.2f}"
 
 
-# The shipped head (46 minutes of CPU training) has not learned these two yet: it seals the lips
-# briefly inside ん of さんか as if it were m, and it keeps rounding near its mean. The
-# articulatory targets get both right (tests/unit/test_articulation_curves.py); strict xfail
-# turns into a failure, to be promoted, as soon as a retrained model does.
-GAP = "shipped model does not yet learn this seed case; see docs/model-comparison.md"
-
-
-@pytest.mark.xfail(strict=True, reason=GAP)
 def test_lips_stay_apart_during_n_of_sanka(engine):
     close_ka = n_closure(engine, ("k", "a"))                          # さんか: ん before k
     assert close_ka < 0.3, f"lips should stay apart during ん of さんか; mouth_close {close_ka:.2f}"
 
 
-@pytest.mark.xfail(strict=True, reason=GAP)
 def test_rounding_rises_during_ga_of_arigatou(engine):
     frames, phones = run(engine, "speech_ja")
     i = find(phones, ["a", "r", "i", "g", "a", "t", "o"])
@@ -105,3 +96,17 @@ def test_silence_at_the_ends_is_a_closed_resting_mouth(engine):
     assert phones[0][0] == "sil" and phones[0][2] > 0.15
     head = frames[: int((phones[0][2] - 0.12) * 50)]                 # before any anticipation
     assert head.size and np.abs(head[:, index_of("jaw_open")]).max() < 0.05
+
+
+def test_english_rounded_vowels_pucker_and_f_v_roll_the_lower_lip(engine):
+    frames, phones = run(engine, "speech_en")
+
+    def mean_of(symbols, name):
+        return np.mean([mean_over(frames, name, s, e) for p, s, e in phones if p in symbols])
+    rounded, spread = ("oʊ", "uː", "ɔːɹ"), ("iː", "ɪ", "æ")
+    pucker_r = mean_of(rounded, "lip_pucker") + mean_of(rounded, "lip_funnel")
+    pucker_s = mean_of(spread, "lip_pucker") + mean_of(spread, "lip_funnel")
+    assert pucker_r > pucker_s + 0.15, (pucker_r, pucker_s)
+    others = {p for p, _, _ in phones} - {"f", "v", "sil", "pau"}
+    roll_fv, roll_other = mean_of(("f", "v"), "lip_roll_lower"), mean_of(others, "lip_roll_lower")
+    assert roll_fv > roll_other + 0.1, (roll_fv, roll_other)
