@@ -62,6 +62,7 @@ class CachedUtterance:
     meta: Path                 # the utterance's .json
     features: Path             # float16 (frames, dim) or (L, frames, dim)
     targets: Path              # float32 (frames, 26)
+    source: str | None = None  # an augmented copy: the id of the utterance it was made from
 
     @property
     def frames(self) -> int:
@@ -160,14 +161,17 @@ def plan(corpora: list[Path], spec_dict: dict, cache: Path, splits: tuple[str, .
             uid = _utt_id(row)
             lang, voice = str(row["lang"]), str(row["voice"])
             meta = row["meta"]
-            target_hash = _short_hash(audio_hash.encode() + meta.read_bytes())
+            meta_bytes = meta.read_bytes()
+            target_hash = _short_hash(audio_hash.encode() + meta_bytes)
+            augment = json.loads(meta_bytes).get("augment") or {}
             sub = Path(_slug(lang)) / _slug(voice)
             out.append(CachedUtterance(
                 key=f"{corpus.name}/{lang}/{voice}/{uid}", lang=lang, voice=voice,
                 split=str(row.get("split", "train")), duration=float(row["duration"]),
                 wav=wav, meta=meta,
                 features=enc_dir / sub / f"{_slug(uid)}.{audio_hash}.npy",
-                targets=tgt_dir / sub / f"{_slug(uid)}.{target_hash}.npy"))
+                targets=tgt_dir / sub / f"{_slug(uid)}.{target_hash}.npy",
+                source=augment.get("source")))
     keys = [u.key for u in out]
     if len(set(keys)) != len(keys):
         raise ValueError("Two utterances share corpus name, language, voice and id; give the "

@@ -6,6 +6,11 @@ time it has. Validation and test utterances are always kept whole. Deterministic
 voices are visited in sorted order, each voice's utterances sorted by key and shuffled with one
 ``random.Random(seed)``.
 
+Augmented copies (``corpus augment``; their ``source`` names the utterance they were made from)
+are not drawn on their own: a copy is kept exactly when its source is, and its minutes do not
+count against the cap. So adding an augmented corpus to a config adds acoustic variety to the
+same sentences instead of displacing clean ones.
+
 Imports: standard library only.
 """
 from __future__ import annotations
@@ -14,7 +19,16 @@ import random
 from collections import defaultdict
 from typing import Mapping, Sequence, TypeVar
 
-U = TypeVar("U")   # anything with .voice, .split, .duration (seconds) and .key
+U = TypeVar("U")   # anything with .voice, .split, .duration (seconds) and .key (".../<id>"),
+                   # optionally .source (the id an augmented copy was made from, else None)
+
+
+def _source(u) -> str | None:
+    return getattr(u, "source", None)
+
+
+def _uid(u) -> str:
+    return str(u.key).rsplit("/", 1)[-1]
 
 
 def select_by_voice(utts: Sequence[U], voice_minutes: Mapping[str, float] | None,
@@ -27,7 +41,7 @@ def select_by_voice(utts: Sequence[U], voice_minutes: Mapping[str, float] | None
     caps = dict(voice_minutes or {})
     by_voice: dict[str, list[U]] = defaultdict(list)
     for u in utts:
-        if u.split in train_splits:                       # type: ignore[attr-defined]
+        if u.split in train_splits and _source(u) is None:    # type: ignore[attr-defined]
             by_voice[u.voice].append(u)                   # type: ignore[attr-defined]
     rng = random.Random(seed)
     chosen: set[int] = set()
@@ -41,6 +55,10 @@ def select_by_voice(utts: Sequence[U], voice_minutes: Mapping[str, float] | None
             if total + u.duration > limit:                # type: ignore[attr-defined]
                 continue
             total += u.duration                           # type: ignore[attr-defined]
+            chosen.add(id(u))
+    sources = {(u.voice, _uid(u)) for u in utts if id(u) in chosen}  # type: ignore[attr-defined]
+    for u in utts:
+        if u.split in train_splits and (u.voice, _source(u)) in sources:  # type: ignore[attr-defined]
             chosen.add(id(u))
     return [u for u in utts
             if u.split not in train_splits or id(u) in chosen]   # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ class Utt:
     voice: str
     split: str
     duration: float          # seconds
+    source: str | None = None
 
 
 def corpus():
@@ -37,3 +38,15 @@ def test_no_caps_keeps_everything_and_selection_is_deterministic():
     b = select_by_voice(list(reversed(utts)), {"big": 10.0}, 2.0, seed=3)
     assert {u.key for u in a} == {u.key for u in b}          # input order does not matter
     assert {u.key for u in a} != {u.key for u in select_by_voice(utts, {"big": 10.0}, 2.0, seed=4)}
+
+
+def test_augmented_copies_follow_their_source_and_do_not_count_against_the_cap():
+    utts = corpus()
+    utts += [Utt(f"aug/en/big/{i:03d}-aug0.0", "big", "train", 30.0, source=f"{i:03d}")
+             for i in range(100)]
+    chosen = select_by_voice(utts, {"big": 10.0}, default_minutes=2.0, seed=0)
+    clean = {u.key.rsplit("/", 1)[-1] for u in chosen if u.voice == "big" and u.source is None
+             and u.split == "train"}
+    copies = {u.source for u in chosen if u.source is not None}
+    assert len(clean) == 20 and copies == clean            # 10 min of sources, each with its copy
+    assert minutes(chosen, "big") == 20.0
