@@ -67,6 +67,13 @@ def metric_rows(reports: dict[str, dict], lang: str) -> list[str]:
     return rows
 
 
+def loss_label(summary: dict) -> str:
+    """'bce, lip gap on all frames' and the like, from a run's recorded loss config."""
+    loss = summary.get("config", {}).get("loss", {})
+    gap = loss.get("lip_gap_frames", "closing")   # runs before the field existed used "closing"
+    return f"{loss.get('kind', '?')}, lip gap on {gap} frames"
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", action="append", required=True, help="NAME=RUN_DIR")
@@ -86,20 +93,25 @@ def main(argv: list[str]) -> int:
     head = "| | " + " | ".join(names) + " |"
     rule = "|---|" + "---|" * len(names)
     lines = ["# LSTM against Transformer", "",
-             "Every head trained on the same Whisper-base features of the same corpus with the "
-             "same loss and schedule shape, side by side on a 2-core CPU (one thread each). "
+             "Every head trained on the same Whisper-base features of the same corpus on a "
+             "2-core CPU; the first rows say which loss and how many threads each run had "
+             "(valid losses are comparable only between runs with the same loss). "
              "Tables written by `scripts/compare_models.py`; the commands are in the README "
              "(`make train evaluate`).", "", "## Size, training and speed", "",
              head, rule]
+    lines.append("| position loss | " + " | ".join(
+        loss_label(summaries[n]) for n in names) + " |")
+    lines.append("| training threads | " + " | ".join(
+        str(summaries[n].get("config", {}).get("num_threads", "?")) for n in names) + " |")
     lines.append("| head parameters | " + " | ".join(
         f"{summaries[n]['head_parameters'] / 1e6:.1f} M" for n in names) + " |")
     lines.append("| training steps (batch 16) | " + " | ".join(
         str(summaries[n]["steps"]) for n in names) + " |")
     lines.append("| training wall time | " + " | ".join(
         f"{summaries[n]['wall_time_s'] / 60:.0f} min" for n in names) + " |")
-    lines.append("| training frames/s (1 thread) | " + " | ".join(
+    lines.append("| training frames/s | " + " | ".join(
         f"{summaries[n]['frames_per_s']:.0f}" for n in names) + " |")
-    lines.append("| best valid loss (L1 + velocity + closure) | " + " | ".join(
+    lines.append("| best valid loss (position + velocity + closure) | " + " | ".join(
         f"{summaries[n]['best_valid_loss']:.4f}" for n in names) + " |")
     lines.append("| head on 60 s of speech, CPU float32 | " + " | ".join(
         f"{speed[n][0]:.2f} s" for n in names) + " |")
