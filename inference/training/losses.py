@@ -43,7 +43,7 @@ class LossConfig:
     kind: str = "bce"                  # position error: "bce" (on logits), "l1" or "mse";
                                        # velocities use "l1" for "bce" and "l1", "mse" for "mse"
     velocity_weight: float = 0.5       # weight of the first-difference (per frame) error
-    closure_weight: float = 2.0        # weight of the lip-gap error on closure frames
+    closure_weight: float = 2.0        # weight of the lip-gap + sealing term (lip_gap_frames)
     closure_threshold: float = 0.5     # target mouth_close above this marks a closure frame
     param_weights: dict = field(default_factory=dict)   # name -> weight; unnamed ones weigh 1
     lip_gap_frames: str = "all"        # "all" or "closing": where the closure term applies

@@ -47,6 +47,8 @@ CLOSURE_TOLERANCE = 1            # frames either side of a bilabial segment
 MOUTH_CLOSE_ON = 0.5             # mouth_close at or above this is a closure whatever the aperture
 SILENCE_MARGIN = 3               # frames of silence next to speech left out of "silence closed"
 SILENCE_CLOSED_RATIO = 0.25      # silence aperture / speech aperture at or below this = closed
+CLASS_METRICS = ("aperture_auc", "closure_recall", "false_closures", "rounding_auc",
+                 "lip_roll_auc")  # the phone-class metrics, per clip and pooled over clips
 POOL_KEY = "_pool"               # per-clip raw class values, for metrics pooled over clips
 
 
