@@ -119,6 +119,7 @@ def train(cfg, resume: bool = False, stop_at: int | None = None) -> dict[str, An
     from inference.training.losses import LossConfig, lipsync_loss
     from inference.training.state import find_state, load_state, save_state
 
+    loss_cfg = LossConfig.from_dict(cfg.loss)   # a bad loss setting fails before any encoding
     torch.set_num_threads(cfg.num_threads)
     seed_everything(cfg.seed)
     out = Path(cfg.out_dir)
@@ -148,7 +149,6 @@ def train(cfg, resume: bool = False, stop_at: int | None = None) -> dict[str, An
     feats = train_ex[0].features
     head_cfg = HeadConfig.from_dict({**cfg.head, "in_dim": int(feats.shape[-1]),
                                      "num_encoder_layers": int(feats.shape[0]) if feats.ndim == 3 else 1})
-    loss_cfg = LossConfig.from_dict(cfg.loss)
     seed_everything(cfg.seed)       # again: encoding above may have drawn from the RNGs
     model = build_head(head_cfg).to(cfg.device)
     model.train()
