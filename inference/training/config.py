@@ -64,9 +64,6 @@ class TrainConfig:
     num_threads: int = 2                          # torch intra-op threads (this machine has 2 cores)
     save_dtype: str = "float16"                   # dtype of the final model weights
     eval_max_frames: int = 6000                   # padded frames per validation batch
-    ema_decay: float = 0.0                        # >0: validate, keep and save an exponential
-                                                  # moving average of the weights (per step;
-                                                  # 0.995 ~ the last 200 steps); see ema.py
 
     def __post_init__(self) -> None:
         if not self.corpora:
@@ -75,8 +72,6 @@ class TrainConfig:
             raise ValueError("save_dtype must be \"float16\" or \"float32\".")
         if len(self.crop_seconds) != 2 or not 0 < self.crop_seconds[0] <= self.crop_seconds[1]:
             raise ValueError("crop_seconds must be [min, max] with 0 < min <= max.")
-        if not 0.0 <= self.ema_decay < 1.0:
-            raise ValueError("ema_decay must be at least 0 (off) and below 1, e.g. 0.995.")
         if self.max_steps < 1 or self.batch_size < 1:
             raise ValueError("max_steps and batch_size must be at least 1.")
 

@@ -3,8 +3,8 @@
 Owns ``save_state`` / ``load_state``. A state directory holds::
 
     state.safetensors   model.*  (head weights), optim.<param index>.<name> (AdamW moments and
-                        step), best.* (weights of the best validation so far), ema.* (the
-                        weight average, when ema_decay > 0), rng.torch, rng.numpy (MT19937 key)
+                        step), best.* (weights of the best validation so far), rng.torch,
+                        rng.numpy (MT19937 key)
     state.json          step, sampler position, early-stopping bookkeeping, history, the
                         optimiser's param_groups, the numpy and python RNG states, the config
 
@@ -49,8 +49,7 @@ def _set_rng_states(tensors: dict[str, torch.Tensor], extra: dict[str, Any]) -> 
 
 
 def save_state(directory: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-               progress: dict[str, Any], best_weights: dict[str, torch.Tensor] | None,
-               ema_weights: dict[str, torch.Tensor] | None = None) -> None:
+               progress: dict[str, Any], best_weights: dict[str, torch.Tensor] | None) -> None:
     """Write the whole training state to ``directory`` (swapped in atomically)."""
     from safetensors.torch import save_file
 
@@ -60,8 +59,6 @@ def save_state(directory: Path, model: torch.nn.Module, optimizer: torch.optim.O
         tensors[f"model.{name}"] = t.detach().cpu().contiguous().clone()
     for name, t in (best_weights or {}).items():
         tensors[f"best.{name}"] = t.detach().cpu().contiguous().clone()
-    for name, t in (ema_weights or {}).items():
-        tensors[f"ema.{name}"] = t.detach().cpu().contiguous().clone()
     opt = optimizer.state_dict()
     scalars: dict[str, dict[str, Any]] = {}
     for pid, slots in opt["state"].items():
@@ -73,8 +70,7 @@ def save_state(directory: Path, model: torch.nn.Module, optimizer: torch.optim.O
     rng_tensors, rng_extra = _rng_states()
     tensors.update(rng_tensors)
     meta = {"progress": progress, "param_groups": opt["param_groups"], "optim_scalars": scalars,
-            "rng": rng_extra, "has_best": best_weights is not None,
-            "has_ema": ema_weights is not None}
+            "rng": rng_extra, "has_best": best_weights is not None}
 
     new = directory.with_name(directory.name + ".new")
     old = directory.with_name(directory.name + ".old")
@@ -99,10 +95,8 @@ def find_state(directory: Path) -> Path | None:
 
 
 def load_state(directory: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-               ) -> tuple[dict[str, Any], dict[str, torch.Tensor] | None,
-                          dict[str, torch.Tensor] | None]:
-    """Restore model, optimiser and RNGs from ``directory``; return (progress, best weights,
-    weight average or None)."""
+               ) -> tuple[dict[str, Any], dict[str, torch.Tensor] | None]:
+    """Restore model, optimiser and RNGs from ``directory``; return (progress, best weights)."""
     from safetensors.torch import load_file
 
     meta = json.loads((Path(directory) / STATE_JSON).read_text(encoding="utf-8"))
@@ -111,8 +105,6 @@ def load_state(directory: Path, model: torch.nn.Module, optimizer: torch.optim.O
     model.load_state_dict(model_sd, strict=True)
     best = ({k[len("best."):]: v for k, v in tensors.items() if k.startswith("best.")}
             if meta["has_best"] else None)
-    ema = ({k[len("ema."):]: v for k, v in tensors.items() if k.startswith("ema.")}
-           if meta.get("has_ema") else None)
     state: dict[int, dict[str, Any]] = {}
     for name, value in tensors.items():
         if name.startswith("optim."):
@@ -126,4 +118,4 @@ def load_state(directory: Path, model: torch.nn.Module, optimizer: torch.optim.O
             group["betas"] = tuple(group["betas"])
     optimizer.load_state_dict({"state": state, "param_groups": groups})
     _set_rng_states(tensors, meta["rng"])
-    return meta["progress"], best, ema
+    return meta["progress"], best

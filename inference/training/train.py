@@ -16,7 +16,6 @@ Imports: torch, numpy, inference.heads, inference.checkpoint, inference.training
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import logging
 import math
@@ -116,7 +115,6 @@ def train(cfg, resume: bool = False, stop_at: int | None = None) -> dict[str, An
     from inference.checkpoint import save_checkpoint
     from inference.heads import HeadConfig, build_head, count_parameters
     from inference.training.dataset import CropSampler, Example
-    from inference.training.ema import WeightAverage
     from inference.training.features import fill_cache, plan
     from inference.training.losses import LossConfig, lipsync_loss
     from inference.training.state import find_state, load_state, save_state
@@ -164,18 +162,9 @@ def train(cfg, resume: bool = False, stop_at: int | None = None) -> dict[str, An
                                 "best_step": 0, "bad_evals": 0, "elapsed_s": 0.0, "frames": 0,
                                 "history": [], "stopped": None}
     best_weights = None
-    # With ema_decay > 0 the weight average is what gets validated, kept as best and saved;
-    # ``judged`` is the module that holds those weights.
-    average = WeightAverage(model, cfg.ema_decay) if cfg.ema_decay > 0 else None
-    judged = copy.deepcopy(model) if average else model     # deepcopy draws no random numbers
     if existing is not None:
-        progress, best_weights, ema_weights = load_state(existing, model, optimizer)
+        progress, best_weights = load_state(existing, model, optimizer)
         sampler.load_state_dict(progress["sampler"])
-        if average is not None:
-            if ema_weights is None:
-                raise ValueError(f"{existing} was saved without a weight average; resume it with "
-                                 "ema_decay 0 or start a new run.")
-            average.restore(ema_weights, progress["step"])
         log.info("resumed %s at step %d", existing, progress["step"])
     n_params = count_parameters(model)
     log.info("head %s, %d parameters; %d train / %d valid utterances", head_cfg.kind, n_params,
@@ -183,17 +172,10 @@ def train(cfg, resume: bool = False, stop_at: int | None = None) -> dict[str, An
 
     def checkpoint() -> None:
         progress["sampler"] = sampler.state_dict()
-        save_state(state_dir, model, optimizer, progress, best_weights,
-                   average.snapshot() if average else None)
-
-    def judged_weights():
-        """The module to validate: the weight average when there is one, else the model."""
-        if average is not None:
-            average.copy_to(judged)
-        return judged
+        save_state(state_dir, model, optimizer, progress, best_weights)
 
     if progress["step"] == 0 and not progress["history"]:
-        v0 = validation_loss(judged_weights(), valid_ex or train_ex, loss_cfg, cfg.eval_max_frames)
+        v0 = validation_loss(model, valid_ex or train_ex, loss_cfg, cfg.eval_max_frames)
         progress["history"].append({"step": 0, "train_loss": None, "valid_loss": v0, "lr": 0.0})
         log.info("step 0  valid loss %.4f (untrained)", v0)
 
@@ -223,8 +205,6 @@ def train(cfg, resume: bool = False, stop_at: int | None = None) -> dict[str, An
         if o.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), o.grad_clip)
         optimizer.step()
-        if average is not None:
-            average.update(model)
         progress["step"] = step = step + 1
         progress["frames"] += int(mask.sum())
         progress["elapsed_s"] = elapsed0 + time.monotonic() - t_run
@@ -242,14 +222,13 @@ def train(cfg, resume: bool = False, stop_at: int | None = None) -> dict[str, An
             last_log, run_loss, run_n = now, 0.0, 0
 
         if step % cfg.eval_every == 0 or step == cfg.max_steps:
-            v = validation_loss(judged_weights(), valid_ex or train_ex, loss_cfg,
-                                cfg.eval_max_frames)
+            v = validation_loss(model, valid_ex or train_ex, loss_cfg, cfg.eval_max_frames)
             progress["history"].append({"step": step, "train_loss": parts["total"],
                                         "valid_loss": v, "lr": lr})
             best = progress["best_loss"]
             if best is None or v < best - cfg.min_delta:
                 progress.update(best_loss=v, best_step=step, bad_evals=0)
-                best_weights = {k: t.detach().clone() for k, t in judged.state_dict().items()}
+                best_weights = {k: t.detach().clone() for k, t in model.state_dict().items()}
             else:
                 progress["bad_evals"] += 1
             log.info("step %d  valid loss %.4f  (best %.4f at step %d)", step, v,
@@ -264,9 +243,9 @@ def train(cfg, resume: bool = False, stop_at: int | None = None) -> dict[str, An
     if finished and stop is None:
         stop = progress["stopped"] = "max steps"
     if best_weights is None:
-        v = validation_loss(judged_weights(), valid_ex or train_ex, loss_cfg, cfg.eval_max_frames)
+        v = validation_loss(model, valid_ex or train_ex, loss_cfg, cfg.eval_max_frames)
         progress.update(best_loss=v, best_step=progress["step"])
-        best_weights = {k: t.detach().clone() for k, t in judged.state_dict().items()}
+        best_weights = {k: t.detach().clone() for k, t in model.state_dict().items()}
     checkpoint()
 
     summary = {

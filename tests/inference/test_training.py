@@ -192,25 +192,3 @@ def test_transformer_on_all_layers_trains_and_saves_fp16(setup):
     assert loaded.config["dtype"] == "float16"
     assert loaded.head_cfg.kind == "transformer" and loaded.head_cfg.num_encoder_layers == 3
     assert loaded.config["encoder"]["layer"] == "all"
-
-
-@pytest.mark.slow
-def test_weight_average_run_saves_the_average_and_resumes_exactly(setup):
-    from safetensors.torch import load_file
-    from inference.training import train
-    root, corpus, _ = setup
-    cfg = _repo_config("tiny_transformer_test.json", corpus, Path(json.loads(
-        (root / "tiny.json").read_text())["encoder"]["source"]), root)
-    cfg.update(ema_decay=0.9, eval_every=12)      # one validation, at the end: best = last average
-    path = root / "tiny_ema.json"
-    path.write_text(json.dumps(cfg))
-    full, split = root / "ema-full", root / "ema-split"
-    assert train.main(["--config", str(path), "--out", str(full)]) == 0
-    assert train.main(["--config", str(path), "--out", str(split), "--stop-after", "5"]) == 0
-    assert train.main(["--config", str(path), "--out", str(split), "--resume"]) == 0
-    a, b = _tensors(full / "model"), _tensors(split / "model")
-    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-    state = load_file(str(full / "state" / "state.safetensors"))
-    saved_is_average = all(torch.equal(a[k], state[f"ema.{k}"].half()) for k in a)
-    differs_from_raw = any(not torch.equal(a[k], state[f"model.{k}"].half()) for k in a)
-    assert saved_is_average and differs_from_raw

@@ -111,8 +111,8 @@ def test_state_roundtrip_restores_model_optimiser_and_rng(tmp_path):
     expected_draw = torch.rand(3)
     model2 = torch.nn.Linear(3, 2)
     opt2 = torch.optim.AdamW(model2.parameters(), lr=0.1)
-    progress, best, ema = load_state(find_state(tmp_path / "state"), model2, opt2)
-    assert progress == {"step": 1} and best is None and ema is None
+    progress, best = load_state(find_state(tmp_path / "state"), model2, opt2)
+    assert progress == {"step": 1} and best is None
     assert torch.equal(torch.rand(3), expected_draw)
     assert all(torch.equal(p, q) for p, q in zip(model.parameters(), model2.parameters()))
     s1, s2 = opt.state_dict()["state"], opt2.state_dict()["state"]
@@ -129,26 +129,3 @@ def test_encoder_key_changes_with_every_setting():
             encoder_key({**base, "source": "/models/other"})}
     assert len(keys) == 5
     assert encoder_key(dict(reversed(list(base.items())))) == encoder_key(base)
-
-
-def test_weight_average_follows_the_warmed_up_decay():
-    from inference.training.ema import WeightAverage
-    model = torch.nn.Linear(2, 1)
-    with torch.no_grad():
-        model.weight.fill_(0.0)
-    avg = WeightAverage(model, decay=0.99)
-    expected = torch.zeros(1, 2)
-    for value in (1.0, 2.0, 3.0):
-        with torch.no_grad():
-            model.weight.fill_(value)
-        d = min(0.99, (1 + avg.updates) / (10 + avg.updates))   # 0.1, then 2/11, then 3/12
-        expected = d * expected + (1 - d) * value
-        avg.update(model)
-    assert torch.allclose(avg.weights["weight"], expected)
-    target = torch.nn.Linear(2, 1)
-    avg.copy_to(target)
-    assert torch.allclose(target.weight, expected)
-    with pytest.raises(ValueError, match="between 0 and 1"):
-        WeightAverage(model, decay=1.0)
-    with pytest.raises(ValueError, match="does not match"):
-        avg.restore({"other": torch.zeros(1)}, 3)
