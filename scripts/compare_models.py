@@ -67,10 +67,14 @@ def metric_rows(reports: dict[str, dict], lang: str) -> list[str]:
 
 
 def loss_label(summary: dict) -> str:
-    """'bce, lip gap on all frames' and the like, from a run's recorded loss config."""
+    """'bce, lip gap on all frames x2.0' and the like, from a run's recorded loss config; the
+    closure and per-parameter weights are named because they change what the loss adds up."""
     loss = summary.get("config", {}).get("loss", {})
     gap = loss.get("lip_gap_frames", "closing")   # runs before the field existed used "closing"
-    return f"{loss.get('kind', '?')}, lip gap on {gap} frames"
+    label = f"{loss.get('kind', '?')}, lip gap on {gap} frames x{loss.get('closure_weight', 2.0)}"
+    if "mouth_close" in loss.get("param_weights", {}):
+        label += f", mouth_close x{loss['param_weights']['mouth_close']}"
+    return label
 
 
 def main(argv: list[str]) -> int:
@@ -94,7 +98,7 @@ def main(argv: list[str]) -> int:
     lines = ["# LSTM against Transformer", "",
              "Every head trained on the same Whisper-base features of the same corpus on a "
              "2-core CPU; the first rows say which loss and how many threads each run had "
-             "(valid losses are comparable only between runs with the same loss). "
+             "(valid losses are comparable only between runs with the same loss and weights). "
              "Tables written by `scripts/compare_models.py`; the commands are in the README "
              "(`make train evaluate`).", "", "## Size, training and speed", "",
              head, rule]
