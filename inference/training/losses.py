@@ -55,7 +55,10 @@ class LossConfig:
             raise ValueError(f"lip_gap_frames {self.lip_gap_frames!r} is not supported; use 'all' "
                              "or 'closing'.")
         for name in self.param_weights:
-            index_of(name)  # a clear error for an unknown name
+            try:
+                index_of(name)
+            except KeyError as exc:      # a config mistake: ValueError reads as one sentence
+                raise ValueError(f"loss.param_weights: {exc.args[0]}") from None
 
     def to_dict(self) -> dict:
         return asdict(self)

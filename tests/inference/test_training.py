@@ -173,6 +173,11 @@ def test_bad_config_is_one_sentence(tmp_path, capsys):
     assert train.main(["--config", str(bad)]) == 1
     err = capsys.readouterr().err
     assert "bogus" in err and "Traceback" not in err
+    bad.write_text(json.dumps({"corpora": [str(tmp_path / "nowhere")],
+                               "loss": {"param_weights": {"jaw_opn": 2.0}}}))
+    assert train.main(["--config", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "Unknown mouth parameter 'jaw_opn'" in err and "Traceback" not in err
 
 
 @pytest.mark.slow

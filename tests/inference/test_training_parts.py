@@ -47,7 +47,7 @@ def test_loss_terms():
     shifted = target + 0.1
     assert lipsync_loss(shifted, target, torch.ones(1, 20, dtype=torch.bool), cfg)[1]["velocity"] \
         == pytest.approx(0.0, abs=1e-7)
-    with pytest.raises(KeyError):
+    with pytest.raises(ValueError, match="loss.param_weights: Unknown mouth parameter 'no_such_param'"):
         LossConfig(param_weights={"no_such_param": 2.0})
 
 
