@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from inference.training.metrics import CLASS_METRICS  # noqa: E402  (after the path set-up)
 
 
 def head_seconds(model_dir: Path, frames: int = 3000, repeats: int = 3) -> tuple[float, float]:
@@ -54,7 +55,6 @@ def fmt(value, digits=3) -> str:
 
 def metric_rows(reports: dict[str, dict], lang: str) -> list[str]:
     rows = []
-    from inference.training.metrics import CLASS_METRICS
     for metric in CLASS_METRICS:
         cells = [fmt(r["per_language"].get(lang, {}).get("model", {}).get("pooled", {}).get(metric))
                  for r in reports.values()]
@@ -67,14 +67,14 @@ def metric_rows(reports: dict[str, dict], lang: str) -> list[str]:
 
 
 def loss_label(summary: dict) -> str:
-    """'bce, lip gap on all frames x2.0' and the like, from a run's recorded loss config; the
-    closure and per-parameter weights are named because they change what the loss adds up."""
+    """'bce, lip gap on all frames x3.0, mouth_close x2.0' and the like, from a run's recorded
+    loss config; the closure and per-parameter weights are named because they change what the
+    loss adds up."""
     loss = summary.get("config", {}).get("loss", {})
     gap = loss.get("lip_gap_frames", "closing")   # runs before the field existed used "closing"
-    label = f"{loss.get('kind', '?')}, lip gap on {gap} frames x{loss.get('closure_weight', 2.0)}"
-    if "mouth_close" in loss.get("param_weights", {}):
-        label += f", mouth_close x{loss['param_weights']['mouth_close']}"
-    return label
+    parts = [f"{loss.get('kind', '?')}", f"lip gap on {gap} frames x{loss.get('closure_weight', 2.0)}"]
+    parts += [f"{name} x{w}" for name, w in sorted(loss.get("param_weights", {}).items())]
+    return ", ".join(parts)
 
 
 def main(argv: list[str]) -> int:

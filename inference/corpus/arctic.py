@@ -32,7 +32,6 @@ a Japanese clip needs aligning.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -44,6 +43,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from inference.encoders.cache import sha256_file
 
 from .format import SAMPLE_RATE, Utterance, to_16k, write_manifest, write_utterance
 from .openjtalk import parse_trace
@@ -153,18 +154,21 @@ def _fetch_from_index(requirement: str, cache: Path) -> None:
     if url.startswith("file:"):
         url += "index.html"                        # a local index on disk
     page = urllib.request.urlopen(url, timeout=60).read().decode()
-    for url, filename, digest in re.findall(
+    for link, filename, digest in re.findall(
             r'href="([^"#]*/([^/"#]+-' + re.escape(version) + r'\.tar\.gz))#sha256=([0-9a-f]{64})"',
             page):
         if _normalized(filename[:-len(f"-{version}.tar.gz")]) != _normalized(name):
             continue
         part = cache / (filename + ".part")
-        with urllib.request.urlopen(url, timeout=300) as response, open(part, "wb") as out:
-            while chunk := response.read(1 << 20):
-                out.write(chunk)
-        if hashlib.sha256(part.read_bytes()).hexdigest() != digest:
-            part.unlink()
-            raise RuntimeError(f"{filename} from {index} does not match its sha256")
+        try:
+            with urllib.request.urlopen(link, timeout=300) as response, open(part, "wb") as out:
+                while chunk := response.read(1 << 20):
+                    out.write(chunk)
+            if sha256_file(part) != digest:
+                raise RuntimeError(f"{filename} from {index} does not match its sha256")
+        except BaseException:
+            part.unlink(missing_ok=True)               # never leave a half-downloaded file
+            raise
         part.rename(cache / filename)
         return
     raise RuntimeError(f"{index} lists no sdist of {requirement}")
