@@ -29,7 +29,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from lipsync_core.params import FRAME_RATE_HZ, PARAM_NAMES, SCHEMA_VERSION, check_names
+from lipsync_core.params import (FRAME_RATE_HZ, PARAM_NAMES, SAMPLE_RATE,  # noqa: F401
+                                 SCHEMA_VERSION, check_names)
+from lipsync_runtime.errors import ModelError  # noqa: F401 (re-exported)
 
 from .heads import HeadConfig, build_head
 
@@ -38,12 +40,7 @@ log = logging.getLogger(__name__)
 FORMAT = "lipsync-checkpoint/1"
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
-SAMPLE_RATE = 16000            # Hz of the audio the encoder reads
 DTYPES = {"float16": torch.float16, "float32": torch.float32}
-
-
-class ModelError(Exception):
-    """A checkpoint that is missing, invalid or does not match this program; message for a person."""
 
 
 @dataclass(frozen=True)

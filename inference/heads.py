@@ -25,6 +25,8 @@ from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from lipsync_core.params import NUM_PARAMS, SIGNED_MASK
+from lipsync_runtime.errors import Cancelled  # noqa: F401 (re-exported)
+from lipsync_runtime.windows import chunk_windows
 
 HEAD_KINDS = ("bilstm", "transformer")
 
@@ -234,28 +236,6 @@ def quantize_for_cpu(head: nn.Module) -> nn.Module:
         logging.getLogger(__name__).warning("int8 quantisation unavailable (%s); using float32",
                                             exc)
         return head
-
-
-class Cancelled(Exception):
-    """A job was cancelled by its caller (the ``cancel`` callable returned True)."""
-
-
-def chunk_windows(T: int, core: int, context: int) -> list[tuple[int, int, int, int]]:
-    """Split T frames into cores of ``core`` frames, each seen through an equal-length window.
-
-    Returns (win_start, win_end, core_start, core_end) per chunk. Every window has the same
-    length W = min(T, core + 2 * context) so chunks batch without padding: a chunk near an end
-    shifts its window inwards and so sees more context on the other side.
-    """
-    if T <= core + 2 * context:
-        return [(0, T, 0, T)]
-    W = core + 2 * context
-    out = []
-    for cs in range(0, T, core):
-        ce = min(cs + core, T)
-        ws = min(max(cs - context, 0), T - W)
-        out.append((ws, ws + W, cs, ce))
-    return out
 
 
 def _dtype_device(head: nn.Module) -> tuple[torch.dtype, torch.device]:

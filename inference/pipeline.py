@@ -4,11 +4,11 @@ Owns :class:`LipSyncEngine`, which loads a checkpoint and its speech encoder onc
 audio files into ``lipsync_core.curves.Curves``: audio (16 kHz mono) -> encoder features at
 50 Hz -> head in batched overlapping windows -> silence gate -> optional scene frame rate.
 
-Silence: frames whose loudness stays near-silent for at least ``MIN_SILENCE_S`` are eased to the
-schema's rest values (a closed, relaxed mouth) whatever the model says, so pure silence never
-opens the mouth. Shorter quiet stretches (a stop closure in "apple") are left to the model.
+The silence gate, windowing and frame-rate resampling are the runtime's (lipsync_runtime.gate,
+lipsync_runtime.windows, lipsync_core.timing): the torch path and the shipped ONNX Runtime engine
+share one copy of each. This engine is the ``--backend torch`` path, for checkpoints not exported.
 
-Imports: numpy, torch, inference.{audio, encoders, heads, checkpoint}, lipsync_core.
+Imports: numpy, torch, inference.{audio, encoders, heads, checkpoint}, lipsync_core, lipsync_runtime.
 """
 from __future__ import annotations
 
@@ -23,27 +23,17 @@ import numpy as np
 import torch
 
 from lipsync_core.curves import Curves
-from lipsync_core.params import FRAME_RATE_HZ, PARAM_NAMES, PARAMS
+from lipsync_core.params import FRAME_RATE_HZ, PARAM_NAMES
 from lipsync_core.timing import resample_curves
+from lipsync_runtime.gate import REST, apply_gate, silence_gate  # noqa: F401 (re-exported)
 
-from .checkpoint import (SAMPLE_RATE, LoadedCheckpoint, ModelError, load_checkpoint,
-                         model_summary)
+from .checkpoint import LoadedCheckpoint, ModelError, load_checkpoint, model_summary
 from .encoders import EncodingCancelled
 from .heads import Cancelled, quantize_for_cpu, run_head_chunked
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "assets" / "model"
-SILENCE_DBFS = -55.0        # dBFS RMS of a 20 ms frame below which it is near-silent...
-SILENCE_BELOW_PEAK_DB = 45.0   # ...or this many dB below the clip's loudest frame
-MIN_SILENCE_S = 0.2         # seconds: shorter quiet stretches (stop closures) are the model's
-GATE_RAMP_FRAMES = 3        # 50 Hz frames over which a long silence eases to rest
-# The mouth moves before the sound (50-100 ms at utterance onsets) and relaxes after it, so the
-# gate leaves the model alone this close to speech and eases to rest only beyond.
-GATE_PRE_SPEECH_FRAMES = 6  # 120 ms before a loud frame: anticipation is kept
-GATE_POST_SPEECH_FRAMES = 3  # 60 ms after a loud frame: the release is kept
-REST = np.array([p.rest for p in PARAMS], dtype=np.float32)   # (26,)
-
 ProgressFn = Callable[[str, float], None]      # (stage, fraction in [0, 1])
 CancelFn = Callable[[], bool]                  # True = stop as soon as possible
 
@@ -60,52 +50,6 @@ def resolve_model_dir(model_dir: str | os.PathLike | None) -> Path:
                          "pass --model with a checkpoint folder, or train one with "
                          "'python -m inference train' (see the README).")
     return DEFAULT_MODEL_DIR
-
-
-def silence_gate(wave: np.ndarray, num_frames: int, hop: int) -> np.ndarray:
-    """(num_frames,) factor in [0, 1]: 0 inside long near-silent stretches, 1 elsewhere.
-
-    ``wave`` is mono float audio and ``hop`` its samples per 50 Hz frame (320 at 16 kHz).
-    """
-    if num_frames == 0:
-        return np.ones(0, dtype=np.float32)
-    wave = np.asarray(wave, dtype=np.float32)
-    mean_square = np.zeros(num_frames, dtype=np.float64)
-    full = min(len(wave) // hop, num_frames)
-    if full:                                       # a view, no copy of an hour of audio
-        blocks = wave[:full * hop].reshape(full, hop)
-        mean_square[:full] = np.einsum("ij,ij->i", blocks, blocks) / hop
-    if full < num_frames:                          # the last, partial frame (zero-padded)
-        tail = wave[full * hop:num_frames * hop].astype(np.float64)
-        mean_square[full] = float(np.sum(tail * tail)) / hop
-    rms = np.sqrt(mean_square)
-    db = 20.0 * np.log10(np.maximum(rms, 1e-10))                    # (frames,) dBFS
-    threshold = max(SILENCE_DBFS, float(db.max()) - SILENCE_BELOW_PEAK_DB) \
-        if db.max() > SILENCE_DBFS else np.inf                       # all quiet: all silent
-    quiet = db < threshold
-    silent = np.zeros(num_frames, dtype=bool)
-    min_run = int(round(MIN_SILENCE_S * FRAME_RATE_HZ))
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]])))
-    for a, b in zip(edges[::2], edges[1::2]):                        # runs of quiet frames
-        if b - a >= min_run:
-            silent[a:b] = True
-    # distance (frames) from each silent frame to the nearest non-silent one: ramp inside runs
-    gate = np.ones(num_frames, dtype=np.float32)
-    if silent.any():
-        idx = np.arange(num_frames)
-        loud = np.flatnonzero(~silent)
-        if loud.size == 0:
-            return np.zeros(num_frames, dtype=np.float32)
-        pos = np.searchsorted(loud, idx)
-        big = num_frames + GATE_PRE_SPEECH_FRAMES + GATE_POST_SPEECH_FRAMES
-        prev_loud = loud[np.clip(pos - 1, 0, loud.size - 1)]
-        next_loud = loud[np.clip(pos, 0, loud.size - 1)]
-        after = np.where(prev_loud < idx, idx - prev_loud, big)    # frames since speech ended
-        before = np.where(next_loud > idx, next_loud - idx, big)   # frames until speech starts
-        dist = np.minimum(np.maximum(after - GATE_POST_SPEECH_FRAMES, 0),
-                          np.maximum(before - GATE_PRE_SPEECH_FRAMES, 0))
-        gate = np.where(silent, np.clip(1.0 - dist / (GATE_RAMP_FRAMES + 1), 0.0, 1.0), 1.0)
-    return gate.astype(np.float32)
 
 
 @dataclass
@@ -222,9 +166,7 @@ class LipSyncEngine:
                                   batch_size=self.batch_size, workers=self.head_workers,
                                   progress=lambda f: report("head", f), cancel=check).numpy()
         t2 = time.perf_counter()
-        hop = int(round(SAMPLE_RATE / FRAME_RATE_HZ))                  # 320 samples per frame
-        gate = silence_gate(wave, T, hop)[:, None]                     # (T, 1)
-        curves = REST + (curves - REST) * gate
+        curves = apply_gate(curves, wave)
         timings.encoder, timings.head, timings.frames = t1 - t0, t2 - t1, T
         self.last_timings = timings
         log.debug("%d frames: encoder %.3f s, head %.3f s", T, t1 - t0, t2 - t1)

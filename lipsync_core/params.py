@@ -67,6 +67,8 @@ NUM_PARAMS = len(PARAMS)                       # 26
 BY_NAME: dict[str, Param] = {p.name: p for p in PARAMS}
 SIGNED_MASK: tuple[bool, ...] = tuple(p.signed for p in PARAMS)
 FRAME_RATE_HZ = 50.0                           # model output rate: one frame per 20 ms
+SAMPLE_RATE = 16000                            # Hz: the audio every speech encoder here reads
+HOP_SAMPLES = 320                              # samples per 50 Hz frame (SAMPLE_RATE / FRAME_RATE_HZ)
 
 
 def index_of(name: str) -> int:

@@ -36,7 +36,7 @@ import numpy as np
 
 LOG = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000          # Hz, every corpus wav
+from lipsync_core.params import SAMPLE_RATE  # noqa: E402  Hz, every corpus wav
 VALID_PERCENT = 5            # share of sentences held out for validation
 SILENCES = ("sil", "pau")    # silence symbols in every notation
 LANGS = ("en", "ja")

@@ -25,43 +25,14 @@ import numpy as np
 import torch
 
 from inference.encoders.spec import FRAME_RATE_HZ, EncoderError, EncoderSpec, EncodingCancelled
+from lipsync_core.params import HOP_SAMPLES, SAMPLE_RATE  # noqa: F401 (re-exported)
+from lipsync_runtime.windows import Window, frames_for, plan_windows  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000  # Hz; every supported encoder takes 16 kHz mono
-HOP_SAMPLES = 320  # samples per 50 Hz frame
 
 Progress = Callable[[float], None]  # receives the fraction done, 0.0 .. 1.0
 Cancel = Callable[[], bool]  # returns True to stop (a threading.Event's is_set works)
-
-
-@dataclass(frozen=True)
-class Window:
-    start: int  # first 50 Hz frame the window computes
-    stop: int  # one past the last frame it computes (may pass the end of the audio)
-    keep_start: int  # first frame it writes to the output
-    keep_stop: int  # one past the last frame it writes
-
-
-def frames_for(samples: int) -> int:
-    """Number of 50 Hz frames for ``samples`` at 16 kHz: ceil(samples / 320)."""
-    return -(-int(samples) // HOP_SAMPLES)
-
-
-def plan_windows(total: int, window: int, margin: int) -> list[Window]:
-    """Windows covering ``total`` frames; see the module docstring."""
-    hop = window - 2 * margin
-    if hop <= 0:
-        raise ValueError("window must be longer than twice the margin")
-    count = 1 if total <= window else math.ceil((total - window) / hop) + 1
-    plan: list[Window] = []
-    for k in range(count):
-        last = k == count - 1
-        start = total - window if last and count > 1 else k * hop
-        keep_start = 0 if k == 0 else plan[-1].keep_stop
-        keep_stop = total if last else start + window - margin
-        plan.append(Window(start, start + window, keep_start, keep_stop))
-    return plan
 
 
 class SpeechEncoder:

@@ -1,7 +1,8 @@
 """What a speech encoder is, as a checkpoint records it, and the errors loading or running one raises.
 
 Owns: ``EncoderSpec`` (kind, source, layer, window settings), ``EncoderError``, ``EncodingCancelled``.
-May import: the standard library only (no torch), so checkpoint configs can be read cheaply.
+May import: the standard library, lipsync_core, lipsync_runtime.errors (no torch), so checkpoint
+configs can be read cheaply.
 """
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Union
 
+from lipsync_core.params import FRAME_RATE_HZ
+from lipsync_runtime.errors import EncoderError  # noqa: F401 (re-exported)
+
 KINDS = ("whisper", "wav2vec2", "hubert", "wavlm")
-FRAME_RATE_HZ = 50.0  # every supported encoder emits one vector per 20 ms (320 samples at 16 kHz)
 
 # Window defaults in seconds, per kind. Whisper: 30 s windows, as Whisper was trained (shorter audio
 # is padded with silence, exactly like Whisper's own front end); a 5 s context margin each side is
@@ -24,10 +27,6 @@ DEFAULT_WINDOWS: dict[str, tuple[float, float]] = {
 }
 
 Layer = Union[int, str]  # an index into the hidden states (-1 = last), or "all"
-
-
-class EncoderError(Exception):
-    """A speech encoder could not be loaded or run; ``str()`` is one sentence for a person."""
 
 
 class EncodingCancelled(Exception):

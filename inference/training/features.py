@@ -39,7 +39,7 @@ from lipsync_core.params import NUM_PARAMS
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000            # Hz, every corpus wav
+from lipsync_core.params import SAMPLE_RATE  # noqa: E402  Hz, every corpus wav
 HOP = 320                      # samples per 50 Hz frame
 # Streaming (``encode_stream_seconds`` in the training config): Whisper encodes a whole 30 s
 # window whatever the clip length, so a 2 s utterance alone costs as much as 30 s of audio, and its

@@ -1,0 +1,82 @@
+"""How long audio is cut into windows, for the encoder and for the head: one copy for both the
+ONNX Runtime engine and the torch path.
+
+Owns: ``frames_for``, ``Window`` and ``plan_windows`` (encoder windows with discarded margins),
+``chunk_windows`` (equal-length head windows around cores), ``encoder_window_frames`` (how long
+the encoder's window is for a clip).
+May import: the standard library and lipsync_core. Ships in the extension.
+
+Encoder windows. A window computes W frames; a margin of M frames at each side is context only.
+Window k starts at k * (W - 2M) frames; the last one is aligned to the end of the audio (it computes
+[total - W, total)) and keeps from where the previous one stopped. Kept ranges tile the output
+exactly, so each frame comes from the one window where it has at least M frames of context on both
+sides (or the audio's own edge), and there are no seams. Audio no longer than one window is one
+window (padded by the encoder as its model expects).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from lipsync_core.params import HOP_SAMPLES
+
+
+@dataclass(frozen=True)
+class Window:
+    start: int  # first 50 Hz frame the window computes
+    stop: int  # one past the last frame it computes (may pass the end of the audio)
+    keep_start: int  # first frame it writes to the output
+    keep_stop: int  # one past the last frame it writes
+
+
+def frames_for(samples: int) -> int:
+    """Number of 50 Hz frames for ``samples`` at 16 kHz: ceil(samples / 320)."""
+    return -(-int(samples) // HOP_SAMPLES)
+
+
+def plan_windows(total: int, window: int, margin: int) -> list[Window]:
+    """Windows covering ``total`` frames; see the module docstring."""
+    hop = window - 2 * margin
+    if hop <= 0:
+        raise ValueError("window must be longer than twice the margin")
+    count = 1 if total <= window else math.ceil((total - window) / hop) + 1
+    plan: list[Window] = []
+    for k in range(count):
+        last = k == count - 1
+        start = total - window if last and count > 1 else k * hop
+        keep_start = 0 if k == 0 else plan[-1].keep_stop
+        keep_stop = total if last else start + window - margin
+        plan.append(Window(start, start + window, keep_start, keep_stop))
+    return plan
+
+
+def encoder_window_frames(total: int, full: int, min_frames: int | None) -> int:
+    """Frames the encoder's window computes for a clip of ``total`` frames.
+
+    ``full`` is the spec's window (1500 for Whisper's 30 s). ``min_frames`` None keeps it for every
+    clip (a 2 s line pays for 30 s, as Whisper pads); a number cuts a clip shorter than ``full`` to
+    a window of max(total, min_frames) frames, rounded up to a whole second (50 frames) so a
+    session sees few distinct shapes. Clips longer than ``full`` always use ``full``.
+    """
+    if min_frames is None or total >= full:
+        return full
+    want = max(int(total), int(min_frames), 1)
+    return min(full, -(-want // 50) * 50)
+
+
+def chunk_windows(T: int, core: int, context: int) -> list[tuple[int, int, int, int]]:
+    """Split T frames into cores of ``core`` frames, each seen through an equal-length window.
+
+    Returns (win_start, win_end, core_start, core_end) per chunk. Every window has the same
+    length W = min(T, core + 2 * context) so chunks batch without padding: a chunk near an end
+    shifts its window inwards and so sees more context on the other side.
+    """
+    if T <= core + 2 * context:
+        return [(0, T, 0, T)]
+    W = core + 2 * context
+    out = []
+    for cs in range(0, T, core):
+        ce = min(cs + core, T)
+        ws = min(max(cs - context, 0), T - W)
+        out.append((ws, ws + W, cs, ce))
+    return out
