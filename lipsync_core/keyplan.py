@@ -29,7 +29,7 @@ Frame rate: the add-on asks the worker for curves at the scene rate starting exa
 file time of the first keyed frame (:func:`plan`), so sample ``k`` lands on integer frame
 ``first_frame + k``; curves at any other rate or start are resampled here (linear) as a fallback.
 
-Imports: numpy and lipsync_core (params, timing, mapping) only.
+Imports: numpy and lipsync_core (params, timing, mapping, retarget) only.
 """
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import mapping as mapping_mod
+from . import retarget
 from .params import NUM_PARAMS
 from .timing import resample_curves, smooth_curves
 
@@ -183,12 +184,13 @@ def shape_key_keys(frames: np.ndarray, curves_fps: float, start_time: float,
                    settings: KeySettings) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per shape key the ``(frames (K,) float64, values (K,) float32)`` to key.
 
-    curves -> integer scene frames -> smoothing -> mapping (+ intensity, clamp) -> density.
+    curves -> integer scene frames -> smoothing -> retargeting by the mapping's convention
+    (+ intensity, clamp) -> density.
     """
     on_frames = curves_on_frames(frames, curves_fps, start_time, timing, job)   # (N, 26)
     if settings.smoothing_ms > 0:
         on_frames = smooth_curves(on_frames, settings.smoothing_ms / 1000.0 * timing.fps)
-    values = mapping_mod.apply(on_frames, mapping, settings.intensity)
+    values = retarget.shape_values(on_frames, mapping, settings.intensity, timing.fps)
     scene_frames = np.arange(job.first_frame, job.last_frame + 1, dtype=np.float64)
     out = {}
     for key, v in values.items():

@@ -10,28 +10,45 @@ A table is a list of rows ``(parameter, shape_key, weight, half, enabled)``:
   (a shape key's slider range) of ``intensity * sum(weight * half(v))`` over its enabled rows.
   Negative weights subtract, which viseme-style presets use to keep two shapes apart.
 
-Presets are JSON files (``assets/mappings/*.json``, format ``lipsync-mapping/1``). The ARKit preset
-is generated from the schema's ``arkit`` fields (:func:`arkit_preset`) and a unit test checks the
-shipped file against it. Every validation problem is one sentence that says what to change.
+A table also says which *convention* the rig follows (what its shapes mean), and
+lipsync_core.retarget turns curves into shape-key values accordingly:
 
-Imports: standard library, numpy and lipsync_core.params only.
+- ``"table"``: the weighted sums above, nothing else;
+- ``"arkit"``: the weighted sums, then ARKit's meanings: mouthClose closes the lips against the
+  open jaw, so it is tied to jawOpen and never exceeds it, the jaw opens a little through a seal
+  (``options.seal_jaw``), and the lip openers give way to a closure;
+- ``"solve"``: viseme and vowel rigs. A row is a *signature* entry: ``weight`` is what
+  ``parameter`` reads when ``shape_key`` is fully on. Per frame a non-negative solve finds the
+  shape weights that best reproduce the curves, and a closure wins (lipsync_core.viseme_solve).
+  ``options.mode`` "blend" or "hold" (one shape at a time) and ``options.min_hold_ms``.
+
+Presets are JSON files (``assets/mappings/*.json``, format ``lipsync-mapping/1``; ``convention``,
+``options`` and ``aliases`` (other spellings of a preset's shape keys) are optional). The ARKit
+preset is generated from the schema's ``arkit`` fields (:func:`arkit_preset`) and a unit test
+checks the shipped file against it. Every validation problem is one sentence that says what to
+change. Rig name families (``_L``/``_R``, CC4, exporter prefixes) are matched by
+lipsync_core.rig_names.
+
+Imports: standard library, numpy and lipsync_core (params, rig_names) only.
 """
 from __future__ import annotations
 
 import json
 import os
-import re
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Iterable, Mapping as _MappingABC, Sequence
 
 import numpy as np
 
+from . import rig_names
 from .params import BY_NAME, PARAM_NAMES, PARAMS, SCHEMA_VERSION, ASSETS_DIR
 
 FORMAT = "lipsync-mapping/1"
 HALVES = ("+", "-", "both")
+CONVENTIONS = ("table", "arkit", "solve")
+MODES = ("blend", "hold")
 PRESETS_DIR = ASSETS_DIR / "mappings"
 
 
@@ -53,10 +70,21 @@ class Row:
 
 
 @dataclass(frozen=True)
+class Options:
+    """How a convention is applied (see the module docstring)."""
+    seal_jaw: float = 0.08      # "arkit": jawOpen (0..1) through a full seal, as captured data has
+    mode: str = "blend"         # "solve": "blend" the solved weights or "hold" one shape at a time
+    min_hold_ms: float = 0.0    # "solve": shortest time a shape is shown, milliseconds
+
+
+@dataclass(frozen=True)
 class Mapping:
     name: str
     rows: tuple[Row, ...]
     description: str = ""
+    convention: str = "table"                           # one of CONVENTIONS
+    options: Options = Options()
+    aliases: tuple[tuple[str, tuple[str, ...]], ...] = ()   # shape key -> other spellings
 
     @property
     def shape_keys(self) -> tuple[str, ...]:
@@ -122,15 +150,63 @@ def from_dict(data: object, source: str = "mapping") -> Mapping:
         if not found:
             rows.append(Row(row["parameter"], row["shape_key"], float(row.get("weight", 1.0)),
                             row.get("half", "+"), bool(row.get("enabled", True))))
+    convention = data.get("convention", "table")
+    if convention not in CONVENTIONS:
+        problems.append(f"{source}: convention {convention!r} is not one of "
+                        + ", ".join(repr(c) for c in CONVENTIONS) + ".")
+    options, found = options_from_dict(data.get("options", {}), source)
+    problems += found
+    aliases, found = _aliases_from_dict(data.get("aliases", {}), source)
+    problems += found
     if problems:
         raise MappingError(problems)
     return Mapping(str(data.get("name", Path(source).stem)), tuple(rows),
-                   str(data.get("description", "")))
+                   str(data.get("description", "")), convention, options, aliases)
+
+
+def options_from_dict(data: object, source: str = "mapping") -> tuple[Options, list[str]]:
+    """Options from a JSON object, and the problems found (one sentence each)."""
+    if not isinstance(data, dict):
+        return Options(), [f"{source}: 'options' must be a JSON object."]
+    problems = []
+    unknown = set(data) - {"seal_jaw", "mode", "min_hold_ms"}
+    if unknown:
+        problems.append(f"{source}: unknown option(s) {', '.join(sorted(unknown))}; options are "
+                        "seal_jaw, mode and min_hold_ms.")
+    seal = data.get("seal_jaw", Options.seal_jaw)
+    if isinstance(seal, bool) or not isinstance(seal, (int, float)) or not 0.0 <= seal <= 1.0:
+        problems.append(f"{source}: seal_jaw {seal!r} must be a number from 0 to 1.")
+        seal = Options.seal_jaw
+    mode = data.get("mode", Options.mode)
+    if mode not in MODES:
+        problems.append(f"{source}: mode {mode!r} is not 'blend' or 'hold'.")
+        mode = Options.mode
+    hold = data.get("min_hold_ms", Options.min_hold_ms)
+    if isinstance(hold, bool) or not isinstance(hold, (int, float)) or not 0.0 <= hold <= 1000.0:
+        problems.append(f"{source}: min_hold_ms {hold!r} must be 0 to 1000 milliseconds.")
+        hold = Options.min_hold_ms
+    return Options(float(seal), str(mode), float(hold)), problems
+
+
+def _aliases_from_dict(data: object, source: str) -> tuple[tuple, list[str]]:
+    if not isinstance(data, dict) or not all(
+            isinstance(k, str) and isinstance(v, list) and all(isinstance(a, str) for a in v)
+            for k, v in data.items()):
+        return (), [f"{source}: 'aliases' must map a shape key to a list of other spellings."]
+    return tuple((k, tuple(v)) for k, v in data.items()), []
 
 
 def to_dict(mapping: Mapping) -> dict:
-    return {"format": FORMAT, "schema_version": SCHEMA_VERSION, "name": mapping.name,
-            "description": mapping.description, "rows": [asdict(r) for r in mapping.rows]}
+    data = {"format": FORMAT, "schema_version": SCHEMA_VERSION, "name": mapping.name,
+            "description": mapping.description}
+    if mapping.convention != "table":
+        data["convention"] = mapping.convention
+    if mapping.options != Options():
+        data["options"] = asdict(mapping.options)
+    if mapping.aliases:
+        data["aliases"] = {k: list(v) for k, v in mapping.aliases}
+    data["rows"] = [asdict(r) for r in mapping.rows]
+    return data
 
 
 def load(path: str | os.PathLike) -> Mapping:
@@ -204,8 +280,11 @@ def arkit_preset() -> Mapping:
         count[name] = count.get(name, 0) + 1
     rows = tuple(Row(param, name, round(1.0 / count[name], 6), half) for param, name, half in pairs)
     return Mapping("ARKit", rows, "ARKit 52 blendshape names (mouth, jaw, cheek and tongue); "
-                   "generated from assets/parameters.json. Shape keys the schema does not drive "
-                   "(eyes, brows, nose) are left alone.")
+                   "generated from assets/parameters.json. ARKit convention: mouthClose is tied "
+                   "to jawOpen and never exceeds it, the jaw opens a little through a seal, the "
+                   "lip openers and the funnel give way to a closure. Also matches _L/_R, "
+                   "CC4/Reallusion and exporter-prefixed names. Shape keys the schema does not "
+                   "drive (eyes, brows, nose) are left alone.", "arkit")
 
 
 # ARKit's 52 blendshape names, for 'add missing shape keys' on a bare mesh.
@@ -229,37 +308,70 @@ ARKIT_52 = (
 
 def normalize(name: str) -> str:
     """Name key for matching: case, spaces, underscores, dots and hyphens ignored."""
-    return re.sub(r"[\s_.\-]+", "", name).casefold()
+    return rig_names.normalize(name)
 
 
 def resolve(mapping: Mapping, shape_keys: Iterable[str]) -> tuple[Mapping, list[str]]:
     """Rename rows to the rig's spelling of each shape key; drop rows whose key is missing.
 
-    Returns the resolved mapping and the sorted missing shape-key names (one report per name).
+    A preset name may stand for several rig keys (CC4 splits ARKit's mouthFunnel into four):
+    a table row is then repeated for each. A "solve" signature takes the first only (one rig
+    shape per signature). Returns the resolved mapping and the missing preset names in order.
     """
-    by_norm: dict[str, str] = {}
-    for key in shape_keys:
-        by_norm.setdefault(normalize(key), key)
+    keys = list(shape_keys)
+    aliases = dict(mapping.aliases)
+    found: dict[str, list[str]] = {}
     rows, missing = [], []
     for row in mapping.rows:
-        actual = by_norm.get(normalize(row.shape_key))
-        if actual is None:
+        if row.shape_key not in found:
+            targets = rig_names.matches(row.shape_key, keys, aliases)
+            found[row.shape_key] = targets[:1] if mapping.convention == "solve" else targets
+        targets = found[row.shape_key]
+        if not targets:
             missing.append(row.shape_key)
-        else:
+        for actual in targets:
             rows.append(Row(row.parameter, actual, row.weight, row.half, row.enabled))
-    return (Mapping(mapping.name, tuple(rows), mapping.description),
-            sorted(set(missing), key=missing.index))
+    return (replace(mapping, rows=tuple(rows)), list(dict.fromkeys(missing)))
+
+
+# what a rig needs before a preset's convention can work on it
+ESSENTIAL = {"arkit": ("jawOpen",)}
+
+
+def match_count(preset: Mapping, shape_keys: Sequence[str]) -> int:
+    """How many of the preset's shape keys the rig has under any spelling (0 if it lacks one
+    its convention cannot work without, such as ARKit's jawOpen)."""
+    aliases = dict(preset.aliases)
+    if any(not rig_names.matches(n, shape_keys, aliases) for n in ESSENTIAL.get(preset.convention, ())):
+        return 0
+    return rig_names.coverage(preset.shape_keys, shape_keys, aliases)
 
 
 def best_preset(shape_keys: Iterable[str], presets: Iterable[Mapping]) -> tuple[Mapping | None, int]:
-    """The preset matching the most shape keys by name (ties: first given), and that count."""
-    norms = {normalize(k) for k in shape_keys}
+    """The preset matching the most shape keys (ties: first given), and that count.
+
+    ARKit-convention presets need jawOpen (any spelling); a rig with both ARKit keys and visemes
+    gets the ARKit preset when it matches more keys, which is the richer mouth.
+    """
+    keys = list(shape_keys)
     best, best_n = None, 0
     for preset in presets:
-        n = len({normalize(k) for k in preset.shape_keys} & norms)
+        n = match_count(preset, keys)
         if n > best_n:
             best, best_n = preset, n
     return best, best_n
+
+
+def describe(mapping: Mapping) -> str:
+    """One sentence naming a mapping's convention, for Auto-match and the panel."""
+    if mapping.convention == "arkit":
+        return (f"{mapping.name!r} (ARKit convention: mouthClose tied to jawOpen, seal jaw "
+                f"{mapping.options.seal_jaw:g})")
+    if mapping.convention == "solve":
+        hold = f", min hold {mapping.options.min_hold_ms:g} ms" if mapping.options.min_hold_ms else ""
+        return (f"{mapping.name!r} (viseme solve over {len(mapping.shape_keys)} shapes, "
+                f"{mapping.options.mode}{hold}; a closure wins)")
+    return f"{mapping.name!r} (weighted table)"
 
 
 def unmapped(mapping: Mapping, shape_keys: Iterable[str], basis: str | None = None) -> list[str]:

@@ -52,22 +52,80 @@ def test_every_shipped_preset_validates(name):
 def test_vowel_presets_share_one_design():
     def shape(p, names):
         rename = dict(zip(names, "AIUEO"))
-        return [(r.parameter, rename[r.shape_key], r.weight, r.half) for r in p.rows]
+        return [(r.parameter, rename[r.shape_key], r.weight, r.half) for r in p.rows
+                if r.shape_key in rename]
     vrm = shape(m.load_preset("vrm"), "AIUEO")
+    assert vrm
     assert shape(m.load_preset("vroid"), [f"Fcl_MTH_{v}" for v in "AIUEO"]) == vrm
     assert shape(m.load_preset("mmd"), list("あいうえお")) == vrm
 
 
-def test_oculus_visemes_follow_their_parameters():
+@pytest.mark.parametrize("name", ["vrm", "vroid", "mmd", "oculus", "rhubarb"])
+def test_viseme_presets_are_solves_with_a_signature_per_shape(name):
+    preset = m.load_preset(name)
+    assert preset.convention == "solve"
+    assert all(r.weight > 0 for r in preset.rows)          # a signature is what the shape shows
+    assert preset.options.mode in m.MODES
+
+
+def test_oculus_preset_names_the_15_visemes_less_the_rest_pose():
     preset = m.load_preset("oculus")
     assert {f"viseme_{v}" for v in "PP FF TH DD kk CH SS nn RR aa E I O U".split()} \
         == set(preset.shape_keys)
-    closed = m.apply(curves_with(mouth_close=1.0), preset)
-    assert closed["viseme_PP"][0] == 1.0 and closed["viseme_aa"][0] == 0.0
-    assert m.apply(curves_with(jaw_open=0.9), preset)["viseme_aa"][0] == pytest.approx(0.9)
-    rounded = m.apply(curves_with(lip_pucker=1.0), preset)
-    assert rounded["viseme_U"][0] == 1.0 and rounded["viseme_aa"][0] == 0.0
-    assert m.apply(curves_with(lip_funnel=0.8), preset)["viseme_O"][0] == pytest.approx(0.8)
+
+
+def test_convention_options_and_aliases_round_trip(tmp_path):
+    preset = m.load_preset("rhubarb")
+    assert preset.options == m.Options(mode="hold", min_hold_ms=60.0)
+    m.save(preset, tmp_path / "r.json")
+    assert m.load(tmp_path / "r.json") == preset
+    vrm = m.load_preset("vrm")
+    assert dict(vrm.aliases)["A"] == ("aa",)
+    assert m.load_preset("arkit").convention == "arkit"
+
+
+def test_bad_convention_and_options_are_one_sentence_each():
+    with pytest.raises(m.MappingError) as err:
+        m.from_dict({"rows": [], "convention": "magic",
+                     "options": {"mode": "snap", "seal_jaw": 3, "min_hold_ms": -1, "x": 1}})
+    problems = err.value.problems
+    assert len(problems) == 5 and all(p.endswith(".") for p in problems)
+    assert any("'magic'" in p for p in problems) and any("'snap'" in p for p in problems)
+
+
+@pytest.mark.parametrize("rig", [
+    ["jawOpen", "mouthClose", "mouthFunnel", "mouthSmileLeft"],                    # Apple
+    ["jaw_open", "mouth_close", "mouth_funnel", "mouthSmile_L"],                   # _L/_R
+    ["blendShape1.jawOpen", "blendShape1.mouthClose", "blendShape1.mouthFunnel",
+     "blendShape1.mouthSmileLeft"],                                                 # Maya export
+    ["A25_Jaw_Open", "A37_Mouth_Close", "A29_Mouth_Funnel", "A38_Mouth_Smile_Left"],  # ActorCore
+])
+def test_arkit_name_families_resolve(rig):
+    preset = m.load_preset("arkit")
+    resolved, _ = m.resolve(preset, rig)
+    by_key = {r.shape_key for r in resolved.rows}
+    assert set(rig) <= by_key
+    best, n = m.best_preset(rig, [m.load_preset(x) for x in m.preset_names()])
+    assert best.convention == "arkit" and n == 4
+
+
+def test_cc4_names_split_one_arkit_shape_over_several_keys():
+    rig = ["Jaw_Open", "Mouth_Close", "Mouth_Funnel_Up_L", "Mouth_Funnel_Up_R",
+           "Mouth_Funnel_Down_L", "Mouth_Funnel_Down_R", "Mouth_Roll_In_Lower_L",
+           "Mouth_Roll_In_Lower_R", "Mouth_Smile_L"]
+    resolved, missing = m.resolve(m.load_preset("arkit"), rig)
+    funnel = [r.shape_key for r in resolved.rows if r.parameter == "lip_funnel"]
+    assert funnel == rig[2:6]
+    assert {r.shape_key for r in resolved.rows if r.parameter == "lip_roll_lower"} == set(rig[6:8])
+    assert "mouthFunnel" not in missing and "mouthPucker" in missing
+
+
+def test_vrchat_and_vrm1_spellings_match_the_viseme_presets():
+    presets = [m.load_preset(x) for x in m.preset_names()]
+    best, n = m.best_preset(["vrc.v_pp", "vrc.v_aa", "vrc.v_ou", "vrc.v_ih"], presets)
+    assert best.name == "Oculus visemes" and n == 4
+    best, n = m.best_preset(["aa", "ih", "ou", "ee", "oh"], presets)
+    assert best.name == "VRM" and n == 5
 
 
 def test_sum_of_shared_rows_is_clamped_and_intensity_scales():
@@ -142,6 +200,13 @@ def test_best_preset_picks_the_rig_naming():
     presets = [m.load_preset(n) for n in m.preset_names()]
     best, n = m.best_preset(["Basis", "Fcl_MTH_A", "Fcl_MTH_I", "fcl_mth_u"], presets)
     assert best.name == "VRoid" and n == 3
+    # a Ready Player Me head: 52 ARKit keys and 15 visemes -> the richer ARKit mouth
+    rpm = list(m.ARKIT_52) + [f"viseme_{v}" for v in "sil PP FF TH DD kk CH SS nn RR aa E I O U".split()]
+    best, n = m.best_preset(rpm, presets)
+    assert best.name == "ARKit" and "mouthClose tied to jawOpen" in m.describe(best)
+    # visemes without jawOpen never pick the ARKit convention
+    assert m.best_preset(["mouthClose", "mouthFunnel", "viseme_aa", "viseme_PP", "viseme_O"],
+                         presets)[0].name == "Oculus visemes"
     best, n = m.best_preset(["viseme_aa", "viseme_PP"], presets)
     assert best.name == "Oculus visemes"
     best, n = m.best_preset(list(m.ARKIT_52), presets)
