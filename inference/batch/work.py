@@ -40,13 +40,8 @@ def model_identity(model_dir: str | None) -> str:
 def load_engine(model_dir: str | None, device: str, threads: int | None = None) -> Any:
     """A warm runtime engine. ``threads``: ONNX Runtime threads for this process (the local
     engine gives each worker its share of the cores)."""
-    import inspect
-
     from lipsync_runtime.engine import load_engine as runtime_load
-    kwargs: dict[str, Any] = {}
-    if threads and "threads" in inspect.signature(runtime_load).parameters:
-        kwargs["threads"] = int(threads)
-    return runtime_load(model_dir, device=device, **kwargs)
+    return runtime_load(model_dir, device=device, threads=int(threads) if threads else None)
 
 
 def encode(curves: Curves, fmt: str) -> bytes:
