@@ -5,9 +5,11 @@ Owns the timing maths between a sound strip and scene frames, and turns curves i
 :class:`StripTiming` and hands the result to its keyframe writer.
 
 Timing. Blender plays a sound strip's file from ``skip`` seconds at its left handle
-(``frame_final_start``), where ``skip = (frame_offset_start + animation_offset_start) / fps +
-sound_offset`` (the sequencer's own formula: ``BKE_sound_move_scene_sound``); ``sound_offset``
-exists from Blender 4.5 on (0 before). So scene frame ``f`` plays file time
+(``frame_final_start``), where ``skip = (frame_offset_start + animation_offset_start) / fps -
+sound_offset``; ``sound_offset`` exists from Blender 4.5 on (0 before) and a positive one DELAYS
+the sound (measured with ``bpy.ops.sound.mixdown`` on 4.5 and 5.0: a click at 1.000 s of the file,
+strip at scene 1.000 s, offset +0.25 s, is heard at 2.250 s; tests/blender/test_mixdown_timing.py
+checks every case against the mixdown). So scene frame ``f`` plays file time
 ``skip + (f - frame_final_start) / fps``. With a lead of ``L`` seconds (positive: the mouth moves
 before the sound, as real speakers do), frame ``f`` shows the mouth of file time
 ``skip + (f - frame_final_start) / fps + L``, and a curve sample at file time ``t`` lands on
@@ -63,7 +65,7 @@ class StripTiming:
     def skip(self) -> float:
         """File time in seconds played at the left handle."""
         frames = self.frame_final_start - self.frame_start + self.animation_offset_start
-        return frames / self.fps + self.sound_offset
+        return frames / self.fps - self.sound_offset          # + offset delays the sound
 
     @property
     def duration(self) -> float:
@@ -113,7 +115,10 @@ def plan(timing: StripTiming, lead_ms: float = DEFAULT_LEAD_MS) -> Plan:
     first = math.ceil(timing.frame_of(lo, lead_s) - _EPS)
     last = math.ceil(timing.frame_of(hi, lead_s) - _EPS) - 1        # half-open [lo, hi)
     last = max(last, first)
-    return Plan(first, last, timing.file_time(first, lead_s), hi, timing.fps, lead_s)
+    # the first frame's file time is >= lo up to float rounding (-2.8e-17 s happens); never
+    # ask for audio before lo, which the worker refuses when lo is the file's start
+    start = max(timing.file_time(first, lead_s), lo)
+    return Plan(first, last, start, hi, timing.fps, lead_s)
 
 
 def curves_on_frames(frames: np.ndarray, curves_fps: float, start_time: float,

@@ -32,9 +32,27 @@ def worker(curves50, start, end, fps):
 def test_skip_follows_blenders_formula():
     t = kp.StripTiming(frame_start=10, frame_final_start=22, frame_final_end=70, fps=24,
                        sound_offset=0.25, animation_offset_start=2)
-    assert t.skip == pytest.approx((22 - 10 + 2) / 24 + 0.25)
+    # a positive sound_offset DELAYS the sound (Blender's mixdown; test_mixdown_timing.py)
+    assert t.skip == pytest.approx((22 - 10 + 2) / 24 - 0.25)
     assert t.duration == pytest.approx(48 / 24)
     assert t.frame_of(t.file_time(37.5, 0.06), 0.06) == pytest.approx(37.5)
+
+
+def test_a_click_one_second_into_the_file_with_a_quarter_second_offset():
+    # measured with bpy.ops.sound.mixdown (4.5.15, 5.0.1): strip at scene 1.000 s, offset
+    # +0.25 s, a click at 1.000 s of the file is heard at 2.250 s -> frame 54 at 24 fps
+    t = kp.StripTiming(frame_start=24, frame_final_start=24, frame_final_end=120, fps=24.0,
+                       sound_offset=0.25)
+    assert t.frame_of(1.0) == pytest.approx(2.25 * 24)
+
+
+def test_rounding_never_asks_for_audio_before_the_file_start():
+    # 24 fps, the strip starts before frame 0 and is pushed late by its Sound Offset: the
+    # first keyed frame's file time came out as -2.8e-17 s, which the worker refuses
+    t = kp.StripTiming(frame_start=-5, frame_final_start=-3, frame_final_end=100, fps=24.0,
+                       sound_offset=0.25, file_duration=5.0)
+    job = kp.plan(t, 0.0)
+    assert job.start >= 0.0 and job.start == pytest.approx(0.0, abs=1e-12)
 
 
 @pytest.mark.parametrize("rate", RATES, ids=list(RATES))
