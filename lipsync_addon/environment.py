@@ -1,15 +1,18 @@
-"""Where the inference worker's Python comes from, and the managed environment's commands.
+"""How the inference worker is started: which Python, which import paths, model, device, log.
 
-Interpreter, first found wins:
-1. the path set in the add-on preferences;
-2. the managed venv in the extension's user directory (``extension_path_user(.., "venv")``);
-3. the environment variable ``LIPSYNC_PYTHON``;
-4. the Python running Blender's code, if it can import torch (true under the pip ``bpy`` wheel
-   in a venv that has torch; never for a stock Blender).
+The worker is ``PYTHON -m lipsync_runtime serve`` (lipsync_core/protocol.py). PYTHON is, first
+found wins:
+1. "Use this Python instead" in the add-on preferences (optional, never needed);
+2. the environment variable ``LIPSYNC_PYTHON`` (developers, farms);
+3. Blender's own Python (``sys.executable``), the normal case.
 
-The managed environment is a venv made by Blender's own Python, into which pip installs the
-extension's ``requirements.txt`` (torch pinned; the CPU or CUDA wheel index chosen in the
-preferences), after which ``python -m inference fetch-encoder`` obtains the default encoder.
+The extension's wheels (onnxruntime, soundfile, soxr, ...; ``wheels`` in the manifest) are
+installed by Blender into a site-packages folder of its own that Blender puts on its
+``sys.path`` but a child Python does not see, so the worker gets the extension root and those
+folders on PYTHONPATH (:func:`wheel_paths`). With another Python only the root is passed: the
+wheels were chosen for Blender's Python version. Blender's Allow Online Access switched off gives
+the worker ``HF_HUB_OFFLINE=1`` (only the optional torch path could download anything). The
+worker's stderr goes to ``worker.log`` in the extension's user folder (:func:`log_path`).
 
 Imports: standard library, bpy (for paths and preferences only).
 """
@@ -17,7 +20,6 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +27,14 @@ import bpy
 
 from . import worker_client
 
-ROOT = Path(__file__).resolve().parent.parent          # extension root: inference/, lipsync_core/
+ROOT = Path(__file__).resolve().parent.parent     # extension root: lipsync_runtime/, lipsync_core/
 TOP_PACKAGE = (__package__ or "lipsync_addon").rpartition(".")[0] or "lipsync_addon"
-TORCH_INDEX = {
-    "CPU": "https://download.pytorch.org/whl/cpu",
-    "CUDA": "https://download.pytorch.org/whl/cu128",
-}
+RUNTIME_MODEL = ROOT / "assets" / "runtime"       # the shipped model (config.json, *.onnx)
+DEVICES = ("AUTO", "CPU", "CUDA", "DIRECTML", "COREML")   # the preference's items, in order
 
 
 class EnvironmentMissing(Exception):
-    """No interpreter with torch was found; the message says how to get one."""
+    """The worker cannot be started as configured; the message says what to change."""
 
 
 def preferences() -> Any | None:
@@ -52,67 +52,68 @@ def user_dir() -> Path:
         return Path(bpy.utils.user_resource("CONFIG", path="lipsync", create=True))
 
 
-def venv_dir() -> Path:
-    return user_dir() / "venv"
+def log_path() -> Path:
+    """Where the worker's messages (stderr) are written; Open Log shows this file."""
+    return user_dir() / "worker.log"
 
 
-def venv_python(venv: Path | None = None) -> Path:
-    venv = venv or venv_dir()
-    return venv / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+def online_access() -> bool:
+    """Blender's Allow Online Access (4.2+); True where Blender has no such setting."""
+    return bool(getattr(bpy.app, "online_access", True))
 
 
-@dataclass(frozen=True)
-class Interpreter:
-    path: str
-    source: str            # "preferences" | "managed" | "LIPSYNC_PYTHON" | "this Python"
+def wheel_paths() -> list[str]:
+    """The site-packages folders Blender installed extension wheels into, as on ``sys.path``.
+
+    Blender uses ``<extensions>/.local/lib/pythonX.Y/site-packages`` (one per extensions
+    directory); a folder is listed only when it exists.
+    """
+    tail = os.path.join(".local", "lib", "python{}.{}".format(*sys.version_info[:2]),
+                        "site-packages")
+    found = [p for p in sys.path if os.path.normpath(p).endswith(tail)]
+    try:
+        user = os.path.join(bpy.utils.user_resource("EXTENSIONS"), tail)
+    except (AttributeError, ValueError, TypeError):       # very old Blender: no extensions
+        user = ""
+    if user and user not in found:
+        found.append(user)
+    out: list[str] = []
+    for path in found:
+        if os.path.isdir(path) and path not in out:
+            out.append(path)
+    return out
 
 
-_torch_ok: dict[str, bool] = {}
-
-
-def _has_torch(python: str) -> bool:
-    if python not in _torch_ok:
-        _torch_ok[python] = worker_client.can_import_torch(python)
-    return _torch_ok[python]
-
-
-def find_interpreter() -> Interpreter:
+def interpreter() -> tuple[str, str]:
+    """``(path, source)`` of the worker's Python; source: "preferences" | "LIPSYNC_PYTHON" |
+    "Blender". Raises EnvironmentMissing for a preference path that does not exist."""
     prefs = preferences()
     path = bpy.path.abspath(prefs.python_path) if prefs is not None and prefs.python_path else ""
     if path:
         if not os.path.isfile(path):
             raise EnvironmentMissing(f"The Python set in the Lip Sync preferences ({path}) does "
-                                     "not exist; fix the path or clear it.")
-        return Interpreter(path, "preferences")
-    managed = venv_python()
-    if managed.is_file():
-        return Interpreter(str(managed), "managed")
-    env = os.environ.get("LIPSYNC_PYTHON", "")
+                                     "not exist; fix the path or clear it to use Blender's own.")
+        return path, "preferences"
+    env = os.environ.get("LIPSYNC_PYTHON", "").strip()
     if env:
-        return Interpreter(env, "LIPSYNC_PYTHON")
-    if _has_torch(sys.executable):
-        return Interpreter(sys.executable, "this Python")
-    raise EnvironmentMissing("No Python with PyTorch was found; press Set Up Environment in the "
-                             "Lip Sync add-on preferences, or set the path of a Python that has "
-                             "torch and transformers.")
+        return env, "LIPSYNC_PYTHON"
+    return sys.executable, "Blender"
+
+
+def device_choice() -> str:
+    """The --device the worker gets: auto | cpu | cuda | directml | coreml."""
+    prefs = preferences()
+    if prefs is not None:
+        return str(prefs.device).lower()
+    return os.environ.get("LIPSYNC_DEVICE", "auto").strip().lower() or "auto"
 
 
 def worker_config() -> worker_client.WorkerConfig:
     prefs = preferences()
     model = bpy.path.abspath(prefs.model_dir) if prefs is not None and prefs.model_dir else ""
-    device = prefs.device.lower() if prefs is not None else os.environ.get("LIPSYNC_DEVICE", "auto")
     model = model or os.environ.get("LIPSYNC_MODEL", "")
-    return worker_client.WorkerConfig(find_interpreter().path, str(ROOT), model, device)
-
-
-def setup_commands(build: str = "CPU", venv: Path | None = None) -> list[list[str]]:
-    """The commands that create and fill the managed environment, in order."""
-    venv = venv or venv_dir()
-    py = str(venv_python(venv))
-    pip = [py, "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"]
-    return [
-        [sys.executable, "-m", "venv", "--clear", str(venv)],
-        pip + ["--upgrade", "pip"],
-        pip + ["--extra-index-url", TORCH_INDEX[build], "-r", str(ROOT / "requirements.txt")],
-        [py, "-m", "inference", "fetch-encoder"],
-    ]
+    python, source = interpreter()
+    paths = tuple(wheel_paths()) if source == "Blender" else ()
+    return worker_client.WorkerConfig(
+        python=python, root=str(ROOT), model=model, device=device_choice(), paths=paths,
+        offline=not online_access(), log=str(log_path()))

@@ -1,11 +1,17 @@
-"""The client side of the inference worker: spawn ``python -m inference serve``, talk JSON Lines.
+"""The client side of the inference worker: spawn ``python -m lipsync_runtime serve``, talk JSON Lines.
 
 One warm worker per Blender session (:func:`get_worker`), started on first use and reused while
-its interpreter, model and device stay the same; :func:`shutdown_worker` ends it (add-on
-unregister, Blender quit, atexit). A reader thread turns the worker's stdout into a queue of
-decoded messages and a second thread keeps the last lines of its stderr for error reports, so
-neither pipe can fill up and block the worker. Nothing here touches bpy: the modal operator
-polls :meth:`Worker.poll` from its timer, background jobs block in :meth:`Worker.run`.
+its configuration (interpreter, import paths, model, device, online access) stays the same;
+:func:`shutdown_worker` ends it (add-on unregister, Blender quit, atexit). A reader thread turns
+the worker's stdout into a queue of decoded messages; a second one copies its stderr into a log
+file (the worker's ``log`` path, shown by Open Log in the preferences) and keeps the last lines,
+so neither pipe can fill up and block the worker. A worker that stays silent for
+``STALL_TIMEOUT_S`` during a job is ended with a sentence (:meth:`Worker.stalled`); a crash is
+reported as what happened plus where the log is. The temporary folders the worker writes long
+results into are removed after the client has read them (at the next job and at shutdown).
+Nothing here touches bpy: the modal operator polls :meth:`Worker.poll` from its timer,
+background jobs block in :meth:`Worker.run`. :func:`last_device` / :func:`last_hello` give the
+panel what the latest worker said about its device and execution provider.
 
 Imports: standard library and lipsync_core.protocol (relatively).
 """
@@ -17,18 +23,24 @@ import itertools
 import logging
 import os
 import queue
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..lipsync_core import protocol
+from .worker_log import describe_exit, open_log
 
 log = logging.getLogger(__name__)
 
-HELLO_TIMEOUT_S = 600.0       # seconds: first start may load a large encoder from disk
+HELLO_TIMEOUT_S = 300.0       # seconds: loading the ONNX model takes a few on a cold disk
+# seconds a running job may go without any message before the worker is taken as hung; progress
+# arrives every few seconds even for an hour of audio. LIPSYNC_WORKER_STALL_S overrides it.
+STALL_TIMEOUT_S = float(os.environ.get("LIPSYNC_WORKER_STALL_S", "") or 300.0)
 _ids = itertools.count(1)
 
 
@@ -42,16 +54,36 @@ class WorkerError(Exception):
 
 @dataclass(frozen=True)
 class WorkerConfig:
-    python: str                  # interpreter with torch and transformers
-    root: str                    # extension root: holds inference/ and lipsync_core/
-    model: str = ""              # checkpoint directory; "" = the worker's default
-    device: str = "auto"         # auto | cpu | cuda
+    python: str                  # interpreter: Blender's own (sys.executable) unless the user set one
+    root: str                    # extension root: holds lipsync_runtime/ and lipsync_core/
+    model: str = ""              # runtime model folder; "" = the worker's default (assets/runtime)
+    device: str = "auto"         # auto | cpu | cuda | directml | coreml
+    paths: tuple[str, ...] = ()  # more import paths after root (Blender's extension wheels)
+    offline: bool = False        # Blender's Allow Online Access is off: HF_HUB_OFFLINE=1
+    log: str = ""                # file the worker's stderr is copied to ("" = none)
+    module: str = "lipsync_runtime"   # `python -m MODULE serve`
+    extra_env: tuple[tuple[str, str], ...] = field(default=())
 
     def command(self) -> list[str]:
-        cmd = [self.python, "-m", "inference", "serve", "--device", self.device]
+        cmd = [self.python, "-m", self.module, "serve", "--device", self.device]
         if self.model:
             cmd += ["--model", self.model]
         return cmd
+
+    def environ(self, base: dict[str, str] | None = None) -> dict[str, str]:
+        """The worker's environment: ``root`` and ``paths`` first on PYTHONPATH."""
+        env = dict(os.environ if base is None else base)
+        path = [self.root, *self.paths]
+        if env.get("PYTHONPATH"):
+            path.append(env["PYTHONPATH"])
+        env["PYTHONPATH"] = os.pathsep.join(path)
+        env["PYTHONIOENCODING"] = "utf-8"
+        env["PYTHONNOUSERSITE"] = "1"        # a user's ~/.local packages must not shadow ours
+        env.pop("PYTHONHOME", None)          # Blender's own would break another interpreter
+        if self.offline:
+            env["HF_HUB_OFFLINE"] = "1"
+        env.update(dict(self.extra_env))
+        return env
 
 
 class Worker:
@@ -60,17 +92,20 @@ class Worker:
         self.hello: dict[str, Any] | None = None
         self.messages: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._stderr: collections.deque[str] = collections.deque(maxlen=40)
-        env = dict(os.environ)
-        env["PYTHONPATH"] = config.root + (os.pathsep + env["PYTHONPATH"]
-                                           if env.get("PYTHONPATH") else "")
-        env["PYTHONIOENCODING"] = "utf-8"
-        env.pop("PYTHONHOME", None)          # Blender's own would break another interpreter
+        self._stderr_lock = threading.Lock()        # the reader appends while crash_error reads
+        self._result_dirs: list[str] = []           # worker temp folders to remove once read
+        self.started_at = self.last_message_at = time.monotonic()   # the stdout reader updates it
+        self.job_running = False
+        self._log = open_log(config.log)
         try:
             self.proc = subprocess.Popen(
-                config.command(), cwd=config.root, env=env, stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, encoding="utf-8", bufsize=1,
+                config.command(), cwd=config.root, env=config.environ(), stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, encoding="utf-8",
+                errors="replace", bufsize=1,
                 creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
         except OSError as exc:
+            if self._log is not None:
+                self._log.close()
             raise WorkerError("crashed", f"Could not start the inference worker with "
                               f"{config.python!r} ({exc.strerror}); check the Python path in "
                               "the add-on preferences.") from None
@@ -81,32 +116,74 @@ class Worker:
     def _read_stdout(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
+            self.last_message_at = time.monotonic()
             if not line.strip():
                 continue
             try:
                 self.messages.put(protocol.decode(line))
             except ValueError:
-                self._stderr.append("stdout: " + line.rstrip())
+                self._keep("stdout: " + line.rstrip())
         self.messages.put(None)                       # end of stream: the process is gone
 
     def _read_stderr(self) -> None:
         assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self._stderr.append(line.rstrip())
+        try:
+            for line in self.proc.stderr:
+                self._keep(line.rstrip())
+        finally:
+            if self._log is not None:
+                self._log.close()
+
+    def _keep(self, line: str) -> None:
+        with self._stderr_lock:
+            self._stderr.append(line)
+            if self._log is not None:
+                try:
+                    self._log.write(line + "\n")
+                    self._log.flush()
+                except (OSError, ValueError):       # disk full, closed: the tail still works
+                    pass
 
     # -- state ------------------------------------------------------------------------------
     @property
     def alive(self) -> bool:
         return self.proc.poll() is None
 
+    def stderr_lines(self) -> list[str]:
+        """A copy of the last stderr lines (safe while the reader thread appends)."""
+        with self._stderr_lock:
+            return list(self._stderr)
+
     def stderr_tail(self, lines: int = 8) -> str:
-        return "\n".join(list(self._stderr)[-lines:])
+        return "\n".join(self.stderr_lines()[-lines:])
+
+    def where_log(self) -> str:
+        return f"its log is {self.config.log}" if self.config.log else \
+            "start Blender from a terminal to see its messages"
 
     def crash_error(self) -> WorkerError:
-        code = self.proc.poll()
-        tail = [line for line in self._stderr if line.strip()]
-        last = tail[-1] if tail else "no message"
-        return WorkerError("crashed", f"The inference worker stopped (exit code {code}): {last}")
+        """What happened to a worker that stopped, and where its log is, in one sentence."""
+        try:
+            code = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
+        what = describe_exit(code, self.stderr_lines())
+        return WorkerError("crashed", f"The inference worker stopped: {what}; {self.where_log()}. "
+                           "Generate again to start a fresh one.")
+
+    def stalled(self, now: float | None = None, timeout: float | None = None) -> bool:
+        """Whether a running job has gone ``timeout`` seconds without any message."""
+        limit = STALL_TIMEOUT_S if timeout is None else timeout
+        now = time.monotonic() if now is None else now
+        return self.job_running and now - self.last_message_at > limit
+
+    def stall_error(self, timeout: float | None = None) -> WorkerError:
+        """End a hung worker; the sentence to show for it."""
+        limit = STALL_TIMEOUT_S if timeout is None else timeout
+        self.kill()
+        return WorkerError("crashed", f"The inference worker sent nothing for {limit:.0f} s and "
+                           f"was stopped; {self.where_log()}. Generate again to start a fresh "
+                           "one.")
 
     # -- protocol ---------------------------------------------------------------------------
     def send(self, message: dict[str, Any]) -> None:
@@ -118,20 +195,43 @@ class Worker:
             raise self.crash_error() from None
 
     def poll(self, timeout: float = 0.0) -> dict[str, Any] | None:
-        """The next message, None if none within ``timeout``; WorkerError if the worker died."""
+        """The next message, None if none within ``timeout``; WorkerError if the worker died,
+        or (after killing it) if it hung: no hello within HELLO_TIMEOUT_S, or a job silent
+        for STALL_TIMEOUT_S. The modal operator and :meth:`run` both rely on this watchdog."""
         try:
             message = self.messages.get(timeout=timeout) if timeout > 0 else \
                 self.messages.get_nowait()
         except queue.Empty:
+            self._watchdog()
             return None
         if message is None:
             self.messages.put(None)                   # stay "dead" for later polls
-            self.proc.wait(timeout=5)
             raise self.crash_error()
+        self._track(message)
         return message
 
+    def _watchdog(self) -> None:
+        now = time.monotonic()
+        if self.hello is None and now - self.started_at > HELLO_TIMEOUT_S:
+            self.kill()
+            raise WorkerError("crashed", f"The inference worker did not start within "
+                              f"{HELLO_TIMEOUT_S:.0f} s and was stopped; {self.where_log()}.")
+        if self.stalled(now):
+            raise self.stall_error()
+
+    def _track(self, message: dict[str, Any]) -> None:
+        """Note a job's end; remember the temp folder of a file result for removal once read."""
+        if message.get("type") in ("result", "error", "cancelled") and message.get("id"):
+            self.job_running = False
+        path = message.get("path") if message.get("type") == "result" else None
+        if isinstance(path, str) and path:
+            folder = os.path.dirname(os.path.abspath(path))
+            tmp = os.path.abspath(tempfile.gettempdir())
+            if folder != tmp and os.path.commonpath([folder, tmp]) == tmp:
+                self._result_dirs.append(folder)
+
     def wait_hello(self, timeout: float = HELLO_TIMEOUT_S) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
+        deadline = min(time.monotonic() + timeout, self.started_at + HELLO_TIMEOUT_S)
         while self.hello is None:
             message = self.poll(timeout=min(0.5, max(deadline - time.monotonic(), 0.01)))
             if message is not None:
@@ -139,7 +239,7 @@ class Worker:
             elif time.monotonic() > deadline:
                 self.kill()
                 raise WorkerError("crashed", f"The inference worker did not start within "
-                                  f"{timeout:.0f} s; see the system console.")
+                                  f"{timeout:.0f} s and was stopped; {self.where_log()}.")
         return self.hello
 
     def accept_hello(self, message: dict[str, Any]) -> bool:
@@ -151,6 +251,7 @@ class Worker:
                                   f"{message.get('protocol')}, the add-on "
                                   f"{protocol.PROTOCOL_VERSION}; reinstall the extension.")
             self.hello = message
+            _remember_hello(message)
             return True
         if message.get("type") == "error":
             self.kill()
@@ -159,24 +260,34 @@ class Worker:
 
     def predict_request(self, audio: str, start: float | None, end: float | None,
                         fps: float | None) -> dict[str, Any]:
+        self.remove_result_dirs()                 # the previous job's result has been read
         job_id = f"j{next(_ids)}"
         request = {"type": "predict", "id": job_id, "audio": audio, "start": start, "end": end,
                    "fps": fps}
+        self.last_message_at = time.monotonic()
+        self.job_running = True
         self.send(request)
         return request
+
+    def remove_result_dirs(self) -> None:
+        while self._result_dirs:
+            shutil.rmtree(self._result_dirs.pop(), ignore_errors=True)
 
     def run(self, audio: str, start: float | None, end: float | None, fps: float | None,
             on_progress: Callable[[str, float], None] | None = None) -> dict[str, Any]:
         """Blocking predict: the result message (inline curves or a file path)."""
         self.wait_hello()
         request = self.predict_request(audio, start, end, fps)
-        while True:
-            message = self.poll(timeout=0.5)
-            if message is None:
-                continue
-            done = handle_job_message(message, request["id"], on_progress)
-            if done is not None:
-                return done
+        try:
+            while True:
+                message = self.poll(timeout=0.5)
+                if message is None:
+                    continue
+                done = handle_job_message(message, request["id"], on_progress)
+                if done is not None:
+                    return done
+        finally:
+            self.job_running = False
 
     def cancel(self, job_id: str) -> None:
         if self.alive:
@@ -193,6 +304,7 @@ class Worker:
             except (WorkerError, subprocess.TimeoutExpired):
                 pass
         self.kill()
+        self.remove_result_dirs()
 
     def kill(self) -> None:
         if self.proc.poll() is None:
@@ -236,6 +348,32 @@ def model_label(hello: dict[str, Any] | None) -> str:
     return f"{name or 'model'} ({' on '.join(parts)})" if parts else (name or "model")
 
 
+# -- what the latest worker said ------------------------------------------------------------
+_last_hello: dict[str, Any] | None = None
+
+
+def _remember_hello(hello: dict[str, Any]) -> None:
+    global _last_hello
+    _last_hello = hello
+
+
+def last_hello() -> dict[str, Any] | None:
+    """The latest worker's hello (None before any worker greeted)."""
+    return _last_hello
+
+
+def last_device() -> str | None:
+    """What the latest worker runs on, e.g. "CPU (onnxruntime 1.32, CPUExecutionProvider)"."""
+    return None if _last_hello is None else str(_last_hello.get("device", "unknown device"))
+
+
+def last_provider() -> str | None:
+    """The execution provider the latest worker chose (e.g. "DmlExecutionProvider"), if said."""
+    model = (_last_hello or {}).get("model")
+    provider = model.get("provider") if isinstance(model, dict) else None
+    return str(provider) if provider else None
+
+
 # -- the one warm worker ---------------------------------------------------------------------
 _lock = threading.Lock()
 _worker: Worker | None = None
@@ -276,17 +414,6 @@ def shutdown_worker() -> None:
 
 
 atexit.register(shutdown_worker)
-
-
-def can_import_torch(python: str) -> bool:
-    """Whether ``python`` can import torch (a few seconds; run rarely)."""
-    if not python or not os.path.exists(python):
-        return False
-    try:
-        return subprocess.run([python, "-c", "import torch"], capture_output=True,
-                              timeout=120).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
 
 
 def this_python() -> str:
