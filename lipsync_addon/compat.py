@@ -62,6 +62,19 @@ def find_fcurve(action: Any, key_id: Any, data_path: str) -> Any:
     return None
 
 
+def remove_fcurve(action: Any, key_id: Any, fcurve: Any) -> None:
+    """Remove ``fcurve`` from ``action`` (its channelbag on 4.4+)."""
+    if fcurve_api(_version()) == "legacy":
+        action.fcurves.remove(fcurve)
+        return
+    for layer in action.layers:
+        for strip in layer.strips:
+            for bag in strip.channelbags:
+                if any(fc == fcurve for fc in bag.fcurves):
+                    bag.fcurves.remove(fcurve)
+                    return
+
+
 def ensure_fcurve(action: Any, key_id: Any, data_path: str, group: str | None = None) -> Any:
     """The F-curve for ``data_path`` of ``key_id`` in ``action``, created if missing."""
     if fcurve_api(_version()) == "legacy":

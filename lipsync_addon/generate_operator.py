@@ -69,7 +69,8 @@ def _redraw(context: Any) -> None:
 
 
 class LIPSYNC_OT_generate(bpy.types.Operator):
-    """Generate shape-key lip sync for the active mesh from a sound strip"""
+    """Generate shape-key lip sync for the active mesh (and the other selected meshes whose
+    shape keys a mapping drives) from a sound strip"""
     bl_idname = "lipsync.generate"
     bl_label = "Generate Lip Sync"
     bl_options = {"REGISTER", "UNDO"}
@@ -97,7 +98,7 @@ class LIPSYNC_OT_generate(bpy.types.Operator):
             sound_scene = scene
         strip = self.strip or scene.lipsync.strip
         return job_mod.prepare(scene, context.active_object, strip, lead, self.mapping,
-                               sound_scene)
+                               sound_scene, others=job_mod.selected_meshes(context))
 
     def _finish(self, context: Any, job: job_mod.Job, result: dict[str, Any],
                 worker: worker_client.Worker) -> OpResult:
@@ -105,7 +106,8 @@ class LIPSYNC_OT_generate(bpy.types.Operator):
         if obj is None or obj.type != "MESH" or obj.data.shape_keys is None:
             raise InputError(f"{job.object_name!r} or its shape keys were removed while lip sync "
                              "ran; nothing was written.")
-        report = job_mod.finish(job, obj, result, _device(worker))
+        report = job_mod.finish(job, obj, result, _device(worker),
+                                model=(worker.hello or {}).get("model"))
         context.scene.lipsync.last_report = report.sentence()
         self.report({"WARNING"} if report.warnings else {"INFO"}, report.sentence())
         return {"FINISHED"}

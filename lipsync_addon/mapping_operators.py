@@ -5,6 +5,7 @@ Imports: bpy, bpy_extras, lipsync_core (relatively), properties.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 import bpy
@@ -12,7 +13,7 @@ from bpy.props import EnumProperty, StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
 from ..lipsync_core import mapping
-from . import properties
+from . import curves_io_operators, properties
 
 if TYPE_CHECKING:
     from .compat import OpResult
@@ -35,7 +36,7 @@ def _load_table(op: Any, obj: Any, table: mapping.Mapping) -> None:
     spelled = {mapping.normalize(r.shape_key): r.shape_key for r in resolved.rows}
     rows = tuple(mapping.Row(r.parameter, spelled.get(mapping.normalize(r.shape_key), r.shape_key),
                              r.weight, r.half, r.enabled) for r in table.rows)
-    properties.mapping_to_rows(obj, mapping.Mapping(table.name, rows, table.description))
+    properties.mapping_to_rows(obj, dataclasses.replace(table, rows=rows))
     if names and missing:
         op.report({"WARNING"}, f"Loaded {table.name!r}; {len(missing)} of its shape keys are not "
                                f"on {obj.name!r}: {', '.join(missing[:8])}"
@@ -69,8 +70,8 @@ class LIPSYNC_OT_load_preset(_MeshOperator):
 
 
 class LIPSYNC_OT_auto_match(_MeshOperator):
-    """Fill the table from the preset whose names match the most shape keys
-    (case, spaces and underscores ignored)"""
+    """Fill the table from the preset whose conventions the rig follows: the one whose names
+    match the most shape keys (any spelling: case, _L/_R, CC4, exporter prefixes); says which"""
     bl_idname = "lipsync.auto_match"
     bl_label = "Auto-Match"
     bl_options = {"REGISTER", "UNDO"}
@@ -85,7 +86,9 @@ class LIPSYNC_OT_auto_match(_MeshOperator):
             return {"CANCELLED"}
         resolved, _ = mapping.resolve(best, _shape_key_names(obj))
         properties.mapping_to_rows(obj, resolved)
-        self.report({"INFO"}, f"Matched {count} shape keys with the {best.name!r} preset.")
+        message = f"Matched {count} shape keys with the {mapping.describe(best)} preset."
+        context.scene.lipsync.last_report = message
+        self.report({"INFO"}, message)
         return {"FINISHED"}
 
 
@@ -195,6 +198,7 @@ def add_shape_keys(obj: Any, names: list[str]) -> int:
     return added
 
 
+# curves_io_operators' classes register with these (lipsync_addon/__init__.py lists modules)
 CLASSES = (LIPSYNC_OT_load_preset, LIPSYNC_OT_auto_match, LIPSYNC_OT_import_mapping,
            LIPSYNC_OT_export_mapping, LIPSYNC_OT_row_add, LIPSYNC_OT_row_remove,
-           LIPSYNC_OT_add_shape_keys)
+           LIPSYNC_OT_add_shape_keys) + curves_io_operators.CLASSES

@@ -90,6 +90,7 @@ class LIPSYNC_PT_panel(bpy.types.Panel):
         row.prop(state, "density", expand=True)
         if state.density == "REDUCED":
             col.prop(state, "tolerance")
+        col.prop(state, "interpolation")
         col.prop(state, "use_nla")
 
         if obj is not None and obj.type == "MESH":
@@ -104,6 +105,10 @@ class LIPSYNC_PT_panel(bpy.types.Panel):
             row.operator("lipsync.cancel", text="", icon="CANCEL")
         else:
             layout.operator("lipsync.generate", icon="PLAY")
+            row = layout.row(align=True)
+            row.operator("lipsync.rekey", icon="FILE_REFRESH")
+            row.operator("lipsync.import_curves", text="", icon="IMPORT")
+            row.operator("lipsync.export_curves", text="", icon="EXPORT")
         if state.last_report:
             for chunk in _wrap(state.last_report, 60):
                 layout.label(text=chunk)
@@ -115,6 +120,16 @@ class LIPSYNC_PT_panel(bpy.types.Panel):
         row.prop(settings, "preset", text="")
         row.operator("lipsync.load_preset", text="Load")
         row.operator("lipsync.auto_match", text="", icon="VIEWZOOM")
+        row = box.row(align=True)
+        row.prop(settings, "convention", text="")
+        if settings.convention == "arkit":
+            row.prop(settings, "seal_jaw")
+        elif settings.convention == "solve":
+            row.prop(settings, "mode", text="")
+            row.prop(settings, "min_hold_ms", text="Hold (ms)")
+        if settings.convention == "solve":
+            box.label(text="Rows: each shape's signature (what the parameters read at 1.0)",
+                      icon="INFO")
         row = box.row()
         row.template_list("LIPSYNC_UL_mapping", "", settings, "rows", settings, "active_row", rows=5)
         col = row.column(align=True)

@@ -7,6 +7,7 @@ Imports: bpy, lipsync_core (relatively).
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import bpy
@@ -40,12 +41,33 @@ class LIPSYNC_PG_mapping_row(bpy.types.PropertyGroup):
     enabled: BoolProperty(name="Enabled", default=True)  # type: ignore[valid-type]
 
 
+CONVENTION_ITEMS = [
+    ("table", "Weighted Table", "Each shape key is the weighted sum of its rows"),
+    ("arkit", "ARKit", "ARKit meanings: mouthClose tied to jawOpen and never above it, the jaw a "
+                       "little open through a seal, lip openers give way to a closure"),
+    ("solve", "Viseme Solve", "Rows are each shape's signature; per frame the rig's own shapes "
+                              "that best reproduce the mouth are solved for, and a closure wins")]
+MODE_ITEMS = [("blend", "Blend", "Mix the solved shapes"),
+              ("hold", "Hold", "One shape at a time at full weight (stylised mouth sets)")]
+
+
 class LIPSYNC_PG_object(bpy.types.PropertyGroup):
-    """Per object: its mapping table (saved in the .blend)."""
+    """Per object: its mapping table and convention (saved in the .blend)."""
     rows: CollectionProperty(type=LIPSYNC_PG_mapping_row)  # type: ignore[valid-type]
     active_row: IntProperty(default=0)  # type: ignore[valid-type]
     preset: EnumProperty(name="Preset", items=_preset_items,  # type: ignore[valid-type]
                          description="Shipped mapping preset to load")
+    table_name: StringProperty(name="Table", default="")  # type: ignore[valid-type]
+    convention: EnumProperty(name="Convention", items=CONVENTION_ITEMS,  # type: ignore[valid-type]
+                             default="table", description="What the rig's shapes mean")
+    seal_jaw: FloatProperty(name="Seal Jaw", default=mapping.Options.seal_jaw,  # type: ignore[valid-type]
+                            min=0.0, max=1.0, description="jawOpen through a full seal (ARKit)")
+    mode: EnumProperty(name="Mode", items=MODE_ITEMS, default="blend")  # type: ignore[valid-type]
+    min_hold_ms: FloatProperty(name="Min Hold", default=0.0, min=0.0,  # type: ignore[valid-type]
+                               max=1000.0, precision=0,
+                               description="Shortest time a shape is shown, milliseconds")
+    aliases_json: StringProperty(default="")  # type: ignore[valid-type]
+    keyed_json: StringProperty(default="")  # type: ignore[valid-type]   # shapes the last run keyed
 
 
 class LIPSYNC_PG_scene(bpy.types.PropertyGroup):
@@ -66,8 +88,11 @@ class LIPSYNC_PG_scene(bpy.types.PropertyGroup):
         ("ALL", "Every Frame", "A key on every frame"),
         ("REDUCED", "Reduced", "Only the keys needed to stay within the tolerance")])
     tolerance: FloatProperty(name="Tolerance", default=0.02, min=0.001,  # type: ignore[valid-type]
-                             max=0.5, description="Largest difference from the full curve "
-                                                  "when keys are reduced")
+                             max=0.5, description="Largest difference of the played curve "
+                                                  "from the full one when keys are reduced")
+    interpolation: EnumProperty(name="Interpolation", default="BEZIER", items=[  # type: ignore[valid-type]
+        ("BEZIER", "Bezier", "Smooth keys (more of them are kept to honour the tolerance)"),
+        ("LINEAR", "Linear", "Straight lines between keys")])
     use_nla: BoolProperty(name="Push to NLA", default=False,  # type: ignore[valid-type]
                           description="Put the result in a new NLA strip")
     # state shown by the panel
@@ -85,23 +110,51 @@ def read_settings(scene: Any, lead_ms: float | None = None) -> keyplan.KeySettin
         intensity=s.intensity,
         smoothing_ms=s.smoothing_ms,
         tolerance=s.tolerance if s.density == "REDUCED" else 0.0,
+        interpolation=s.interpolation,
     )
 
 
 def rows_to_mapping(obj: Any) -> mapping.Mapping:
+    s = obj.lipsync
     rows = tuple(mapping.Row(r.parameter, r.shape_key, r.weight, r.half, r.enabled)
-                 for r in obj.lipsync.rows if r.shape_key)
-    return mapping.Mapping(obj.name, rows)
+                 for r in s.rows if r.shape_key)
+    aliases: tuple = ()
+    if s.aliases_json:
+        try:
+            aliases = tuple((k, tuple(v)) for k, v in json.loads(s.aliases_json).items())
+        except (ValueError, AttributeError, TypeError):
+            aliases = ()
+    return mapping.Mapping(s.table_name or obj.name, rows, "", s.convention,
+                           mapping.Options(s.seal_jaw, s.mode, s.min_hold_ms), aliases)
 
 
 def mapping_to_rows(obj: Any, table: mapping.Mapping) -> None:
-    rows = obj.lipsync.rows
+    s = obj.lipsync
+    rows = s.rows
     rows.clear()
     for r in table.rows:
         item = rows.add()
         item.parameter, item.shape_key, item.weight = r.parameter, r.shape_key, r.weight
         item.half, item.enabled = r.half, r.enabled
-    obj.lipsync.active_row = 0
+    s.active_row = 0
+    s.table_name = table.name
+    s.convention = table.convention
+    s.seal_jaw, s.mode, s.min_hold_ms = (table.options.seal_jaw, table.options.mode,
+                                         table.options.min_hold_ms)
+    s.aliases_json = json.dumps({k: list(v) for k, v in table.aliases}) if table.aliases else ""
+
+
+def keyed_shapes(obj: Any) -> list[str]:
+    """Shape keys the last lip-sync run keyed on ``obj``."""
+    try:
+        names = json.loads(obj.lipsync.keyed_json or "[]")
+    except ValueError:
+        return []
+    return [n for n in names if isinstance(n, str)]
+
+
+def set_keyed_shapes(obj: Any, names: list[str]) -> None:
+    obj.lipsync.keyed_json = json.dumps(names, ensure_ascii=False)
 
 
 CLASSES = (LIPSYNC_PG_mapping_row, LIPSYNC_PG_object, LIPSYNC_PG_scene)

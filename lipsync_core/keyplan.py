@@ -181,7 +181,9 @@ class KeySettings:
     lead_ms: float = DEFAULT_LEAD_MS   # milliseconds, positive = mouth early
     intensity: float = 1.0             # multiplier before the [0, 1] clamp
     smoothing_ms: float = 0.0          # Gaussian sigma in milliseconds; 0 = off
-    tolerance: float = 0.0             # 0 = a key on every frame; else simplify() tolerance
+    tolerance: float = 0.0             # 0 = a key on every frame; else the largest difference
+                                       # the played curve may have from the full one
+    interpolation: str = "BEZIER"      # of the written keys: "BEZIER" or "LINEAR"
 
 
 def shape_key_keys(frames: np.ndarray, curves_fps: float, start_time: float,
