@@ -1,4 +1,4 @@
-"""``python -m inference bench``: how fast speech becomes curves, stage by stage.
+"""``python -m inference bench --backend torch``: the torch engine's speed, stage by stage.
 
 Owns the benchmark (a measurement, never a test): for 10 s and 60 s of speech (a real file given
 with --audio, repeated to length, or synthesised speech-like sound) it prints encoder time, head
@@ -24,7 +24,7 @@ import numpy as np
 from .commands.common import (EXIT_OK, EXIT_USAGE, OneLineParser, UsageError, fail, one_line,
                               setup_logging, tune_runtime)
 
-PROG = "python -m inference bench"
+PROG = "python -m inference bench --backend torch"
 DEFAULT_ENCODER = {"kind": "whisper", "source": "openai/whisper-base", "layer": -1}
 log = logging.getLogger(__name__)
 

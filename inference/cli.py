@@ -14,6 +14,7 @@ COMMANDS = {
     "serve": ("inference.worker", "the warm JSON Lines worker the Blender add-on spawns"),
     "batch": ("inference.batch.cli", "many audio files -> curves files, cached, local or Ray"),
     "bench": ("inference.bench", "speed of encoder and head on 10 s and 60 s of speech"),
+    "export": ("inference.export", "checkpoint -> runtime model folder (ONNX) that ships"),
     "fetch-encoder": ("inference.encoders.fetch", "obtain the default speech encoder offline-ready"),
     "corpus": ("inference.corpus.cli", "build, align, augment and import training corpora"),
     "phones": ("inference.articulation.cli", "phone timings -> curves (text-assisted engine)"),

@@ -1,4 +1,4 @@
-"""``python -m inference serve``: the warm worker the Blender add-on spawns.
+"""``python -m lipsync_runtime serve``: the warm worker the Blender add-on spawns.
 
 Owns the worker side of lipsync_core.protocol: load the model once, say ``hello``, then answer
 ``predict`` requests one at a time with ``progress`` messages and a ``result`` (inline curves, or
@@ -10,7 +10,11 @@ job runs; the job checks it between encoder and head windows. ``shutdown`` is an
 stdin (the client is gone) cancels the running job and exits 0. Only protocol lines go to stdout (anything else printed is redirected to
 stderr, where the logs go).
 
-Imports: lipsync_core, inference.commands.common; inference.pipeline lazily.
+The engine is the ONNX Runtime one (lipsync_runtime.engine); ``python -m inference serve
+--backend torch`` passes a factory for the torch engine instead, and everything else is this
+module. Ships in the extension.
+
+Imports: lipsync_core, lipsync_runtime (the engine lazily, after the protocol's stdout is set up).
 """
 from __future__ import annotations
 
@@ -23,14 +27,14 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Callable, Optional
 
 from lipsync_core import protocol
 
-from .commands.common import (EXIT_OK, EXIT_USAGE, OneLineParser, UsageError, one_line,
-                              setup_logging, tune_runtime)
+from .cli_common import (EXIT_OK, EXIT_USAGE, OneLineParser, UsageError, one_line, setup_logging,
+                         tune_runtime)
 
-PROG = "python -m inference serve"
+PROG = "python -m lipsync_runtime serve"
 DEFAULT_INLINE_MAX_FRAMES = 20000       # 50 Hz frames (400 s) above which results go to a file
 PROGRESS_STEP = 0.05                    # report a stage again after this much more progress
 log = logging.getLogger(__name__)
@@ -123,8 +127,7 @@ def _error_code(exc: BaseException) -> str:
     from lipsync_core.curves import CurvesError
 
     from .audio import AudioError
-    from .checkpoint import ModelError
-    from .encoders import EncoderError
+    from .errors import EncoderError, ModelError
     if isinstance(exc, FileNotFoundError):
         return "missing_file"
     if isinstance(exc, AudioError):
@@ -143,7 +146,7 @@ class Worker:
     def predict(self, message: dict[str, Any]) -> None:
         from lipsync_core.curves import write_curves
 
-        from .pipeline import Cancelled
+        from .errors import Cancelled
 
         job_id = message.get("id")
         if not isinstance(job_id, str) or not job_id:
@@ -245,26 +248,38 @@ def _safe(job_id: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in job_id)[:64] or "result"
 
 
-def main(argv: list[str]) -> int:
-    parser = OneLineParser(prog=PROG, description="The warm JSON Lines worker (see "
+EngineFactory = Callable[[Optional[str], str], Any]     # (model folder or None, device) -> engine
+
+
+def runtime_engine(model: str | None, device: str) -> Any:
+    from .engine import load_engine
+    return load_engine(model, device=device)
+
+
+def main(argv: list[str], engine_factory: EngineFactory | None = None,
+         devices: tuple[str, ...] | None = None, prog: str = PROG) -> int:
+    """Serve until shutdown or end of stdin. ``engine_factory`` builds the engine (default: the
+    ONNX Runtime one); ``devices`` are the --device choices it accepts."""
+    from .providers import DEVICES
+
+    parser = OneLineParser(prog=prog, description="The warm JSON Lines worker (see "
                            "lipsync_core/protocol.py).")
-    parser.add_argument("--model", default=None, help="checkpoint folder (default: assets/model)")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--model", default=None,
+                        help="model folder (default: the shipped model, assets/runtime)")
+    parser.add_argument("--device", choices=devices or DEVICES, default="auto")
     parser.add_argument("--verbose", action="store_true", help="debug logs on stderr")
     try:
         args = parser.parse_args(argv)
     except UsageError as exc:
-        print(f"{PROG}: {one_line(exc)}", file=sys.stderr)
+        print(f"{prog}: {one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     out = Channel(sys.stdout.buffer)
     sys.stdout = sys.stderr                       # stray prints must not corrupt the protocol
     tune_runtime()
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     setup_logging(args.verbose)
     logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
     try:
-        from .pipeline import LipSyncEngine
-        engine = LipSyncEngine(args.model, device=args.device)
+        engine = (engine_factory or runtime_engine)(args.model, args.device)
     except Exception as exc:                      # noqa: BLE001 - reported, then exit
         code = _error_code(exc)
         if code == "internal":
@@ -275,10 +290,20 @@ def main(argv: list[str]) -> int:
     from lipsync_core.params import PARAM_NAMES, SCHEMA_VERSION
     out.send({"type": "hello", "protocol": protocol.PROTOCOL_VERSION,
               "schema_version": SCHEMA_VERSION, "device": engine.device_description,
-              "model": engine.model_info, "params": list(PARAM_NAMES)})
+              "model": engine.model_info, "params": list(PARAM_NAMES),
+              "providers": _providers()})
     jobs = Jobs()
     inbox: "queue.Queue[Any]" = queue.Queue()
     reader = threading.Thread(target=_reader, args=(sys.stdin.buffer, inbox, jobs, out),
                               name="stdin-reader", daemon=True)
     reader.start()
     return Worker(engine, out, jobs).serve(inbox)
+
+
+def _providers() -> list[str]:
+    """The execution providers this onnxruntime offers (empty when it is not importable)."""
+    try:
+        import onnxruntime
+        return list(onnxruntime.get_available_providers())
+    except ImportError:
+        return []

@@ -140,3 +140,39 @@ def make_tiny_checkpoint(directory: Path, encoder_dir: Path, kind: str = "bilstm
 def tiny_checkpoint(tmp_path_factory, tiny_wav2vec2_dir) -> Path:
     """A checkpoint folder: tiny random BiLSTM head over the tiny wav2vec2 (last layer)."""
     return make_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny", tiny_wav2vec2_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_wav2vec2_group_dir(tmp_path_factory) -> Path:
+    """A tiny random wav2vec2 whose first convolution is group-normalised per clip (as in
+    wav2vec2-base / hubert-base, unlike the layer-norm ``tiny_wav2vec2_dir``)."""
+    import torch
+    from transformers import Wav2Vec2Config, Wav2Vec2Model
+
+    torch.manual_seed(1)
+    config = Wav2Vec2Config(hidden_size=TINY_DIM, num_hidden_layers=2, num_attention_heads=2,
+                            intermediate_size=64, conv_dim=(16,) * 7,
+                            num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2,
+                            do_stable_layer_norm=False, feat_extract_norm="group")
+    folder = tmp_path_factory.mktemp("tiny_wav2vec2_group")
+    Wav2Vec2Model(config).eval().save_pretrained(folder)
+    return folder
+
+
+def export_runtime(checkpoint: Path, out: Path) -> Path:
+    """``python -m inference export`` of ``checkpoint`` into ``out`` (a runtime model folder)."""
+    from inference.export import export_model
+
+    return export_model(checkpoint, out)
+
+
+@pytest.fixture(name="export_runtime")
+def export_runtime_fixture():
+    """The factory ``export_runtime(checkpoint, out) -> runtime model folder``."""
+    return export_runtime
+
+
+@pytest.fixture(scope="session")
+def tiny_runtime_model(tmp_path_factory, tiny_checkpoint) -> Path:
+    """The tiny checkpoint exported for ONNX Runtime: what the shipped worker runs in tests."""
+    return export_runtime(tiny_checkpoint, tmp_path_factory.mktemp("runtime") / "tiny")

@@ -4,7 +4,10 @@ Owns the command line of a single prediction: argument checks, output format by 
 (.json, .csv, .npz; see lipsync_core.curves), atomic writing, exit codes (0 done, 1 failure
 with one line on stderr, 2 usage).
 
-Imports: inference.commands.common; inference.pipeline and lipsync_core lazily.
+Runs the runtime model (ONNX Runtime) by default; ``--backend torch`` or a training checkpoint in
+``--model`` runs the torch engine (inference/commands/backend.py).
+
+Imports: inference.commands.{common, backend}; lipsync_core and lipsync_runtime lazily.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from .backend import DEVICES, add_backend_argument, open_engine
 from .common import (EXIT_OK, EXIT_USAGE, OneLineParser, UsageError, fail, one_line,
                      setup_logging, tune_runtime)
 
@@ -28,9 +32,11 @@ def build_parser() -> OneLineParser:
     parser.add_argument("--fps", type=float, default=None,
                         help="frames per second of the output (default: the model's 50)")
     parser.add_argument("--model", default=None,
-                        help="checkpoint folder (default: the project's assets/model)")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
-                        help="auto takes CUDA in half precision when present, else the CPU")
+                        help="runtime model folder (default: assets/runtime), or a training "
+                             "checkpoint (runs with torch)")
+    parser.add_argument("--device", choices=DEVICES, default="auto",
+                        help="auto takes a GPU when one works (CUDA, DirectML, CoreML), else the CPU")
+    add_backend_argument(parser)
     parser.add_argument("--start", type=float, default=None, help="seconds into the file")
     parser.add_argument("--end", type=float, default=None, help="seconds into the file")
     parser.add_argument("--verbose", action="store_true", help="log details and tracebacks")
@@ -71,9 +77,8 @@ def _expected(exc: Exception) -> bool:
     """Errors whose message is written for a person (not a bug)."""
     from lipsync_core.curves import CurvesError
 
-    from ..audio import AudioError
-    from ..checkpoint import ModelError
-    from ..encoders import EncoderError
+    from lipsync_runtime.audio import AudioError
+    from lipsync_runtime.errors import EncoderError, ModelError
     return isinstance(exc, (AudioError, ModelError, EncoderError, CurvesError, FileNotFoundError))
 
 
@@ -87,13 +92,11 @@ def _run(args) -> int:
                                 "create it first.")
     from lipsync_core.curves import write_curves
 
-    from ..audio import audio_duration
+    from lipsync_runtime.audio import audio_duration
     audio_duration(audio)                      # unreadable audio fails before the model loads
 
-    from ..pipeline import LipSyncEngine
-
     t0 = time.perf_counter()
-    engine = LipSyncEngine(args.model, device=args.device)
+    engine = open_engine(args.model, args.device, args.backend)
     t1 = time.perf_counter()
     curves = engine.predict(audio, start=args.start, end=args.end, fps=args.fps)
     write_curves(output, curves)

@@ -8,8 +8,10 @@ which must score ~1.0), and the report: per language (en / ja separately), optio
 with issue 6's quality goals marked pass/fail for the model.
 
 By default the model runs on cached encoder features (the same cache as training: fast, and each
-clip is encoded once), followed by the product's silence gate; ``--engine`` runs the product
-path, ``LipSyncEngine.predict``, instead (the encoder then windows the clip as in production).
+clip is encoded once), followed by the product's silence gate; ``--engine`` runs the torch
+product path, ``LipSyncEngine.predict``, instead (the encoder then windows the clip as in
+production); ``--runtime DIR`` runs the shipped ONNX Runtime engine on that runtime model folder,
+with ``--min-window`` choosing how short clips are windowed (lipsync_runtime.windows).
 
 Imports: numpy, torch, inference.checkpoint, inference.heads, inference.articulation,
 inference.training.features / metrics (inference.pipeline with --engine).
@@ -68,7 +70,8 @@ def _head_predictor(model_dir: Path, device: str) -> tuple[dict, Callable[[np.nd
 
 def evaluate(model_dir: Path, data_dir: Path, split: str = "test", cache_dir: Path | None = None,
              device: str = "cpu", engine: bool = False, langs: tuple[str, ...] | None = None,
-             per_clip: bool = False) -> dict[str, Any]:
+             per_clip: bool = False, runtime: Path | None = None,
+             min_window_s: float | None | str = "model") -> dict[str, Any]:
     """The evaluation report (a JSON-ready dict) of ``model_dir`` on ``split`` of ``data_dir``."""
     import torch
     from inference.training.config import _default_cache
@@ -81,7 +84,12 @@ def evaluate(model_dir: Path, data_dir: Path, split: str = "test", cache_dir: Pa
     utts = plan([Path(data_dir)], spec, cache, (split,), langs)
     if not utts:
         raise ValueError(f"{data_dir} has no {split!r} utterances to evaluate; check --split.")
-    if engine:
+    if runtime is not None:
+        from lipsync_runtime.engine import RuntimeEngine
+        lip_engine = RuntimeEngine(runtime, device=device, min_window_s=min_window_s)
+        engine = True
+        fill_targets(utts)
+    elif engine:
         from inference.pipeline import LipSyncEngine
         lip_engine = LipSyncEngine(model_dir, device)
         fill_targets(utts)
@@ -115,7 +123,9 @@ def evaluate(model_dir: Path, data_dir: Path, split: str = "test", cache_dir: Pa
                  clips["model"][-1].get("closure_recall", math.nan), clips["model"][-1]["lag_ms"])
 
     report: dict[str, Any] = {"model": str(model_dir), "data": str(data_dir), "split": split,
-                              "path": "engine" if engine else "cached-features",
+                              "path": ("runtime " + str(runtime) + f" (min window {min_window_s})"
+                                       if runtime is not None else
+                                       "engine" if engine else "cached-features"),
                               "training": {k: config.get("training", {}).get(k) for k in
                                            ("name", "steps", "best_valid_loss", "wall_time_s")},
                               "definitions": metrics.__doc__, "per_language": {}}
@@ -135,9 +145,8 @@ def evaluate(model_dir: Path, data_dir: Path, split: str = "test", cache_dir: Pa
 
 def gate_silence(curves: np.ndarray, wave: np.ndarray) -> np.ndarray:
     """The product's post-processing (inference.pipeline): long silences ease to the rest pose."""
-    from inference.pipeline import REST, silence_gate
-    gate = silence_gate(wave, len(curves), 320)[:, None]                # (frames, 1)
-    return REST + (curves - REST) * gate
+    from lipsync_runtime.gate import apply_gate
+    return apply_gate(curves, wave)
 
 
 def metrics_fit(curves: np.ndarray, n: int) -> np.ndarray:
@@ -195,6 +204,15 @@ def _write_json_atomic(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
+def _min_window(text: str) -> float | None | str:
+    if text in ("model", "full"):
+        return None if text == "full" else "model"
+    try:
+        return float(text)
+    except ValueError:
+        raise SystemExit(f"evaluate: --min-window takes seconds, 'full' or 'model', not {text!r}.")
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m inference evaluate",
                                      description="Score a model against reference phones/targets.")
@@ -205,6 +223,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--per-clip", action="store_true", help="include every clip in the report")
     parser.add_argument("--engine", action="store_true",
                         help="run the product pipeline (LipSyncEngine) instead of cached features")
+    parser.add_argument("--runtime", help="run the shipped ONNX Runtime engine on this runtime "
+                        "model folder (assets/runtime) instead")
+    parser.add_argument("--min-window", default="model",
+                        help="with --runtime: seconds of the shortest encoder window for clips "
+                             "under 30 s, 'full' for 30 s always, 'model' for the folder's setting")
     parser.add_argument("--cache", help="feature cache directory (default: the training cache)")
     parser.add_argument("--lang", action="append", help="only this language (repeatable)")
     parser.add_argument("--device", default="cpu")
@@ -218,7 +241,9 @@ def main(argv: list[str]) -> int:
     try:
         report = evaluate(Path(args.model), Path(args.data), args.split,
                           Path(args.cache) if args.cache else None, args.device, args.engine,
-                          tuple(args.lang) if args.lang else None, args.per_clip)
+                          tuple(args.lang) if args.lang else None, args.per_clip,
+                          Path(args.runtime) if args.runtime else None,
+                          _min_window(args.min_window))
     except Exception as exc:  # bad input: one line for a person; the traceback with --verbose
         if args.verbose or not isinstance(exc, (FileNotFoundError, ValueError)) and \
                 type(exc).__name__ not in ("ModelError", "EncoderError", "AudioError"):

@@ -1,4 +1,10 @@
-"""The worker over real pipes: hello, warm predicts, cancel, bad requests, shutdown, EOF, crash."""
+"""The worker over real pipes: hello, warm predicts, cancel, bad requests, shutdown, EOF, crash.
+
+The worker under test is the one the extension spawns, ``python -m lipsync_runtime serve``, on a
+tiny checkpoint exported for ONNX Runtime; ``python -m inference serve --backend torch`` is the
+same worker on the torch engine and gets one test of its own. The runtime worker also runs with
+torch and transformers made unimportable, as in a stock Blender.
+"""
 import json
 import os
 import queue
@@ -24,9 +30,10 @@ pytestmark = pytest.mark.slow
 class Client:
     """A worker process and its JSON Lines, read on a thread so waits can time out."""
 
-    def __init__(self, model: Path, *extra: str) -> None:
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        self.proc = subprocess.Popen([sys.executable, "-m", "inference", "serve", "--model",
+    def __init__(self, model: Path, *extra: str, module: str = "lipsync_runtime",
+                 pythonpath: tuple[str, ...] = ()) -> None:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join((*pythonpath, str(REPO)))}
+        self.proc = subprocess.Popen([sys.executable, "-m", module, "serve", "--model",
                                       str(model), "--device", "cpu", *extra],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env=env, cwd=str(REPO))
@@ -69,8 +76,8 @@ class Client:
 
 
 @pytest.fixture
-def client(tiny_checkpoint):
-    worker = Client(tiny_checkpoint)
+def client(tiny_runtime_model):
+    worker = Client(tiny_runtime_model)
     hello = worker.recv()
     assert hello["type"] == "hello", worker.stderr
     worker.hello = hello
@@ -80,7 +87,7 @@ def client(tiny_checkpoint):
 
 def test_hello_two_warm_predicts_and_shutdown(client, speech_wav):
     hello = client.hello
-    assert hello["protocol"] == protocol.PROTOCOL_VERSION and hello["device"] == "cpu"
+    assert hello["protocol"] == protocol.PROTOCOL_VERSION and hello["device"].startswith("CPU (")
     assert hello["params"] == list(PARAM_NAMES) and hello["model"]["head"] == "bilstm"
     client.send({"type": "predict", "id": "one", "audio": str(speech_wav), "fps": 24})
     client.send({"type": "predict", "id": "two", "audio": str(speech_wav), "start": 1.0,
@@ -186,5 +193,37 @@ def test_bad_model_reports_then_exits(tmp_path):
         assert message["type"] == "error" and message["code"] == "model"
         assert "does not exist" in message["message"]
         assert worker.proc.wait(timeout=TIMEOUT) == 1
+    finally:
+        worker.close()
+
+
+def _predict_once(worker: Client, wav: Path) -> dict:
+    hello = worker.recv()
+    assert hello["type"] == "hello", worker.stderr
+    worker.send({"type": "predict", "id": "one", "audio": str(wav), "fps": 24})
+    result, _ = worker.until("result", "error")
+    assert result["type"] == "result", result
+    return hello
+
+
+def test_runtime_worker_needs_no_torch(tmp_path, tiny_runtime_model, speech_wav):
+    blocked = tmp_path / "blocked"
+    for name in ("torch", "transformers"):
+        (blocked / name).mkdir(parents=True)
+        (blocked / name / "__init__.py").write_text(f"raise ImportError('{name} is blocked')\n")
+    worker = Client(tiny_runtime_model, pythonpath=(str(blocked),))
+    try:
+        hello = _predict_once(worker, speech_wav)
+        assert hello["model"]["backend"] == "onnxruntime"
+        assert "CPUExecutionProvider" in hello["providers"]
+    finally:
+        worker.close()
+
+
+def test_torch_backend_serves_a_checkpoint(tiny_checkpoint, speech_wav):
+    worker = Client(tiny_checkpoint, "--backend", "torch", module="inference")
+    try:
+        hello = _predict_once(worker, speech_wav)
+        assert hello["device"] == "cpu" and "backend" not in hello["model"]
     finally:
         worker.close()

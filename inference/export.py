@@ -1,0 +1,332 @@
+"""``python -m inference export``: a checkpoint -> a runtime model folder for ONNX Runtime.
+
+Owns the conversion of a trained head and its speech encoder (Whisper, or wav2vec2 / HuBERT /
+WavLM) into what ships: ``encoder.onnx``, ``head.onnx``, the front end's data and a
+``config.json`` that describes them (lipsync_runtime/model.py reads it). Nothing else in the
+project writes ONNX.
+
+- The encoder is exported for one window of any length (a dynamic time axis), so the runtime can
+  cut a short clip's window to the clip instead of paying for Whisper's full 30 s. For Whisper the
+  wrapper below runs the same layers as ``WhisperEncoder.forward`` with the positional table
+  sliced to the window, which transformers' own forward refuses to do for lengths other than 30 s.
+- wav2vec2-style "group" feature extractors normalise their first convolution per clip (see
+  inference/encoders/ssl.py); the exported encoder takes that clip's mean and variance as inputs,
+  and a small ``encoder_stats.onnx`` gives the runtime the sums to compute them.
+- Weights are stored in float16 (the published Whisper base weights and our heads are float16
+  already, so nothing is lost) with a Cast to float32 in the graph, which ONNX Runtime folds when it
+  loads the model: half the file size, float32 arithmetic.
+- The folder is written under a temporary name beside the target and renamed into place.
+
+May import: torch, transformers (through inference.encoders), onnx, onnxruntime (to check the
+export), inference.*, lipsync_core, lipsync_runtime.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lipsync_core.params import FRAME_RATE_HZ, PARAM_NAMES, SAMPLE_RATE, SCHEMA_VERSION
+from lipsync_runtime.model import (CONFIG_NAME, ENCODER_FILE, HEAD_FILE, MEL_FILTERS_FILE,
+                                   RUNTIME_FORMAT, STATS_FILE, file_entry)
+
+from .commands.common import (EXIT_OK, EXIT_USAGE, OneLineParser, UsageError, fail, one_line,
+                              setup_logging)
+
+PROG = "python -m inference export"
+OPSET = 17
+MIN_FP16_ELEMENTS = 1024          # smaller initializers (biases, norms) stay float32
+log = logging.getLogger(__name__)
+
+
+# -- encoder wrappers (torch modules traced by the exporter) ----------------------------------
+def _layer_stack(hidden: list[Any], final: Any, layer: int | str) -> Any:
+    """The spec's layer from L + 1 hidden states (the last replaced by the normalised output):
+    (1, T, D), or (1, L + 1, T, D) stacked for "all"."""
+    import torch
+
+    states = hidden[:-1] + [final]
+    if layer == "all":
+        return torch.stack(states, dim=1)
+    return states[int(layer)]
+
+
+def whisper_window_module(encoder: Any, layer: int | str) -> Any:
+    """(1, n_mels, 2T) log-mel -> the spec's hidden state(s) for T frames, for any T <= 1500."""
+    import torch
+    from torch import nn
+
+    class WhisperWindow(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.enc = encoder
+
+        def forward(self, mel: torch.Tensor) -> torch.Tensor:
+            enc = self.enc
+            x = nn.functional.gelu(enc.conv1(mel))
+            x = nn.functional.gelu(enc.conv2(x)).permute(0, 2, 1)        # (1, T, D)
+            x = x + enc.embed_positions.weight[: x.shape[1]]
+            hidden = [x]
+            for block in enc.layers:
+                out = block(x, None)
+                x = out[0] if isinstance(out, tuple) else out
+                hidden.append(x)
+            return _layer_stack(hidden, enc.layer_norm(x), layer)
+
+    return WhisperWindow().eval()
+
+
+def ssl_window_module(model: Any, layer: int | str, clip_norm: Any | None) -> Any:
+    """(1, samples) normalised wave [, mean (C,), var (C,)] -> the spec's hidden state(s)."""
+    import torch
+    from torch import nn
+
+    want_all = layer != -1
+
+    class SSLWindow(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, wave: torch.Tensor, *stats: torch.Tensor) -> torch.Tensor:
+            if clip_norm is not None:
+                clip_norm.mean, clip_norm.var = stats
+            out = self.model(input_values=wave, output_hidden_states=want_all)
+            if not want_all:
+                return out.last_hidden_state
+            hidden = list(out.hidden_states)
+            return _layer_stack(hidden, out.last_hidden_state, layer)
+
+    return SSLWindow().eval()
+
+
+def ssl_stats_module(first_conv: Any) -> Any:
+    """(1, samples) -> (sum, sum of squares) over time of the first convolution, each (C,)."""
+    import torch
+    from torch import nn
+
+    class FirstConvStats(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = first_conv
+
+        def forward(self, wave: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            y = self.conv(wave[:, None, :])[0]                               # (C, outputs)
+            return y.sum(dim=1), (y * y).sum(dim=1)
+
+    return FirstConvStats().eval()
+
+
+# -- ONNX helpers ----------------------------------------------------------------------------
+def _export(module: Any, args: tuple, path: Path, inputs: list[str], outputs: list[str],
+            axes: dict[str, dict[int, str]]) -> None:
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings(), torch.inference_mode():
+        warnings.simplefilter("ignore")                   # tracer notices about shape arithmetic
+        torch.onnx.export(module, args, str(path), input_names=inputs, output_names=outputs,
+                          dynamic_axes=axes, opset_version=OPSET, dynamo=False,
+                          do_constant_folding=True)
+
+
+def store_half(path: Path) -> None:
+    """Rewrite ``path`` with large float32 initializers stored as float16 plus a Cast node."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    casts, keep = [], []
+    for init in graph.initializer:
+        if init.data_type == TensorProto.FLOAT and int(np.prod(init.dims)) >= MIN_FP16_ELEMENTS:
+            half = numpy_helper.from_array(numpy_helper.to_array(init).astype(np.float16),
+                                           init.name + "__fp16")
+            keep.append(half)
+            casts.append(helper.make_node("Cast", [half.name], [init.name], to=TensorProto.FLOAT,
+                                          name=init.name + "__cast"))
+        else:
+            keep.append(init)
+    del graph.initializer[:]
+    graph.initializer.extend(keep)
+    nodes = list(graph.node)
+    del graph.node[:]
+    graph.node.extend(casts + nodes)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+
+
+# -- the export ------------------------------------------------------------------------------
+def export_model(checkpoint_dir: str | Path, out_dir: str | Path) -> Path:
+    """Export ``checkpoint_dir`` (a lipsync-checkpoint/1 folder) to a runtime folder ``out_dir``."""
+    import torch
+
+    from .checkpoint import ModelError, load_checkpoint
+    from .encoders import load_encoder
+    from .encoders.loader import resolve_source
+
+    checkpoint_dir, out_dir = Path(checkpoint_dir), Path(out_dir)
+    device = torch.device("cpu")
+    loaded = load_checkpoint(checkpoint_dir, device, torch.float32)
+    spec = loaded.encoder_spec
+    encoder = load_encoder(spec, device, torch.float32)
+    head_cfg = loaded.head_cfg
+    if encoder.dim != head_cfg.in_dim:
+        raise ModelError(f"The checkpoint's head takes {head_cfg.in_dim}-d features but its "
+                         f"encoder gives {encoder.dim}-d ones.")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=str(out_dir.parent)))
+    work.chmod(0o755)                                   # mkdtemp makes it private
+    try:
+        enc_cfg = _export_encoder(encoder, spec, work)
+        _export_head(loaded.head.float().eval(), head_cfg, encoder, work)
+        for name in (ENCODER_FILE, HEAD_FILE):
+            store_half(work / name)
+        source_dir = resolve_source(spec)
+        licence = _copy_licence(source_dir, work)
+        files = {name: file_entry(work / name) for name in sorted(p.name for p in work.iterdir())}
+        config = {
+            "format": RUNTIME_FORMAT,
+            "params": list(PARAM_NAMES),
+            "schema_version": SCHEMA_VERSION,
+            "sample_rate": SAMPLE_RATE,
+            "frame_rate": FRAME_RATE_HZ,
+            "encoder": enc_cfg,
+            "head": {"file": HEAD_FILE, "kind": head_cfg.kind, "in_dim": head_cfg.in_dim,
+                     "num_encoder_layers": head_cfg.num_encoder_layers,
+                     "chunk_frames": 1500, "context_frames": 100},
+            "files": files,
+            "licence": licence,
+            "provenance": {
+                "checkpoint": str(checkpoint_dir.resolve()),
+                "checkpoint_config": loaded.config,
+                "encoder_source": spec.source,
+                "encoder_provenance": _read_json(source_dir / "provenance.json"),
+                "exported_by": "python -m inference export",
+                "torch": torch.__version__,
+                "opset": OPSET,
+            },
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        }
+        (work / CONFIG_NAME).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n",
+                                        encoding="utf-8")
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            out_dir.rename(old)
+            work.rename(out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            work.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def _export_encoder(encoder: Any, spec: Any, work: Path) -> dict[str, Any]:
+    import torch
+
+    from .encoders.whisper import WhisperSpeechEncoder
+
+    common = {"file": ENCODER_FILE, "kind": spec.kind, "source": spec.source, "layer": spec.layer,
+              "dim": encoder.dim, "num_layers_out": encoder.num_layers_out,
+              "window_frames": spec.window_frames, "margin_frames": spec.margin_frames}
+    if isinstance(encoder, WhisperSpeechEncoder):
+        module = whisper_window_module(encoder.model, spec.layer)
+        n_mels = encoder.mel_filters.shape[1]
+        frames = 2 * min(spec.window_frames, 250)                   # trace at 5 s; any length runs
+        _export(module, (torch.zeros(1, n_mels, frames),), work / ENCODER_FILE, ["mel"],
+                ["features"], {"mel": {2: "mel_frames"}, "features": _time_axis(spec.layer)})
+        np.save(work / MEL_FILTERS_FILE, encoder.mel_filters.astype(np.float32), allow_pickle=False)
+        # Whisper was trained on 30 s windows: a clip shorter than that is cut to a window of at
+        # least min_window_frames (see lipsync_runtime.windows.encoder_window_frames).
+        return {**common, "frontend": "whisper_log_mel", "mel_filters": MEL_FILTERS_FILE,
+                "n_mels": int(n_mels), "min_window_frames": None}
+    samples = 320 * 250 + encoder.receptive - 320
+    stats = encoder.clip_norm is not None
+    module = ssl_window_module(encoder.model, spec.layer, encoder.clip_norm)
+    args: tuple = (torch.zeros(1, samples),)
+    names = ["wave"]
+    if stats:
+        channels = encoder.first_conv.out_channels
+        args += (torch.zeros(channels), torch.ones(channels))
+        names += ["norm_mean", "norm_var"]
+        _export(ssl_stats_module(encoder.first_conv), (torch.zeros(1, samples),),
+                work / STATS_FILE, ["wave"], ["sum", "sum_sq"], {"wave": {1: "samples"}})
+    _export(module, args, work / ENCODER_FILE, names, ["features"],
+            {"wave": {1: "samples"}, "features": _time_axis(spec.layer)})
+    entry = {**common, "frontend": "waveform", "normalize": bool(encoder.normalize),
+             "receptive_samples": int(encoder.receptive), "min_window_frames": None}
+    if stats:
+        conv = encoder.first_conv
+        entry.update({"stats": STATS_FILE, "stats_kernel": int(conv.kernel_size[0]),
+                      "stats_stride": int(conv.stride[0]), "stats_eps": encoder.clip_norm.eps})
+    return entry
+
+
+def _time_axis(layer: int | str) -> dict[int, str]:
+    return {2: "frames"} if layer == "all" else {1: "frames"}
+
+
+def _export_head(head: Any, cfg: Any, encoder: Any, work: Path) -> None:
+    import torch
+
+    frames = 250
+    shape = (2, cfg.num_encoder_layers, frames, cfg.in_dim) if cfg.num_encoder_layers > 1 \
+        else (2, frames, cfg.in_dim)
+    axes = {0: "batch", 2: "frames"} if cfg.num_encoder_layers > 1 else {0: "batch", 1: "frames"}
+    _export(head, (torch.zeros(shape),), work / HEAD_FILE, ["features"], ["curves"],
+            {"features": axes, "curves": {0: "batch", 1: "frames"}})
+
+
+def _copy_licence(source_dir: Path, work: Path) -> dict[str, Any]:
+    provenance = _read_json(source_dir / "provenance.json") or {}
+    licence = {"encoder": provenance.get("licence") or "see the encoder's source",
+               "head": "GPL-3.0-or-later (this project)"}
+    for name in ("LICENSE", "LICENSE.txt", "LICENCE"):
+        if (source_dir / name).is_file():
+            shutil.copyfile(source_dir / name, work / "LICENSE-encoder.txt")
+            licence["encoder_text"] = "LICENSE-encoder.txt"
+            break
+    return licence
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def main(argv: list[str]) -> int:
+    parser = OneLineParser(prog=PROG, description="Turn a checkpoint into a runtime model folder "
+                           "(config.json, encoder.onnx, head.onnx) for ONNX Runtime.")
+    parser.add_argument("--checkpoint", default=None,
+                        help="checkpoint folder (default: the project's assets/model)")
+    parser.add_argument("--out", required=True, help="runtime model folder to write")
+    parser.add_argument("--verbose", action="store_true")
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        print(f"{PROG}: {one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    setup_logging(args.verbose)
+    try:
+        from .checkpoint import ModelError
+        from .encoders import EncoderError
+        from .pipeline import resolve_model_dir
+
+        out = export_model(resolve_model_dir(args.checkpoint), args.out)
+    except Exception as exc:                                      # noqa: BLE001 - CLI boundary
+        return fail(PROG, exc, args.verbose, expected=isinstance(exc, (ModelError, EncoderError)))
+    print(out)
+    return EXIT_OK

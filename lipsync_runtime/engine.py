@@ -1,0 +1,261 @@
+"""Speech file -> Curves on ONNX Runtime and numpy: the engine that ships in the extension.
+
+Owns :class:`RuntimeEngine` and :func:`load_engine`. A runtime model folder (lipsync_runtime.model)
+is loaded once; each prediction goes audio (16 kHz mono) -> front end (Whisper's log-mel, or the
+normalised waveform for wav2vec2-style encoders) -> ``encoder.onnx`` in windows -> features at
+50 Hz -> ``head.onnx`` in batched overlapping windows -> silence gate -> optional scene frame rate.
+Windowing, the gate and resampling are the same code the torch path runs.
+
+Short clips: Whisper always sees 30 s windows in training, and pads a shorter clip with silence.
+The model folder's ``encoder.min_window_frames`` (or the ``min_window_s`` argument) cuts the
+window of a clip shorter than 30 s to max(clip, minimum), so a 2 s line costs a 2 s window; None
+keeps the full 30 s window for every clip.
+
+May import: numpy, onnxruntime, lipsync_core, lipsync_runtime. Never torch or transformers.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from lipsync_core.curves import Curves
+from lipsync_core.params import FRAME_RATE_HZ, HOP_SAMPLES, NUM_PARAMS, PARAM_NAMES
+from lipsync_core.timing import resample_curves
+
+from .errors import Cancelled, EncoderError, ModelError
+from .gate import apply_gate
+from .logmel import log_mel
+from .model import RuntimeModel, load_model
+from .providers import describe, make_session
+from .windows import chunk_windows, encoder_window_frames, frames_for, plan_windows
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[str, float], None]      # (stage, fraction in [0, 1])
+CancelFn = Callable[[], bool]                  # True = stop as soon as possible
+HEAD_BATCH = 8                                 # head windows per session.run
+STATS_BLOCK_SAMPLES = 16000 * 10               # first-convolution statistics, 10 s at a time
+
+
+@dataclass
+class Timings:
+    """Seconds spent in each stage of the last prediction (for logs and the benchmark)."""
+    audio: float = 0.0
+    encoder: float = 0.0
+    head: float = 0.0
+    frames: int = 0                      # 50 Hz frames
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def total(self) -> float:
+        return self.audio + self.encoder + self.head
+
+
+class RuntimeEngine:
+    """A runtime model loaded once into ONNX Runtime sessions, kept warm between predictions."""
+
+    def __init__(self, model_dir: str | os.PathLike | None = None, device: str = "auto",
+                 threads: int | None = None, min_window_s: float | None | str = "model",
+                 verify: bool = True) -> None:
+        """``device``: auto | cpu | cuda | directml | coreml (lipsync_runtime.providers);
+        ``threads``: ONNX Runtime intra-op threads (None = one per core); ``min_window_s``:
+        "model" = the model folder's setting, None = full windows for every clip, a number = cut
+        shorter clips' windows to at least that many seconds; ``verify``: check the files'
+        checksums."""
+        self.model: RuntimeModel = load_model(model_dir, verify=verify)
+        enc, head = self.model.encoder, self.model.head
+        if enc.get("dim") != head.get("in_dim") or \
+                enc.get("num_layers_out") != head.get("num_encoder_layers"):
+            raise ModelError("The model's head does not take what its encoder gives; re-export it.")
+        self.encoder, provider = make_session(str(self.model.file(enc["file"])), device, threads)
+        self.head, _ = make_session(str(self.model.file(head["file"])), device, threads)
+        self.frontend = enc.get("frontend")
+        if self.frontend == "whisper_log_mel":
+            self.mel_filters = np.load(self.model.file(enc["mel_filters"]), allow_pickle=False)
+        elif self.frontend != "waveform":
+            raise ModelError(f"The model's encoder front end {self.frontend!r} is unknown; "
+                             "update the extension or re-export the model.")
+        self.stats = make_session(str(self.model.file(enc["stats"])), "cpu", threads)[0] \
+            if enc.get("stats") else None
+        if min_window_s == "model":
+            self.min_window_frames = enc.get("min_window_frames")
+        else:
+            self.min_window_frames = None if min_window_s is None else \
+                int(round(float(min_window_s) * FRAME_RATE_HZ))
+        self.full_window = int(enc["window_frames"])
+        self.margin = int(enc["margin_frames"])
+        self.provider = provider
+        self.device_description = describe(provider)
+        self.model_info = {**self.model.summary(), "device": self.device_description,
+                           "provider": provider, "backend": "onnxruntime"}
+        self.last_timings = Timings()
+        log.info("model %s on %s", self.model.path, self.device_description)
+
+    # -- the whole job -------------------------------------------------------------------------
+    def predict(self, audio_path: str | os.PathLike, start: float | None = None,
+                end: float | None = None, fps: float | None = None,
+                progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> Curves:
+        """Curves for ``audio_path`` (optionally the ``start``..``end`` seconds of it) at 50 Hz,
+        or at ``fps`` frames per second; frame 0 is at ``start`` (or 0) seconds of the file.
+
+        Raises AudioError, EncoderError, ModelError or Cancelled.
+        """
+        from .audio import load_audio
+
+        report = progress or (lambda stage, fraction: None)
+        check = cancel or (lambda: False)
+        t0 = time.perf_counter()
+        report("audio", 0.0)
+        wave = load_audio(audio_path, start=start, end=end)            # (samples,) 16 kHz
+        report("audio", 1.0)
+        t1 = time.perf_counter()
+        curves50 = self.predict_wave(wave, progress=report, cancel=check)
+        if check():
+            raise Cancelled()
+        self.last_timings.audio = t1 - t0
+        frames = curves50 if fps is None else resample_curves(curves50, fps)
+        return Curves(fps=FRAME_RATE_HZ if fps is None else float(fps),
+                      start_time=float(start or 0.0), params=PARAM_NAMES, frames=frames,
+                      model=self.model_info)
+
+    def predict_wave(self, wave: np.ndarray, progress: ProgressFn | None = None,
+                     cancel: CancelFn | None = None) -> np.ndarray:
+        """(samples,) float32 mono audio at 16 kHz -> (frames, 26) float32 curves at 50 Hz."""
+        report = progress or (lambda stage, fraction: None)
+        check = cancel or (lambda: False)
+        t0 = time.perf_counter()
+        feats = self.encode(wave, progress=lambda f: report("encoder", f), cancel=check)
+        t1 = time.perf_counter()
+        curves = self.run_head(feats, progress=lambda f: report("head", f), cancel=check)
+        t2 = time.perf_counter()
+        curves = apply_gate(curves, wave)
+        self.last_timings = Timings(encoder=t1 - t0, head=t2 - t1, frames=len(curves))
+        return curves
+
+    # -- encoder -------------------------------------------------------------------------------
+    def encode(self, wave: np.ndarray, progress: Callable[[float], None] | None = None,
+               cancel: CancelFn | None = None) -> np.ndarray:
+        """(samples,) at 16 kHz -> (frames, dim) or (layers, frames, dim) float32 at 50 Hz."""
+        wave = np.asarray(wave, dtype=np.float32)
+        if wave.ndim != 1:
+            raise EncoderError(f"The encoder takes mono audio shaped (samples,), not {wave.shape}.")
+        if wave.size == 0:
+            raise EncoderError("There is no audio to encode (zero samples).")
+        if not np.all(np.isfinite(wave)):
+            raise EncoderError("The audio contains NaN or infinite samples.")
+        total = frames_for(wave.size)
+        window = encoder_window_frames(total, self.full_window, self.min_window_frames)
+        plan = plan_windows(total, window, self.margin if window >= self.full_window else 0)
+        prepared = self._prepare(wave, total)
+        layers = int(self.model.encoder["num_layers_out"])
+        dim = int(self.model.encoder["dim"])
+        out = np.empty((total, dim) if layers == 1 or self.model.encoder["layer"] != "all"
+                       else (layers, total, dim), dtype=np.float32)
+        for index, win in enumerate(plan):
+            if cancel is not None and cancel():
+                raise Cancelled()
+            feats = self._run_window(prepared, win.start, min(win.stop, total), window)
+            lo, hi = win.keep_start - win.start, win.keep_stop - win.start
+            out[..., win.keep_start:win.keep_stop, :] = feats[..., lo:hi, :]
+            if progress is not None:
+                progress((index + 1) / len(plan))
+        return out
+
+    def _prepare(self, wave: np.ndarray, total: int) -> Any:
+        if self.frontend == "whisper_log_mel":
+            return log_mel(wave, total, self.mel_filters)
+        enc = self.model.encoder
+        receptive = int(enc["receptive_samples"])
+        padded = np.zeros(max(total * HOP_SAMPLES + receptive - HOP_SAMPLES, wave.size),
+                          dtype=np.float32)
+        padded[: wave.size] = wave
+        if enc.get("normalize"):            # zero mean, unit variance over the clip (padding at 0)
+            body = padded[: wave.size]
+            mean = float(np.mean(wave, dtype=np.float64))
+            body -= np.float32(mean)
+            body /= np.float32(np.sqrt(np.var(wave, dtype=np.float64) + 1e-7))
+        stats = self._clip_statistics(padded) if self.stats is not None else ()
+        return padded, stats
+
+    def _clip_statistics(self, padded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per-channel mean and (biased) variance of the first convolution over the whole clip."""
+        assert self.stats is not None
+        kernel = int(self.model.encoder["stats_kernel"])
+        stride = int(self.model.encoder["stats_stride"])
+        outputs = (padded.size - kernel) // stride + 1
+        block = max(1, STATS_BLOCK_SAMPLES // stride)
+        total = squares = None
+        for a in range(0, outputs, block):
+            b = min(outputs, a + block)
+            piece = padded[a * stride: (b - 1) * stride + kernel][None, :]
+            s, sq = self.stats.run(None, {"wave": piece})
+            total = s.astype(np.float64) if total is None else total + s
+            squares = sq.astype(np.float64) if squares is None else squares + sq
+        assert total is not None and squares is not None
+        mean = total / outputs
+        var = np.maximum(squares / outputs - mean * mean, 0.0)
+        return mean.astype(np.float32), var.astype(np.float32)
+
+    def _run_window(self, prepared: Any, start: int, stop: int, window: int) -> np.ndarray:
+        """Features for frames [start, stop) of a ``window``-frame window: (..., stop - start, dim)."""
+        if self.frontend == "whisper_log_mel":
+            mel, floor = prepared
+            chunk = np.full((1, mel.shape[0], 2 * window), floor, dtype=np.float32)
+            piece = mel[:, 2 * start: min(2 * start + 2 * window, mel.shape[1])]
+            chunk[0, :, : piece.shape[1]] = piece
+            feats = self.encoder.run(None, {"mel": chunk})[0][0]      # (W, D) or (L, W, D)
+        else:
+            padded, stats = prepared
+            receptive = int(self.model.encoder["receptive_samples"])
+            lo, hi = start * HOP_SAMPLES, stop * HOP_SAMPLES + receptive - HOP_SAMPLES
+            feed = {"wave": np.ascontiguousarray(padded[lo:hi][None, :])}
+            if stats:
+                feed["norm_mean"], feed["norm_var"] = stats
+            feats = self.encoder.run(None, feed)[0][0]
+        return _fit_frames(feats, stop - start)
+
+    # -- head ----------------------------------------------------------------------------------
+    def run_head(self, feats: np.ndarray, progress: Callable[[float], None] | None = None,
+                 cancel: CancelFn | None = None) -> np.ndarray:
+        """(frames, dim) or (layers, frames, dim) features -> (frames, 26) float32 curves.
+
+        Long clips are cut into cores of ``chunk_frames`` (30 s), each read with
+        ``context_frames`` (2 s) either side; windows of equal length run in batches.
+        """
+        T = feats.shape[-2]
+        out = np.empty((T, NUM_PARAMS), dtype=np.float32)
+        windows = chunk_windows(T, int(self.model.head["chunk_frames"]),
+                                int(self.model.head["context_frames"]))
+        for b in range(0, len(windows), HEAD_BATCH):
+            if cancel is not None and cancel():
+                raise Cancelled()
+            group = windows[b:b + HEAD_BATCH]
+            x = np.stack([feats[..., ws:we, :] for ws, we, _, _ in group]).astype(np.float32)
+            y = self.head.run(None, {"features": x})[0]                 # (b, W, 26)
+            for row, (ws, _, cs, ce) in zip(y, group):
+                out[cs:ce] = row[cs - ws:ce - ws]
+            if progress is not None:
+                progress(min(1.0, (b + len(group)) / len(windows)))
+        return out
+
+
+def _fit_frames(feats: np.ndarray, frames: int) -> np.ndarray:
+    """Trim, or pad by repeating the last frame, along the frame axis (-2) to ``frames``."""
+    have = feats.shape[-2]
+    if have >= frames:
+        return feats[..., :frames, :]
+    if have == 0:
+        raise EncoderError("The encoder returned no frames for this window.")
+    pad = np.repeat(feats[..., -1:, :], frames - have, axis=-2)
+    return np.concatenate([feats, pad], axis=-2)
+
+
+def load_engine(model_dir: str | os.PathLike | None = None, device: str = "auto",
+                **options: Any) -> RuntimeEngine:
+    """The runtime engine for ``model_dir`` (default: the shipped model); see RuntimeEngine."""
+    return RuntimeEngine(model_dir, device=device, **options)

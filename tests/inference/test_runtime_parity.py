@@ -1,0 +1,83 @@
+"""The ONNX Runtime engine against the torch engine it was exported from: same curves.
+
+Each case exports a checkpoint with ``python -m inference export``'s code, runs the same audio
+through lipsync_runtime.engine.RuntimeEngine and inference.pipeline.LipSyncEngine (float32 head,
+one head worker, so both cut the head's windows alike) and compares the (frames, 26) curves.
+Tiny random encoders of every front end (Whisper log-mel, wav2vec2 with layer norm, wav2vec2 with
+per-clip group norm), both heads, one layer or all layers; audio longer than one encoder window
+checks the windowing too. The shipped model is checked on real speech (the demo clips) against
+issue 11's bound of 0.02 on every parameter.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lipsync_runtime.audio import load_audio
+from lipsync_runtime.engine import RuntimeEngine
+
+REPO = Path(__file__).resolve().parents[2]
+TINY_TOLERANCE = 2e-4          # float32 arithmetic in two libraries
+REAL_TOLERANCE = 0.02          # issue 11: max abs difference on every parameter, real speech
+
+
+def torch_engine(checkpoint):
+    from inference.pipeline import LipSyncEngine
+
+    return LipSyncEngine(checkpoint, device="cpu", int8=False, head_workers=1)
+
+
+CASES = [  # (encoder fixture, encoder kind, head kind, layer)
+    ("tiny_whisper_dir", "whisper", "transformer", -1),
+    ("tiny_whisper_dir", "whisper", "bilstm", "all"),
+    ("tiny_wav2vec2_dir", "wav2vec2", "bilstm", -1),
+    ("tiny_wav2vec2_dir", "wav2vec2", "transformer", "all"),
+    ("tiny_wav2vec2_group_dir", "wav2vec2", "transformer", -1),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("encoder_fixture,kind,head,layer", CASES)
+def test_runtime_matches_torch(request, tmp_path, audio, make_tiny_checkpoint, export_runtime,
+                               encoder_fixture, kind, head, layer):
+    encoder_dir = request.getfixturevalue(encoder_fixture)
+    checkpoint = make_tiny_checkpoint(tmp_path / "ckpt", encoder_dir, kind=head,
+                                      encoder_kind=kind, layer=layer)
+    runtime = RuntimeEngine(export_runtime(checkpoint, tmp_path / "runtime"), device="cpu",
+                            min_window_s=None)
+    reference = torch_engine(checkpoint)
+    # 3 s: one window; 47 s: several encoder windows (20 s or 30 s) and head windows (30 s + 2 s)
+    for seconds in (3.0, 47.0):
+        wave = audio.speechlike(seconds, seed=int(seconds))
+        ours, theirs = runtime.predict_wave(wave), reference.predict_wave(wave)
+        assert ours.shape == theirs.shape == (-(-len(wave) // 320), 26)
+        assert np.abs(ours - theirs).max() < TINY_TOLERANCE, (kind, head, layer, seconds)
+
+
+@pytest.mark.slow
+def test_runtime_curves_files_match_torch_at_scene_rates(tmp_path, tiny_checkpoint,
+                                                        tiny_runtime_model, speech_wav):
+    runtime = RuntimeEngine(tiny_runtime_model, device="cpu", min_window_s=None)
+    reference = torch_engine(tiny_checkpoint)
+    for fps in (24.0, 29.97):
+        ours = runtime.predict(speech_wav, start=0.5, end=2.5, fps=fps)
+        theirs = reference.predict(speech_wav, start=0.5, end=2.5, fps=fps)
+        assert ours.fps == theirs.fps == fps and ours.start_time == 0.5
+        assert np.abs(ours.frames - theirs.frames).max() < TINY_TOLERANCE
+    assert ours.model["identity"] and ours.model["backend"] == "onnxruntime"
+
+
+@pytest.mark.slow
+def test_shipped_model_matches_torch_on_real_speech():
+    runtime_dir = REPO / "assets" / "runtime"
+    if not (runtime_dir / "config.json").is_file():
+        pytest.fail("assets/runtime is missing: 'make setup' exports it (python -m inference "
+                    "export --out assets/runtime)")
+    runtime = RuntimeEngine(runtime_dir, device="cpu", min_window_s=None)
+    reference = torch_engine(None)
+    for name in ("speech_en.wav", "speech_ja.wav"):
+        wave = load_audio(REPO / "assets" / "demo" / name)
+        difference = np.abs(runtime.predict_wave(wave) - reference.predict_wave(wave)).max(axis=0)
+        assert difference.max() <= REAL_TOLERANCE, dict(zip(range(26), difference.round(4)))
