@@ -69,8 +69,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--object", action="append", default=[], help="mesh object (repeatable)")
     p.add_argument("--strip", action="append", default=[], help="sound strip, paired with --object")
     p.add_argument("--scene", default="", help="scene of the --object jobs (default: the active)")
-    p.add_argument("--jobs", help="JSON file: a list of {object, strip, scene, mapping, lead_ms, "
-                                  "curves}")
+    p.add_argument("--jobs", help="JSON file (or inline JSON list): [{object, strip, scene, "
+                                  "mapping, lead_ms, curves}]")
     p.add_argument("--farm", help="farm job list: {\"jobs\": [{blend, scene, object, strip, ...}]}")
     p.add_argument("--chunk", type=int, default=None, help="farm: the chunk to run (0-based)")
     p.add_argument("--chunk-size", type=int, default=4, help="farm: jobs per chunk (whole .blend "
@@ -103,7 +103,9 @@ def job_list(args: argparse.Namespace) -> list[dict[str, Any]]:
     jobs: list[dict[str, Any]] = []
     if args.jobs:
         try:
-            data = json.loads(Path(args.jobs).read_text(encoding="utf-8"))
+            text = args.jobs if args.jobs.lstrip().startswith("[") else \
+                Path(args.jobs).read_text(encoding="utf-8")      # inline JSON (Flamenco tasks)
+            data = json.loads(text)
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise BatchError(f"Cannot read the job file {args.jobs!r} ({exc}).") from None
         if not isinstance(data, list) or not all(isinstance(j, dict) and "object" in j
@@ -343,7 +345,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     a = Addon()
     reports = run_jobs(a, args, jobs)
     done = [r for r in reports if r["status"] == "done"]
-    output = save_blend(args.output) if args.output and done and \
+    # --keep-going saves even when nothing succeeded: the next chained farm task opens this file
+    output = save_blend(args.output) if args.output and \
         (args.keep_going or len(done) == len(reports)) else None
     return {"ok": len(done) == len(reports), "jobs": reports, "failed": len(reports) - len(done),
             "output": output}

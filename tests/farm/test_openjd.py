@@ -1,12 +1,11 @@
 """The OpenJD job template (farm_templates/openjd) run by ``openjd run`` on a two-scene farm job:
-two .blend shots made from the demo face (scenes "Demo" and "Shot020"), one task per chunk, the
-bpy module's python standing in for ``blender -b --factory-startup --python``.
+two .blend shots (scenes "Demo" and "Shot020", see conftest.py), one task per chunk, the bpy
+module's python standing in for ``blender -b --factory-startup --python``.
 
 With CurvesDir the tasks key curves that ``python -m inference batch`` made (no model); without
-it a task runs the model's worker itself. Every .blend work happens in child processes."""
+it a task runs the model's worker itself."""
 import importlib.util
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,59 +21,16 @@ pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(importlib.util.find_spec("bpy") is None,
                                  reason="needs the bpy wheel")]
 
-MAKE_SHOTS = """
-import bpy, sys
-out = sys.argv[1]
-bpy.ops.wm.open_mainfile(filepath=sys.argv[2])
-bpy.ops.wm.save_as_mainfile(filepath=out + "/sh010.blend", copy=True)
-bpy.context.scene.name = "Shot020"
-bpy.ops.wm.save_as_mainfile(filepath=out + "/sh020.blend", copy=True)
-"""
-
-READ_KEYS = """
-import bpy, json, sys
-bpy.ops.wm.open_mainfile(filepath=sys.argv[1])
-key = bpy.data.objects["Face"].data.shape_keys
-action = key.animation_data.action if key.animation_data else None
-frames = {}
-if action is not None:
-    for layer in getattr(action, "layers", []):
-        for strip in layer.strips:
-            for bag in strip.channelbags:
-                for fc in bag.fcurves:
-                    frames[fc.data_path] = len(fc.keyframe_points)
-    for fc in getattr(action, "fcurves", []) or []:
-        frames[fc.data_path] = len(fc.keyframe_points)
-print("RESULT" + json.dumps({"scenes": [s.name for s in bpy.data.scenes], "fcurves": frames}))
-"""
-
-
-def py(code: str, *args) -> str:
-    proc = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True,
-                          text=True, timeout=300, cwd=ROOT)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc.stdout
-
-
-def keys_in(blend: Path) -> dict:
-    line = next(l for l in py(READ_KEYS, blend).splitlines() if l.startswith("RESULT"))
-    return json.loads(line[len("RESULT"):])
-
 
 @pytest.fixture(scope="module")
-def farm(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("farm")
-    shots = tmp / "shots"
-    shots.mkdir()
-    shutil.copy(ROOT / "assets" / "demo" / "speech_en.wav", shots / "speech_en.wav")
-    py(MAKE_SHOTS, shots, ROOT / "assets" / "demo" / "face.blend")
-    jobs = tmp / "jobs.json"
-    jobs.write_text(json.dumps({"jobs": [
+def jobs(shots):
+    path = shots.parent / "jobs.json"
+    path.write_text(json.dumps({"jobs": [
         {"blend": "shots/sh010.blend", "scene": "Demo", "object": "Face", "strip": "Dialogue",
          "mapping": "arkit"},
         {"blend": "shots/sh020.blend", "scene": "Shot020", "object": "Face",
          "strip": "Dialogue", "mapping": "arkit"}]}), encoding="utf-8")
-    return tmp, jobs
+    return path
 
 
 def openjd(jobs: Path, out: Path, chunks: str, curves: str = "") -> subprocess.CompletedProcess:
@@ -91,8 +47,7 @@ def test_template_is_valid():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_plan_gives_one_chunk_per_shot(farm):
-    _, jobs = farm
+def test_plan_gives_one_chunk_per_shot(jobs):
     proc = subprocess.run([sys.executable, str(ROOT / "lipsync_addon" / "batch.py"), "--farm",
                            str(jobs), "--chunk-size", "1", "--plan"], capture_output=True,
                           text=True, timeout=60)
@@ -104,18 +59,9 @@ def test_plan_gives_one_chunk_per_shot(farm):
     assert json.loads(proc.stdout)["range"] == "0-0"          # both shots fit one chunk
 
 
-def test_two_scene_job_from_cached_curves(farm):
-    tmp, jobs = farm
-    manifest = tmp / "lines.txt"
-    manifest.write_text("shots/speech_en.wav\n", encoding="utf-8")
-    made = subprocess.run([sys.executable, "-m", "inference", "batch", str(manifest), "-o",
-                           str(tmp / "curves"), "--workers", "1"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
-    assert made.returncode == 0, made.stderr
-    assert (tmp / "curves" / "shots" / "speech_en.json").is_file()
-    # the batch keeps the manifest's folders: point the farm at the folder holding the curves
-    out = tmp / "out-curves"
-    proc = openjd(jobs, out, "0-1", str(tmp / "curves" / "shots"))
+def test_two_scene_job_from_cached_curves(jobs, curves, keys_in):
+    out = jobs.parent / "out-curves"
+    proc = openjd(jobs, out, "0-1", str(curves))
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert "Chunks run: 2" in proc.stdout or "Tasks run: 2" in proc.stdout, proc.stdout[-1500:]
     for chunk, (blend, scene) in enumerate((("sh010", "Demo"), ("sh020", "Shot020"))):
@@ -125,12 +71,11 @@ def test_two_scene_job_from_cached_curves(farm):
         assert job["device"].startswith("curves file")       # no model was loaded
         result = keys_in(out / f"{blend}.blend")
         assert scene in result["scenes"]
-        assert result["fcurves"]['key_blocks["jawOpen"].value'] >= 100
+        assert result["objects"]["Face"]['key_blocks["jawOpen"].value'] >= 100
 
 
-def test_a_task_without_curves_runs_the_model(farm):
-    tmp, jobs = farm
-    out = tmp / "out-model"
+def test_a_task_without_curves_runs_the_model(jobs, keys_in):
+    out = jobs.parent / "out-model"
     proc = openjd(jobs, out, "1")                             # the second shot only
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     summary = json.loads((out / "summary-chunk-1.json").read_text())
@@ -138,4 +83,4 @@ def test_a_task_without_curves_runs_the_model(farm):
     assert summary["ok"] and job["scene"] == "Shot020"
     assert not job["device"].startswith("curves file")
     assert not (out / "sh010.blend").exists() and (out / "sh020.blend").is_file()
-    assert keys_in(out / "sh020.blend")["fcurves"]['key_blocks["mouthClose"].value'] >= 100
+    assert keys_in(out / "sh020.blend")["objects"]["Face"]['key_blocks["mouthClose"].value'] >= 100
