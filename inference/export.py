@@ -43,6 +43,11 @@ from .commands.common import (EXIT_OK, EXIT_USAGE, OneLineParser, UsageError, fa
 PROG = "python -m inference export"
 OPSET = 17
 MIN_FP16_ELEMENTS = 1024          # smaller initializers (biases, norms) stay float32
+# Head windows at 50 Hz: a 10 s core read with 2 s of context either side. Attention memory grows
+# with the window squared: 500-frame cores keep 60 s of speech at a 505 MB peak (1500-frame cores:
+# 715 MB); lines under 14 s are one window either way.
+HEAD_CHUNK_FRAMES = 500
+HEAD_CONTEXT_FRAMES = 100
 log = logging.getLogger(__name__)
 
 
@@ -202,7 +207,7 @@ def export_model(checkpoint_dir: str | Path, out_dir: str | Path) -> Path:
             "encoder": enc_cfg,
             "head": {"file": HEAD_FILE, "kind": head_cfg.kind, "in_dim": head_cfg.in_dim,
                      "num_encoder_layers": head_cfg.num_encoder_layers,
-                     "chunk_frames": 1500, "context_frames": 100},
+                     "chunk_frames": HEAD_CHUNK_FRAMES, "context_frames": HEAD_CONTEXT_FRAMES},
             "files": files,
             "licence": licence,
             "provenance": {

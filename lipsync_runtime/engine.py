@@ -137,6 +137,54 @@ class RuntimeEngine:
         self.last_timings = Timings(encoder=t1 - t0, head=t2 - t1, frames=len(curves))
         return curves
 
+    def predict_many(self, waves: list[np.ndarray], gap_s: float = 0.2,
+                     cancel: CancelFn | None = None) -> list[np.ndarray]:
+        """Many short clips ((samples,) at 16 kHz each) -> one (frames, 26) array per clip.
+
+        Clips are packed, in order and ``gap_s`` of silence apart, into streams of at most one
+        full encoder window (30 s), each encoded in one pass; the head and the silence gate then
+        run on each clip's own frames. This is how the head's training features were made (short
+        clips encoded in streams, inference.encoders.base.encode_many), so a 2 s line costs about
+        2/30 of a window instead of a whole one, with the features the head learned from. A clip
+        longer than a window is encoded alone, as :meth:`predict_wave` does.
+        """
+        gap = int(round(gap_s * 16000))
+        results: list[np.ndarray | None] = [None] * len(waves)
+        stream: list[int] = []
+        used = 0
+
+        def flush() -> None:
+            if not stream:
+                return
+            slots = [frames_for(len(waves[i]) + gap) * HOP_SAMPLES for i in stream]
+            joined = np.zeros(sum(slots), dtype=np.float32)
+            starts, position = [], 0
+            for i, slot in zip(stream, slots):
+                joined[position: position + len(waves[i])] = waves[i]
+                starts.append(position // HOP_SAMPLES)
+                position += slot
+            feats = self.encode(joined, cancel=cancel)
+            for i, start in zip(stream, starts):
+                count = frames_for(len(waves[i]))
+                curves = self.run_head(np.ascontiguousarray(feats[..., start:start + count, :]),
+                                       cancel=cancel)
+                results[i] = apply_gate(curves, waves[i])
+            stream.clear()
+
+        for index, wave in enumerate(waves):
+            wave = np.asarray(wave, dtype=np.float32)
+            need = frames_for(len(wave) + gap)
+            if need > self.full_window:                  # too long to share a window
+                results[index] = self.predict_wave(wave, cancel=cancel)
+                continue
+            if used + need > self.full_window:
+                flush()
+                used = 0
+            stream.append(index)
+            used += need
+        flush()
+        return [r for r in results if r is not None]
+
     # -- encoder -------------------------------------------------------------------------------
     def encode(self, wave: np.ndarray, progress: Callable[[float], None] | None = None,
                cancel: CancelFn | None = None) -> np.ndarray:

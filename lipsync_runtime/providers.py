@@ -57,6 +57,10 @@ def session_options(threads: int | None = None) -> ort.SessionOptions:
     options.intra_op_num_threads = int(threads or os.cpu_count() or 1)
     options.inter_op_num_threads = 1
     options.log_severity_level = 3                      # errors only; ours go through logging
+    # No CPU memory arena: the arena keeps the largest activations of any run (the head's
+    # attention of a long clip) for the life of the worker; measured on 60 s of speech, peak
+    # memory 715 MB with the arena against 505 MB without, at the same speed within noise.
+    options.enable_cpu_mem_arena = False
     return options
 
 

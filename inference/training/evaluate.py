@@ -71,7 +71,7 @@ def _head_predictor(model_dir: Path, device: str) -> tuple[dict, Callable[[np.nd
 def evaluate(model_dir: Path, data_dir: Path, split: str = "test", cache_dir: Path | None = None,
              device: str = "cpu", engine: bool = False, langs: tuple[str, ...] | None = None,
              per_clip: bool = False, runtime: Path | None = None,
-             min_window_s: float | None | str = "model") -> dict[str, Any]:
+             min_window_s: float | None | str = "model", pack: bool = False) -> dict[str, Any]:
     """The evaluation report (a JSON-ready dict) of ``model_dir`` on ``split`` of ``data_dir``."""
     import torch
     from inference.training.config import _default_cache
@@ -96,12 +96,19 @@ def evaluate(model_dir: Path, data_dir: Path, split: str = "test", cache_dir: Pa
     else:
         fill_cache(utts, spec, device)
 
+    packed: list[np.ndarray] = []
+    if pack:                  # the runtime's batch path: clips share encoder windows, in order
+        if runtime is None:
+            raise ValueError("--pack needs --runtime (it is the runtime engine's batch path).")
+        packed = lip_engine.predict_many([read_wave(u.wav) for u in utts])
     clips: dict[str, list[dict]] = defaultdict(list)
     for i, utt in enumerate(utts):
         record = utt.record()
         target = utt.load_targets()                                   # (frames, 26) at 50 Hz
         n = len(target)
-        if engine:
+        if pack:
+            pred = metrics_fit(packed[i], n)
+        elif engine:
             curves = lip_engine.predict(str(utt.wav), None, None, 50.0)
             pred = metrics_fit(np.asarray(curves.frames, dtype=np.float32), n)
         else:
@@ -123,7 +130,8 @@ def evaluate(model_dir: Path, data_dir: Path, split: str = "test", cache_dir: Pa
                  clips["model"][-1].get("closure_recall", math.nan), clips["model"][-1]["lag_ms"])
 
     report: dict[str, Any] = {"model": str(model_dir), "data": str(data_dir), "split": split,
-                              "path": ("runtime " + str(runtime) + f" (min window {min_window_s})"
+                              "path": ("runtime " + str(runtime) + f" (min window {min_window_s}"
+                                       + (", packed)" if pack else ")")
                                        if runtime is not None else
                                        "engine" if engine else "cached-features"),
                               "training": {k: config.get("training", {}).get(k) for k in
@@ -228,6 +236,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--min-window", default="model",
                         help="with --runtime: seconds of the shortest encoder window for clips "
                              "under 30 s, 'full' for 30 s always, 'model' for the folder's setting")
+    parser.add_argument("--pack", action="store_true",
+                        help="with --runtime: clips share encoder windows (the batch path)")
     parser.add_argument("--cache", help="feature cache directory (default: the training cache)")
     parser.add_argument("--lang", action="append", help="only this language (repeatable)")
     parser.add_argument("--device", default="cpu")
@@ -243,7 +253,7 @@ def main(argv: list[str]) -> int:
                           Path(args.cache) if args.cache else None, args.device, args.engine,
                           tuple(args.lang) if args.lang else None, args.per_clip,
                           Path(args.runtime) if args.runtime else None,
-                          _min_window(args.min_window))
+                          _min_window(args.min_window), args.pack)
     except Exception as exc:  # bad input: one line for a person; the traceback with --verbose
         if args.verbose or not isinstance(exc, (FileNotFoundError, ValueError)) and \
                 type(exc).__name__ not in ("ModelError", "EncoderError", "AudioError"):

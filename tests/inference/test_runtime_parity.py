@@ -23,10 +23,13 @@ TINY_TOLERANCE = 2e-4          # float32 arithmetic in two libraries
 REAL_TOLERANCE = 0.02          # issue 11: max abs difference on every parameter, real speech
 
 
-def torch_engine(checkpoint):
+def torch_engine(checkpoint, runtime: RuntimeEngine):
+    """The torch engine with the runtime's head windows, float32, one head worker."""
     from inference.pipeline import LipSyncEngine
 
-    return LipSyncEngine(checkpoint, device="cpu", int8=False, head_workers=1)
+    head = runtime.model.head
+    return LipSyncEngine(checkpoint, device="cpu", int8=False, head_workers=1,
+                         chunk_frames=head["chunk_frames"], context_frames=head["context_frames"])
 
 
 CASES = [  # (encoder fixture, encoder kind, head kind, layer)
@@ -47,7 +50,7 @@ def test_runtime_matches_torch(request, tmp_path, audio, make_tiny_checkpoint, e
                                       encoder_kind=kind, layer=layer)
     runtime = RuntimeEngine(export_runtime(checkpoint, tmp_path / "runtime"), device="cpu",
                             min_window_s=None)
-    reference = torch_engine(checkpoint)
+    reference = torch_engine(checkpoint, runtime)
     # 3 s: one window; 47 s: several encoder windows (20 s or 30 s) and head windows (30 s + 2 s)
     for seconds in (3.0, 47.0):
         wave = audio.speechlike(seconds, seed=int(seconds))
@@ -60,7 +63,7 @@ def test_runtime_matches_torch(request, tmp_path, audio, make_tiny_checkpoint, e
 def test_runtime_curves_files_match_torch_at_scene_rates(tmp_path, tiny_checkpoint,
                                                         tiny_runtime_model, speech_wav):
     runtime = RuntimeEngine(tiny_runtime_model, device="cpu", min_window_s=None)
-    reference = torch_engine(tiny_checkpoint)
+    reference = torch_engine(tiny_checkpoint, runtime)
     for fps in (24.0, 29.97):
         ours = runtime.predict(speech_wav, start=0.5, end=2.5, fps=fps)
         theirs = reference.predict(speech_wav, start=0.5, end=2.5, fps=fps)
@@ -76,7 +79,7 @@ def test_shipped_model_matches_torch_on_real_speech():
         pytest.fail("assets/runtime is missing: 'make setup' exports it (python -m inference "
                     "export --out assets/runtime)")
     runtime = RuntimeEngine(runtime_dir, device="cpu", min_window_s=None)
-    reference = torch_engine(None)
+    reference = torch_engine(None, runtime)
     for name in ("speech_en.wav", "speech_ja.wav"):
         wave = load_audio(REPO / "assets" / "demo" / name)
         difference = np.abs(runtime.predict_wave(wave) - reference.predict_wave(wave)).max(axis=0)
