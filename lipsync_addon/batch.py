@@ -118,7 +118,7 @@ def job_list(args: argparse.Namespace) -> list[dict[str, Any]]:
                          f"({len(args.object)} objects, {len(args.strip)} strips).")
     for i, name in enumerate(args.object):
         strip = args.strip[i] if len(args.strip) > 1 else (args.strip[0] if args.strip else "")
-        jobs.append({"object": name, "strip": strip, "scene": args.scene})
+        jobs.append({"object": name, "strip": strip, **({"scene": args.scene} if args.scene else {})})
     if not jobs:
         raise UsageError("Nothing to do; name a mesh with --object (or give --jobs FILE.json).")
     return jobs
@@ -266,8 +266,8 @@ def run_jobs(a: Addon, args: argparse.Namespace, jobs: list[dict[str, Any]]) -> 
             if not isinstance(c, dict):
                 c[2].cleanup()
         return [c if isinstance(c, dict) else
-                _failure(c[0], "Not run: another job failed its check (use --keep-going to run "
-                               "the others).") for c in checked]
+                _failure(c[0], f"{c[0]['object']!r} was not run: another job failed its "
+                                     "check (use --keep-going to run the others).") for c in checked]
     reports: list[dict[str, Any]] = []
     stop: str | None = None
     try:
@@ -278,7 +278,7 @@ def run_jobs(a: Addon, args: argparse.Namespace, jobs: list[dict[str, Any]]) -> 
             spec, obj, job, curves_path = item
             if stop:
                 job.cleanup()
-                reports.append(_failure(spec, stop))
+                reports.append(_failure(spec, f"{spec['object']!r} {stop}"))
                 continue
             try:
                 reports.append({"status": "done", "scene": job.source.scene_name,
@@ -286,7 +286,7 @@ def run_jobs(a: Addon, args: argparse.Namespace, jobs: list[dict[str, Any]]) -> 
             except BatchError as exc:
                 reports.append(_failure(spec, str(exc)))
                 if not args.keep_going:
-                    stop = "Not run: an earlier job failed (use --keep-going to run the others)."
+                    stop = "was not run: an earlier job failed (use --keep-going to run the others)."
             finally:
                 job.cleanup()
     finally:
@@ -427,9 +427,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"lipsync batch: {exc}", file=sys.stderr)
             summary = {"ok": False, "error": str(exc)}
             code = 2 if isinstance(exc, UsageError) else 1
-        for report in summary.get("jobs", []):
-            if report["status"] != "done":
-                print(f"lipsync batch: {report['object']!r}: {report['error']}", file=sys.stderr)
+        failures = [r for r in summary.get("jobs", []) if r["status"] != "done"]
+        failures.sort(key=lambda r: "was not run:" not in r["error"])   # the causes last
+        for report in failures:                              # one line each
+            print(f"lipsync batch: {report['error']}", file=sys.stderr)
     text = json.dumps(summary, ensure_ascii=False, indent=1)
     print(text)
     sys.stdout.flush()

@@ -92,3 +92,96 @@ def test_leading_silence_rests_and_the_sound_still_resolves(result):
     assert values[frames <= 2].max() < 0.05                 # first 80 ms: closed, at rest
     sound = bpy.context.scene.sequence_editor.strips_all["Dialogue"].sound
     assert Path(bpy.path.abspath(sound.filepath)).is_file()   # relative path rewritten on save
+
+
+# -- batch.py as studios run it: checks up front, --keep-going, --curves, --json -------------
+BATCH = [sys.executable, str(ROOT / "lipsync_addon" / "batch.py")]
+
+
+@pytest.fixture(scope="module")
+def demo_curves(tmp_path_factory):
+    """Curves of the demo dialogue made by ``python -m inference batch`` (the farm's cache)."""
+    tmp = tmp_path_factory.mktemp("curves")
+    manifest = tmp / "lines.txt"
+    manifest.write_text(str(DEMO / "speech_en.wav") + "\n", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "inference", "batch", str(manifest), "-o",
+                           str(tmp / "out"), "--workers", "1"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    return tmp / "out"
+
+
+def no_model_env():
+    """An environment in which starting the model's worker cannot succeed."""
+    return {**os.environ, "LIPSYNC_PYTHON": "/nonexistent/python", "LIPSYNC_MODEL": "/nonexistent"}
+
+
+def test_curves_are_keyed_without_the_model_and_json_stdout_is_pure(demo_curves, tmp_path):
+    out = tmp_path / "keyed.blend"
+    proc = subprocess.run(BATCH + ["--blend", str(DEMO / "face.blend"), "--object", "Face",
+                                   "--strip", "Dialogue", "--mapping", "arkit", "--curves",
+                                   str(demo_curves), "--output", str(out), "--json"],
+                          capture_output=True, text=True, env=no_model_env(), timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads(proc.stdout)                 # nothing but the summary on stdout
+    assert "Read blend" not in proc.stdout and "Read blend" in proc.stderr
+    (job,) = summary["jobs"]
+    assert summary["ok"] and job["status"] == "done" and job["keys"] > 1000
+    assert job["device"] == "curves file speech_en.json" and summary["output"] == str(out)
+    bpy.ops.wm.open_mainfile(filepath=str(out))
+    frames, values = curve("mouthClose")
+    assert values.max() > 0.3                         # the lips close somewhere in the dialogue
+
+
+def test_every_job_is_checked_before_anything_runs(demo_curves, tmp_path):
+    jobs = tmp_path / "jobs.json"
+    jobs.write_text(json.dumps([{"object": "Face", "strip": "Dialogue"},
+                                {"object": "Face", "strip": "Narration"},
+                                {"object": "Nope", "strip": "Dialogue"}]), encoding="utf-8")
+    out = tmp_path / "never.blend"
+    proc = subprocess.run(BATCH + ["--blend", str(DEMO / "face.blend"), "--jobs", str(jobs),
+                                   "--mapping", "arkit", "--curves", str(demo_curves),
+                                   "--output", str(out), "--json"],
+                          capture_output=True, text=True, env=no_model_env(), timeout=600)
+    assert proc.returncode == 1
+    summary = json.loads(proc.stdout)
+    first, strip, obj = summary["jobs"]
+    assert not summary["ok"] and summary["failed"] == 3 and summary["output"] is None
+    assert "no sound strip named 'Narration'" in strip["error"]      # strips checked too
+    assert "no object named 'Nope'" in obj["error"]
+    assert "was not run" in first["error"] and "--keep-going" in first["error"]
+    assert not out.exists()
+    # the causes come last on stderr, one line each
+    assert proc.stderr.strip().splitlines()[-1].startswith("lipsync batch: There is no object")
+
+
+def test_keep_going_saves_what_succeeded_and_lists_each_failure(demo_curves, tmp_path):
+    jobs = [{"object": "Face", "strip": "Dialogue"}, {"object": "Face", "strip": "Narration"},
+            {"object": "Neck", "strip": "Dialogue"}]
+    out = tmp_path / "partial.blend"
+    summary_file = tmp_path / "summary.json"
+    proc = subprocess.run(BATCH + ["--blend", str(DEMO / "face.blend"), "--jobs",
+                                   json.dumps(jobs), "--mapping", "arkit", "--curves",
+                                   str(demo_curves), "--output", str(out), "--keep-going",
+                                   "--summary", str(summary_file)],
+                          capture_output=True, text=True, env=no_model_env(), timeout=600)
+    assert proc.returncode == 1                       # something failed...
+    summary = json.loads(summary_file.read_text(encoding="utf-8"))
+    assert [j["status"] for j in summary["jobs"]] == ["done", "failed", "failed"]
+    assert "Narration" in summary["jobs"][1]["error"]
+    assert "Neck" in summary["jobs"][2]["error"]
+    assert summary["output"] == str(out) and out.is_file()   # ...and what worked is saved
+    bpy.ops.wm.open_mainfile(filepath=str(out))
+    assert curve("jawOpen")[1].max() > 0.1
+
+
+def test_a_missing_curves_file_is_one_sentence(tmp_path):
+    empty = tmp_path / "curves"
+    empty.mkdir()
+    proc = subprocess.run(BATCH + ["--blend", str(DEMO / "face.blend"), "--object", "Face",
+                                   "--strip", "Dialogue", "--curves", str(empty), "--json"],
+                          capture_output=True, text=True, env=no_model_env(), timeout=600)
+    assert proc.returncode == 1
+    (job,) = json.loads(proc.stdout)["jobs"]
+    assert job["error"].startswith("No curves file for strip 'Dialogue'")
+    assert "python -m inference batch" in job["error"]
