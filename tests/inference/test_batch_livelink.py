@@ -33,6 +33,14 @@ def test_header_is_the_apps_layout(tmp_path):
                            "LeftEyeRoll", "RightEyeYaw", "RightEyePitch", "RightEyeRoll"]
     assert len(header) == 2 + 52 + 9 and tuple(header) == HEADER
     assert header.index("JawOpen") == 2 + 17 and header.index("TongueOut") == 2 + 51
+    # the app's order (a real take's header), which is not ARKit's alphabetical one
+    assert header[16:27] == ["JawForward", "JawRight", "JawLeft", "JawOpen", "MouthClose",
+                             "MouthFunnel", "MouthPucker", "MouthRight", "MouthLeft",
+                             "MouthSmileLeft", "MouthSmileRight"]
+    assert header[43:56] == ["BrowDownLeft", "BrowDownRight", "BrowInnerUp", "BrowOuterUpLeft",
+                             "BrowOuterUpRight", "CheekPuff", "CheekSquintLeft",
+                             "CheekSquintRight", "NoseSneerLeft", "NoseSneerRight", "TongueOut",
+                             "HeadYaw", "HeadPitch"]
     first = lines[1].split(",")
     assert first[0] == "00:00:00:00.000" and first[1] == "61" and len(first) == len(header)
     assert len(lines) == 1 + 90
