@@ -164,8 +164,13 @@ class LIPSYNC_OT_open_log(bpy.types.Operator):
             self.report({"WARNING"}, f"No worker log yet ({path}); it is written once the worker "
                                      "has started.")
             return {"CANCELLED"}
-        bpy.ops.wm.path_open(filepath=str(path))
+        _open_path(str(path))
         return {"FINISHED"}
+
+
+def _open_path(path: str) -> None:
+    """Show a file with the system's viewer (Blender's own operator)."""
+    bpy.ops.wm.path_open(filepath=path)
 
 
 CLASSES = (LIPSYNC_AP_preferences, LIPSYNC_OT_check_environment, LIPSYNC_OT_open_log)

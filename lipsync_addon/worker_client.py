@@ -61,11 +61,12 @@ class WorkerConfig:
     paths: tuple[str, ...] = ()  # more import paths after root (Blender's extension wheels)
     offline: bool = False        # Blender's Allow Online Access is off: HF_HUB_OFFLINE=1
     log: str = ""                # file the worker's stderr is copied to ("" = none)
-    module: str = "lipsync_runtime"   # `python -m MODULE serve`
+    module: str = "lipsync_runtime"   # `python -m MODULE serve` ("inference" for the torch path)
+    args: tuple[str, ...] = ()        # more serve arguments, e.g. ("--backend", "torch")
     extra_env: tuple[tuple[str, str], ...] = field(default=())
 
     def command(self) -> list[str]:
-        cmd = [self.python, "-m", self.module, "serve", "--device", self.device]
+        cmd = [self.python, "-m", self.module, "serve", "--device", self.device, *self.args]
         if self.model:
             cmd += ["--model", self.model]
         return cmd
@@ -110,7 +111,9 @@ class Worker:
                               f"{config.python!r} ({exc.strerror}); check the Python path in "
                               "the add-on preferences.") from None
         threading.Thread(target=self._read_stdout, daemon=True, name="lipsync-stdout").start()
-        threading.Thread(target=self._read_stderr, daemon=True, name="lipsync-stderr").start()
+        self._stderr_reader = threading.Thread(target=self._read_stderr, daemon=True,
+                                               name="lipsync-stderr")
+        self._stderr_reader.start()
 
     # -- threads (no bpy here) --------------------------------------------------------------
     def _read_stdout(self) -> None:
@@ -167,6 +170,7 @@ class Worker:
             code = self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             code = None
+        self._stderr_reader.join(timeout=2)          # its last lines (the exception) arrive
         what = describe_exit(code, self.stderr_lines())
         return WorkerError("crashed", f"The inference worker stopped: {what}; {self.where_log()}. "
                            "Generate again to start a fresh one.")

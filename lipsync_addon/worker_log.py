@@ -52,5 +52,6 @@ def describe_exit(code: int | None, lines: list[str]) -> str:
         what = f"it exited with code {code}"
     errors = [m for m in (_EXCEPTION_LINE.match(line.strip()) for line in lines) if m]
     if errors:
-        what += f" after {errors[-1].group(1)}"
+        error = errors[-1].group(0)
+        what += f" after {error[:157] + '...' if len(error) > 160 else error}"
     return what
