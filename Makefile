@@ -28,15 +28,13 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-train.txt $(REQ_EXT
 RUNTIME := assets/runtime/config.json
 $(RUNTIME): $(STAMP) $(wildcard assets/model/*) $(wildcard inference/export*.py inference/export/*.py)
 	$(VPY) -m inference fetch-encoder
-	# TODO(issue 11): enable once the runtime lands (lipsync_runtime/, inference export):
-	# $(VPY) -m inference export --out assets/runtime
+	$(VPY) -m inference export --out assets/runtime
 
 setup: $(STAMP) $(RUNTIME)
 
 runtime: $(STAMP)
 	$(VPY) -m inference fetch-encoder
-	# TODO(issue 11): enable once the runtime lands:
-	# $(VPY) -m inference export --out assets/runtime
+	$(VPY) -m inference export --out assets/runtime
 
 # The wheels each platform's zip bundles (pinned with sha256 in wheels.lock), downloaded once
 # into wheels/ (gitignored; the manifest names them ./wheels/...).
