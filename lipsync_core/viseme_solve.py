@@ -11,10 +11,12 @@ where ``x`` are the frame's parameter features, ``Sig`` (S, F) the signatures an
 per-feature importance (jaw and closure count double). A signed parameter gives two features,
 its positive and its negative half, so a shape can ask for "corner down" without "corner up".
 
-The solver is a bounded non-negative least squares done for all frames at once by accelerated
-projected gradient (FISTA) on the shared (S, S) normal matrix: thousands of frames x 15 shapes
-take milliseconds, and the result meets the bounded problem's optimality (KKT) conditions to
-about 1e-6, which the unit tests check.
+The solver is a bounded non-negative least squares done for all frames at once: Lawson and
+Hanson's active-set method with an upper bound, on the shared (S, S) normal matrix, one batched
+(N, S, S) linear solve per round for the frames still working; any frame not settled after the
+rounds falls back to accelerated projected gradient. The
+result meets the bounded problem's optimality (KKT) conditions, which the unit tests check;
+5000 frames x 14 shapes take tens of milliseconds.
 
 Then the closure wins (:func:`closure_wins`): on m, b, p the closure shapes (signature mostly
 ``mouth_close``) rise to the closure strength and every other shape is scaled down by it, so open
@@ -41,8 +43,10 @@ NUM_FEATURES = len(FEATURES)
 IMPORTANCE = {"jaw_open": 2.0, "mouth_open": 1.5, "mouth_close": 2.0, "lip_pucker": 1.5,
               "lip_funnel": 1.5, "lip_roll_lower": 1.5, "tongue_up": 0.5}
 RIDGE = 1e-3            # keeps near-duplicate signatures from trading weight wildly
-MAX_ITERS = 400
-TOL = 1e-7              # largest weight change per iteration at which the solve stops
+ACTIVE_SET_ROUNDS = 80  # rounds of the active-set solve before the fallback
+KKT_TOL = 1e-10         # gradient size below which a bound weight stays at its bound
+MAX_ITERS = 2000        # fallback (FISTA) iterations, at most
+TOL = 1e-9              # fallback: largest weight change per iteration at which it stops
 # closure strength: mouth_close below LO is no closure, above HI a full seal (parameter units)
 CLOSURE_LO, CLOSURE_HI = 0.2, 0.6
 REST_THRESHOLD = 0.15   # hold mode: below this no shape is shown (the rest pose)
@@ -75,7 +79,13 @@ def solve(targets: np.ndarray, signatures: np.ndarray, weights: np.ndarray | Non
           ridge: float = RIDGE, upper: float = 1.0) -> np.ndarray:
     """Bounded NNLS for every frame: (N, F) targets, (S, F) signatures -> (N, S) in [0, upper].
 
-    Minimises ``sum_f weights_f^2 (w @ signatures - x)_f^2 + ridge |w|^2`` per frame.
+    Minimises ``sum_f weights_f^2 (w @ signatures - x)_f^2 + ridge |w|^2`` per frame with the
+    Lawson-Hanson active-set method, extended to an upper bound and run on all frames at once:
+    each round, a frame whose free weights are optimal frees the bound weight that violates the
+    optimality conditions most; the free weights are solved exactly (one batched (N, S, S)
+    solve for the frames still working); a solution that leaves the box is cut back to it and
+    the weight that hit the bound is fixed there. Finite; frames not done after
+    ACTIVE_SET_ROUNDS finish by projected gradient (FISTA).
     """
     x = np.asarray(targets, dtype=np.float64)
     sig = np.asarray(signatures, dtype=np.float64)
@@ -85,9 +95,81 @@ def solve(targets: np.ndarray, signatures: np.ndarray, weights: np.ndarray | Non
     d2 = (np.ones(sig.shape[1]) if weights is None else np.asarray(weights, np.float64)) ** 2
     gram = (sig * d2) @ sig.T + ridge * np.eye(s)          # (S, S)
     rhs = (x * d2) @ sig.T                                  # (N, S)
-    lipschitz = float(np.linalg.eigvalsh(gram)[-1])
-    step = 1.0 / lipschitz
-    w = np.clip(np.linalg.solve(gram, rhs.T).T, 0.0, upper)   # unconstrained start, projected
+    w = np.zeros((n, s))
+    free = np.zeros((n, s), dtype=bool)
+    settled = np.ones(n, dtype=bool)                        # free weights at their optimum
+    working = np.arange(n)
+    inverses: dict[int, np.ndarray] = {}                    # free set -> inverse of its block
+    for _ in range(ACTIVE_SET_ROUNDS):
+        if working.size == 0:
+            break
+        W, Fr, B = w[working], free[working], rhs[working]
+        # 1. optimal frames: stop, or free the bound weight that violates the most
+        grad = W @ gram - B
+        at_upper = ~Fr & (W >= upper - 1e-12)
+        viol = np.where(Fr, 0.0, np.where(at_upper, grad, -grad))      # > 0: wants to move in
+        worst = viol.argmax(axis=1)
+        done = settled[working] & (viol[np.arange(len(working)), worst] <= KKT_TOL)
+        adding = settled[working] & ~done
+        Fr[np.flatnonzero(adding), worst[adding]] = True
+        # 2. solve the free weights exactly, the others at their bound
+        fixed = np.where(Fr, 0.0, np.where(W >= upper - 1e-12, upper, 0.0))
+        target = _solve_free(gram, B - fixed @ gram, Fr, fixed, inverses)
+        # 3. inside the box: take it; outside: go as far as the box allows, fix what hit it
+        step = target - W
+        with np.errstate(divide="ignore", invalid="ignore"):
+            room = np.where(step < 0, -W / step, np.where(step > 0, (upper - W) / step, np.inf))
+        room = np.where(Fr & ((target < 0) | (target > upper)), room, np.inf)
+        alpha = np.clip(room.min(axis=1), 0.0, 1.0)                     # (M,)
+        W_new = np.clip(W + alpha[:, None] * step, 0.0, upper)
+        cut = alpha < 1.0
+        hit = Fr & cut[:, None] & ((W_new <= 1e-12) | (W_new >= upper - 1e-12))
+        W_new = np.where(hit & (W_new <= 1e-12), 0.0, np.where(hit, upper, W_new))
+        Fr &= ~hit
+        keep = ~done
+        w[working[keep]] = W_new[keep]
+        free[working[keep]] = Fr[keep]
+        settled[working[keep]] = ~cut[keep]
+        working = working[keep]
+    if working.size:
+        w[working] = _fista(w[working], gram, rhs[working], upper)
+    return w
+
+
+def _solve_free(gram: np.ndarray, b: np.ndarray, free: np.ndarray, fixed: np.ndarray,
+                cache: dict) -> np.ndarray:
+    """Per frame: the free weights solving ``gram[F, F] w_F = b_F``, the others ``fixed``.
+
+    Frames sharing a free set share the matrix: one inverse per distinct set (few, and kept in
+    ``cache`` across rounds) instead of one solve per frame."""
+    out = fixed.copy()
+    codes = free.astype(np.int64) @ (np.int64(1) << np.arange(free.shape[1], dtype=np.int64))
+    uniq, which = np.unique(codes, return_inverse=True)
+    for k, code in enumerate(uniq):
+        if code == 0:
+            continue
+        pattern = free[np.flatnonzero(which == k)[0]]
+        inv = cache.get(int(code))
+        if inv is None:
+            inv = cache[int(code)] = np.linalg.inv(gram[np.ix_(pattern, pattern)])
+        rows = np.flatnonzero(which == k)
+        out[np.ix_(rows, pattern)] = b[np.ix_(rows, pattern)] @ inv.T
+    return out
+
+
+def _violations(w: np.ndarray, gram: np.ndarray, rhs: np.ndarray, upper: float) -> np.ndarray:
+    """(N,) largest violation of the optimality conditions per frame."""
+    grad = w @ gram - rhs
+    free = (w > 1e-9) & (w < upper - 1e-9)
+    viol = np.where(free, np.abs(grad), 0.0)
+    viol = np.maximum(viol, np.where(w <= 1e-9, np.maximum(-grad, 0.0), 0.0))
+    viol = np.maximum(viol, np.where(w >= upper - 1e-9, np.maximum(grad, 0.0), 0.0))
+    return viol.max(axis=1) if viol.size else np.zeros(len(w))
+
+
+def _fista(w: np.ndarray, gram: np.ndarray, rhs: np.ndarray, upper: float) -> np.ndarray:
+    """Accelerated projected gradient from ``w`` (the fallback of :func:`solve`)."""
+    step = 1.0 / float(np.linalg.eigvalsh(gram)[-1])
     y, t = w.copy(), 1.0
     for _ in range(MAX_ITERS):
         w_next = np.clip(y - (y @ gram - rhs) * step, 0.0, upper)
@@ -106,11 +188,9 @@ def kkt_violation(w: np.ndarray, targets: np.ndarray, signatures: np.ndarray,
     """Largest violation of the bounded problem's optimality conditions (0 at the optimum)."""
     sig = np.asarray(signatures, dtype=np.float64)
     d2 = (np.ones(sig.shape[1]) if weights is None else np.asarray(weights, np.float64)) ** 2
-    grad = w @ ((sig * d2) @ sig.T + ridge * np.eye(sig.shape[0])) - (targets * d2) @ sig.T
-    free = (w > 1e-9) & (w < upper - 1e-9)
-    viol = np.where(free, np.abs(grad), 0.0)
-    viol = np.maximum(viol, np.where(w <= 1e-9, np.maximum(-grad, 0.0), 0.0))
-    viol = np.maximum(viol, np.where(w >= upper - 1e-9, np.maximum(grad, 0.0), 0.0))
+    gram = (sig * d2) @ sig.T + ridge * np.eye(sig.shape[0])
+    rhs = (np.asarray(targets, np.float64) * d2) @ sig.T
+    viol = _violations(np.asarray(w, np.float64), gram, rhs, upper)
     return float(viol.max()) if viol.size else 0.0
 
 
