@@ -117,6 +117,9 @@ def read_config(directory: str | os.PathLike) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelError(f"The model's {CONFIG_NAME} cannot be read ({exc}); the folder is "
                          "damaged, save or copy the checkpoint again.") from None
+    if isinstance(config, dict) and str(config.get("format", "")).startswith("lipsync-runtime"):
+        raise ModelError(f"{str(directory)!r} is a runtime model (ONNX), not a training "
+                         "checkpoint; run it without --backend torch.")
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise ModelError(f"{str(path)!r} is not a {FORMAT} config (format is "
                          f"{config.get('format') if isinstance(config, dict) else None!r}).")

@@ -19,6 +19,8 @@ COMMANDS = {
     "corpus": ("inference.corpus.cli", "build, align, augment and import training corpora"),
     "phones": ("inference.articulation.cli", "phone timings -> curves (text-assisted engine)"),
     "train": ("inference.training.train", "train a head from a config file"),
+    "distill-windows": ("inference.training.distill",
+                        "fine-tune a head for clip-length encoder windows (short lines)"),
     "evaluate": ("inference.training.evaluate", "score a model against reference phones/targets"),
 }
 

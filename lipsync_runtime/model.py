@@ -121,6 +121,10 @@ def load_model(path: str | os.PathLike | None = None, verify: bool = True) -> Ru
     except (OSError, ValueError) as exc:
         raise ModelError(f"The model's config.json in {str(folder)!r} cannot be read ({exc}).") \
             from None
+    if isinstance(config, dict) and str(config.get("format", "")).startswith("lipsync-checkpoint"):
+        raise ModelError(f"{str(folder)!r} is a training checkpoint, not a runtime model; export "
+                         f"it with 'python -m inference export --checkpoint {folder} --out DIR', "
+                         "or run it with --backend torch.")
     if not isinstance(config, dict) or config.get("format") != RUNTIME_FORMAT:
         raise ModelError(f"{str(config_path)!r} is not a {RUNTIME_FORMAT} model config; "
                          "re-export the model with this version's 'python -m inference export'.")
