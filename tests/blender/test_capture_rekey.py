@@ -224,3 +224,20 @@ def test_viseme_convention_and_options_live_in_the_table(scene):
         {f"viseme_{v}" for v in "PP FF aa O U".split()}
     obj.lipsync.mode, obj.lipsync.min_hold_ms = "hold", 80.0
     assert properties.rows_to_mapping(obj).options.mode == "hold"
+
+
+def test_the_writer_clears_shapes_an_earlier_run_keyed(scene):
+    obj = arkit_face()
+    frames = np.arange(10, 60, dtype=float)
+    keyframe_writer.write_keys(obj, {"jawOpen": (frames, np.full(50, 0.5)),
+                                     "mouthFunnel": (frames, np.full(50, 0.7))}, 10, 59)
+    block = obj.data.shape_keys.key_blocks["mouthPucker"]
+    block.value = 0.2
+    block.keyframe_insert("value", frame=100)                    # outside the range: kept
+    keyframe_writer.write_keys(obj, {"mouthPucker": (frames, np.full(50, 0.3))}, 10, 59)
+    keyframe_writer.write_keys(obj, {"jawOpen": (frames, np.full(50, 0.4))}, 10, 59,
+                               previous=["jawOpen", "mouthFunnel", "mouthPucker"])
+    assert fcurve_of(obj, "mouthFunnel") is None
+    assert obj.data.shape_keys.key_blocks["mouthFunnel"].value == 0.0
+    assert keys_of(obj, "mouthPucker").tolist() == [[100.0, pytest.approx(0.2)]]
+    assert len(keys_of(obj, "jawOpen")) == 50
