@@ -153,6 +153,15 @@ def test_every_job_is_checked_before_anything_runs(demo_curves, tmp_path):
     assert not out.exists()
     # the causes come last on stderr, one line each
     assert proc.stderr.strip().splitlines()[-1].startswith("lipsync batch: There is no object")
+    # a bad strip alone stops the run before the good job is keyed (strips are checked up front)
+    jobs.write_text(json.dumps([{"object": "Face", "strip": "Dialogue"},
+                                {"object": "Face", "strip": "Narration"}]), encoding="utf-8")
+    proc = subprocess.run(BATCH + ["--blend", str(DEMO / "face.blend"), "--jobs", str(jobs),
+                                   "--mapping", "arkit", "--curves", str(demo_curves),
+                                   "--output", str(out), "--json"],
+                          capture_output=True, text=True, env=no_model_env(), timeout=600)
+    first, strip = json.loads(proc.stdout)["jobs"]
+    assert proc.returncode == 1 and "was not run" in first["error"] and not out.exists()
 
 
 def test_keep_going_saves_what_succeeded_and_lists_each_failure(demo_curves, tmp_path):
