@@ -28,6 +28,9 @@ from inference.encoders.spec import EncoderError, EncoderSpec
 log = logging.getLogger(__name__)
 
 MODEL_TYPES = {"whisper": "whisper", "wav2vec2": "wav2vec2", "hubert": "hubert", "wavlm": "wavlm"}
+# Weights a published wav2vec2-family checkpoint may lack without harm: the learned mask vector
+# is used only in pre-training.
+OPTIONAL_SSL_WEIGHTS = frozenset({"masked_spec_embed"})
 _WEIGHT_PATTERNS = ["config.json", "preprocessor_config.json", "model.safetensors",
                     "model.safetensors.index.json", "model-*.safetensors"]
 
@@ -156,9 +159,21 @@ def _load_ssl(spec: EncoderSpec, directory: Path, config: dict, device: torch.de
     cls: Any = {"wav2vec2": transformers.Wav2Vec2Model, "hubert": transformers.HubertModel,
            "wavlm": transformers.WavLMModel}[spec.kind]
     try:
-        model = cls.from_pretrained(str(directory), local_files_only=True)
+        model, info = cls.from_pretrained(str(directory), local_files_only=True,
+                                          output_loading_info=True)
     except (OSError, ValueError, RuntimeError) as exc:
         raise EncoderError(f"The {spec.kind} weights in {str(directory)!r} could not be loaded.") from exc
+    # A weight the files lack would be left at random initialisation and the encoder would run
+    # as noise (transformers only warns, and its warnings are silenced): refuse instead. Extra
+    # weights (a CTC or pre-training head beside the encoder) are normal and ignored.
+    missing = [k for k in info.get("missing_keys", []) if k not in OPTIONAL_SSL_WEIGHTS]
+    mismatched = info.get("mismatched_keys", [])
+    if missing or mismatched:
+        names = [str(k[0] if isinstance(k, tuple) else k) for k in (missing + list(mismatched))]
+        raise EncoderError(f"The {spec.kind} model in {str(directory)!r} does not match its "
+                           f"config.json ({len(names)} weights missing or of another shape, e.g. "
+                           f"{names[0]}); it would run with random layers, so choose the folder "
+                           "of a complete checkpoint.")
     normalize = config.get("feat_extract_norm") == "layer"
     prep = directory / "preprocessor_config.json"
     if prep.is_file():

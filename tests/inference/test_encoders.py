@@ -417,3 +417,23 @@ def test_fetch_builds_once_atomically_and_loads(tmp_path, monkeypatch):
     assert fetch.main(["--dest", str(dest)]) == 0 and calls  # checksum mismatch: rebuilt
     with pytest.raises(SystemExit):  # argparse: usage error, exit code 2
         fetch.main(["--name", "whisper-huge"])
+
+
+def test_incomplete_ssl_checkpoint_is_refused(tmp_path, tiny_wav2vec2_dir):
+    """A wav2vec2 folder missing a layer's weights must not load with that layer random."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    from inference.encoders import EncoderError, EncoderSpec, load_encoder
+
+    folder = tmp_path / "broken"
+    shutil.copytree(tiny_wav2vec2_dir, folder)
+    weights = load_file(str(folder / "model.safetensors"))
+    dropped = [k for k in weights if "encoder.layers.1." in k]
+    assert dropped
+    save_file({k: v for k, v in weights.items() if k not in dropped},
+              str(folder / "model.safetensors"), metadata={"format": "pt"})
+    with pytest.raises(EncoderError, match="does not match its config.json"):
+        load_encoder(EncoderSpec(kind="wav2vec2", source=str(folder)))
+    load_encoder(EncoderSpec(kind="wav2vec2", source=str(tiny_wav2vec2_dir)))   # complete: loads
