@@ -234,7 +234,7 @@ def finish(job: Job, obj: Any, result: dict[str, Any] | curves_mod.Curves, devic
     written, shape_keys = key_object(job, obj, c, job.table)
     if job.store_table:
         properties.mapping_to_rows(obj, job.table)
-    meshes = []
+    meshes: list[str] = []
     for target in job.others:
         other = bpy.data.objects.get(target.object_name)
         if other is None or other.type != "MESH" or other.data.shape_keys is None:
