@@ -1,4 +1,5 @@
-"""The worker protocol: JSON Lines between the Blender add-on and ``python -m inference serve``.
+"""The worker protocol: JSON Lines between the Blender add-on and ``python -m lipsync_runtime serve``
+(also ``python -m inference serve``).
 
 One JSON object per line on the worker's stdin (requests) and stdout (replies); logs go to
 stderr only. Every message has a ``type``. Requests about a job carry the client's ``id``.
@@ -11,8 +12,9 @@ client -> worker
   {"type": "shutdown"}
 
 worker -> client
-  {"type": "hello", "protocol": 1, "schema_version": 1, "device": "cpu" | "cuda:0 (NAME)",
-   "model": {...checkpoint summary...}, "params": [26 names]}
+  {"type": "hello", "protocol": 1, "schema_version": 1, "device": "CPU (onnxruntime 1.32.0)",
+   "model": {...model summary, with "identity"...}, "params": [26 names],
+   "providers": ["CPUExecutionProvider", ...]}
   {"type": "progress", "id": "j1", "stage": "audio" | "encoder" | "head" | "write", "fraction": 0.0..1.0}
   {"type": "result", "id": "j1", "curves": {...lipsync-curves/1 object...}}        (inline)
   {"type": "result", "id": "j1", "path": "/tmp/....json"}      (long clip: a curves file to read)
