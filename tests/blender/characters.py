@@ -250,6 +250,24 @@ def render(bpy, scene, frames: dict, out: Path, size: int = 360) -> list[Path]:
     return paths
 
 
+def bench_rekey(bpy, scene, repeats: int = 5) -> dict:
+    """Median seconds of bpy.ops.lipsync.rekey() after an intensity change, every-frame keys
+    and reduced Bezier keys (tolerance 0.02)."""
+    import time
+    out = {}
+    for density in ("ALL", "REDUCED"):
+        scene.lipsync.density = density
+        times = []
+        for i in range(repeats):
+            scene.lipsync.intensity = 1.0 - 0.05 * (i % 2)
+            t0 = time.perf_counter()
+            assert bpy.ops.lipsync.rekey() == {"FINISHED"}
+            times.append(time.perf_counter() - t0)
+        out[density.lower()] = round(sorted(times)[len(times) // 2], 4)
+    scene.lipsync.density, scene.lipsync.intensity = "ALL", 1.0
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Key a real character and measure its lips.")
     parser.add_argument("--character", default="rpm", choices=sorted(CHARACTERS))
@@ -258,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lang", default="en", choices=["en", "ja"])
     parser.add_argument("--curves", type=Path, required=True, help="predict's JSON for the wav")
     parser.add_argument("--out", type=Path, default=None, help="folder for renders")
+    parser.add_argument("--bench", action="store_true",
+                        help="time Re-key (kept curves, no model) after changing the intensity")
     args = parser.parse_args(argv)
     os.environ.setdefault("BLENDER_USER_RESOURCES", str(Path.home() / ".cache" / "lipsync-bpy"))
     import bpy
@@ -281,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
                "pbm_sealed": res.per_class["pbm"], "open_vowels_open": res.per_class["open"],
                "through_frames": res.through, "frames": res.frames,
                "report": scene.lipsync.last_report}
+    if args.bench:
+        figures["rekey_s"] = bench_rekey(bpy, scene)
     print(json.dumps(figures, ensure_ascii=False))
     if args.out:
         picks = {}

@@ -241,3 +241,21 @@ def test_the_writer_clears_shapes_an_earlier_run_keyed(scene):
     assert obj.data.shape_keys.key_blocks["mouthFunnel"].value == 0.0
     assert keys_of(obj, "mouthPucker").tolist() == [[100.0, pytest.approx(0.2)]]
     assert len(keys_of(obj, "jawOpen")) == 50
+
+
+@needs_audio
+def test_generate_keeps_the_workers_model_identity_with_the_curves(scene, curves_file):
+    # what the operator does with a worker's result: finish() with the hello's "model" dict
+    from lipsync_repo.lipsync_addon import job as job_mod
+    head, teeth, beard, hat = head_scene(scene)
+    job = job_mod.prepare(scene, head, others=[teeth, beard, hat])
+    assert [t.object_name for t in job.others] == ["Teeth", "Beard"]
+    assert any("Hat" in w for w in job.warnings)
+    curves = curves_mod.read_curves(curves_file)
+    hello_model = {"name": "shipped", "identity": "f00d" * 16, "format": "lipsync-runtime/1"}
+    report = job_mod.finish(job, head, {"curves": curves.to_dict()}, "CPU", model=hello_model)
+    job.cleanup()
+    assert report.meshes == ("Teeth", "Beard")
+    _, head_line = capture_store.load(bpy.data, scene.name, "Dialogue")
+    assert head_line["model_identity"] == "f00d" * 16 and head_line["model"]["name"] == "shipped"
+    assert head_line["origin"] == "model"
