@@ -182,11 +182,14 @@ class Addon:
 
     def __init__(self) -> None:
         pkg = addon_package()
-        addon = importlib.import_module(pkg.__name__ + ".lipsync_addon")
-        for name in ("job", "environment", "worker_client", "compat", "mapping_operators"):
-            setattr(self, name, importlib.import_module(f"{addon.__name__}.{name}"))
-        self.mapping = importlib.import_module(pkg.__name__ + ".lipsync_core.mapping")
-        self.curves = importlib.import_module(pkg.__name__ + ".lipsync_core.curves")
+        addon = pkg.__name__ + ".lipsync_addon"
+        self.job: Any = importlib.import_module(addon + ".job")
+        self.environment: Any = importlib.import_module(addon + ".environment")
+        self.worker_client: Any = importlib.import_module(addon + ".worker_client")
+        self.compat: Any = importlib.import_module(addon + ".compat")
+        self.mapping_operators: Any = importlib.import_module(addon + ".mapping_operators")
+        self.mapping: Any = importlib.import_module(pkg.__name__ + ".lipsync_core.mapping")
+        self.curves: Any = importlib.import_module(pkg.__name__ + ".lipsync_core.curves")
 
 
 def find_curves(folder: str, spec: dict[str, Any], strip: str, audio: str) -> Path:
