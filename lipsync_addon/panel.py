@@ -76,9 +76,12 @@ class LIPSYNC_PT_panel(bpy.types.Panel):
 
         worker = worker_client.current_worker()
         hello = worker.hello if worker is not None and worker.alive else None
+        last_device = getattr(worker_client, "last_device", lambda: None)()
         if hello:
             layout.label(text=f"{worker_client.model_label(hello)} on {hello.get('device')}",
                          icon="CHECKMARK")
+        elif last_device:
+            layout.label(text=f"Last run on {last_device}", icon="TIME")
         else:
             layout.label(text="Worker starts on first use", icon="TIME")
 
