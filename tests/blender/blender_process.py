@@ -1,9 +1,11 @@
 """Run each Blender test module in its own process, and helpers those modules share.
 
 Blender keeps global state (registered classes, the open file, preferences), so a pytest run
-never imports ``bpy`` itself: each ``test_*.py`` under tests/blender and tests/e2e is collected
-as one item that runs ``python -m pytest MODULE`` in a child process with a throw-away
-``BLENDER_USER_RESOURCES``; the child's own output is shown when it fails. Inside the child the
+never imports ``bpy`` itself: each ``test_*.py`` under tests/blender and tests/e2e runs as
+``python -m pytest MODULE`` in a child process with a throw-away ``BLENDER_USER_RESOURCES``.
+The parent lists the module's tests (a child ``--collect-only``) and reports each one with the
+outcome the child gave it (from the child's junit XML): a skip inside the child is a skip in the
+parent, with its reason, and the child's own output is shown with a failure. Inside the child the
 tests are ordinary pytest tests.
 
 Helpers for the children: load the repository as the add-on package (without installing it),
@@ -29,28 +31,81 @@ CHILD_TIMEOUT_S = 1200
 
 
 # -- parent side -----------------------------------------------------------------------------
-class BlenderModule(pytest.Item):
-    """One test module run as ``python -m pytest MODULE`` in a fresh process."""
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env[CHILD_ENV] = "1"
+    env["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="lipsync-blender-user-")
+    return env
+
+
+def _pytest_child(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+                          cwd=str(ROOT), env=_child_env(), capture_output=True, text=True,
+                          timeout=CHILD_TIMEOUT_S)
+
+
+def _tail(proc: subprocess.CompletedProcess) -> str:
+    return proc.stdout[-15000:] + "\n" + proc.stderr[-5000:]
+
+
+class ModuleRun:
+    """One child run of a whole module, read from its junit XML: test name -> outcome."""
+
+    def __init__(self, path: Path) -> None:
+        import xml.etree.ElementTree as ET
+
+        report = Path(tempfile.mkdtemp(prefix="lipsync-junit-")) / "report.xml"
+        self.proc = _pytest_child("-q", "-rfEs", f"--junitxml={report}", str(path))
+        self.outcomes: dict[str, tuple[str, str]] = {}       # name -> (outcome, message)
+        if report.is_file():
+            for case in ET.parse(report).getroot().iter("testcase"):
+                outcome, message = "passed", ""
+                for child in case:
+                    if child.tag in ("failure", "error", "skipped"):
+                        outcome = "skipped" if child.tag == "skipped" else "failed"
+                        message = (child.get("message") or "") + "\n" + (child.text or "")
+                        break
+                self.outcomes[case.get("name", "")] = (outcome, message.strip())
+
+    @property
+    def output(self) -> str:
+        return _tail(self.proc)
+
+
+_runs: dict[Path, ModuleRun] = {}
+
+
+class BlenderTest(pytest.Item):
+    """One test of a module that runs, whole, in its own process (the first item to run starts
+    that process; the others read their outcome from it). A skip inside the child is a skip
+    here, with its reason, and a failure is a failure: nothing is folded into one pass."""
+
+    def __init__(self, *, test_name: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.test_name = test_name
 
     def runtest(self) -> None:
-        env = dict(os.environ)
-        env[CHILD_ENV] = "1"
-        env["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="lipsync-blender-user-")
-        proc = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfEs",
-             str(self.path)], cwd=str(ROOT), env=env, capture_output=True, text=True,
-            timeout=CHILD_TIMEOUT_S)
-        self.add_report_section("call", "child", proc.stdout[-20000:] + proc.stderr[-5000:])
-        if proc.returncode != 0:
-            raise ChildFailed(proc.stdout[-15000:] + "\n" + proc.stderr[-5000:])
+        if self.path not in _runs:
+            _runs[self.path] = ModuleRun(self.path)
+        run = _runs[self.path]
+        self.add_report_section("call", "child", run.output[-20000:])
+        outcome, message = run.outcomes.get(self.test_name, ("missing", ""))
+        if outcome == "skipped":
+            pytest.skip(f"skipped in its Blender process: {message.splitlines()[0] if message else ''}")
+        if outcome == "failed":
+            raise ChildFailed(f"{message[-8000:]}\n\n-- the child's output --\n{run.output}")
+        if outcome == "missing":
+            raise ChildFailed(f"{self.test_name} did not run in its Blender process "
+                              f"(exit code {run.proc.returncode}):\n{run.output}")
 
     def repr_failure(self, excinfo):  # type: ignore[override]
         if isinstance(excinfo.value, ChildFailed):
-            return f"{self.path.name} failed in its own Blender process:\n{excinfo.value}"
+            return f"{self.path.name}::{self.test_name} failed in its own Blender process:\n" \
+                   f"{excinfo.value}"
         return super().repr_failure(excinfo)
 
     def reportinfo(self):
-        return self.path, 0, f"{self.path.name} (own process)"
+        return self.path, 0, f"{self.path.name}::{self.test_name} (own process)"
 
 
 class ChildFailed(Exception):
@@ -58,11 +113,23 @@ class ChildFailed(Exception):
 
 
 class BlenderFile(pytest.File):
+    """A Blender test module: its tests are listed by a child ``--collect-only`` (importing bpy
+    in the parent is not allowed) and each becomes a :class:`BlenderTest`."""
+
     def collect(self):
-        item = BlenderModule.from_parent(self, name=self.path.stem)
-        item.add_marker(pytest.mark.blender)
-        item.add_marker(pytest.mark.slow)
-        yield item
+        proc = _pytest_child("--collect-only", "-q", str(self.path))
+        names = [line.split("::")[-1] for line in proc.stdout.splitlines()
+                 if "::" in line and line.split("::")[0].endswith(self.path.name)]
+        if not names:
+            if proc.returncode == 5:                   # a module without tests
+                return
+            raise ChildFailed(f"{self.path.name} could not be collected in a Blender process "
+                              f"(exit code {proc.returncode}):\n{_tail(proc)}")
+        for name in names:
+            item = BlenderTest.from_parent(self, name=name, test_name=name)
+            item.add_marker(pytest.mark.blender)
+            item.add_marker(pytest.mark.slow)
+            yield item
 
 
 def make_module_hook():
