@@ -183,31 +183,6 @@ def test_nla_push(scene):
     assert len(ad.nla_tracks) == 1 and ad.nla_tracks[0].strips[0].action is not None
 
 
-def test_interpreter_choice_and_managed_environment_commands(monkeypatch, tmp_path):
-    from lipsync_repo.lipsync_addon import environment as env
-    cmds = env.setup_commands("CPU", tmp_path / "venv")
-    py = str(env.venv_python(tmp_path / "venv"))
-    assert cmds[0][1:4] == ["-m", "venv", "--clear"]
-    install = cmds[2]
-    assert install[0] == py and env.TORCH_INDEX["CPU"] in install
-    assert install[-2:] == ["-r", str(env.ROOT / "requirements.txt")]
-    assert "torch==" in (env.ROOT / "requirements.txt").read_text()      # pinned, never bare
-    assert cmds[3] == [py, "-m", "inference", "fetch-encoder"]
-    assert env.TORCH_INDEX["CUDA"] in env.setup_commands("CUDA", tmp_path / "venv")[2]
-    # order: managed venv, then LIPSYNC_PYTHON, then this Python (if it has torch)
-    monkeypatch.setattr(env, "venv_dir", lambda: tmp_path / "venv")
-    monkeypatch.setenv("LIPSYNC_PYTHON", "/opt/py/bin/python3")
-    assert env.find_interpreter() == env.Interpreter("/opt/py/bin/python3", "LIPSYNC_PYTHON")
-    Path(py).parent.mkdir(parents=True)
-    Path(py).write_text("")
-    assert env.find_interpreter() == env.Interpreter(py, "managed")
-    monkeypatch.setattr(env, "venv_dir", lambda: tmp_path / "none")
-    monkeypatch.delenv("LIPSYNC_PYTHON")
-    monkeypatch.setattr(env, "_has_torch", lambda python: False)
-    with pytest.raises(env.EnvironmentMissing, match="Set Up Environment"):
-        env.find_interpreter()
-
-
 def test_batch_arguments(tmp_path):
     from lipsync_repo.lipsync_addon import batch
     assert batch.script_argv(["blender", "-b", "f.blend", "--python", "b.py", "--", "--object",
@@ -281,41 +256,4 @@ def test_panel_and_preferences_draw(scene, speech):
     prefs_layout = Layout()
     preferences.LIPSYNC_AP_preferences.draw(types.SimpleNamespace(layout=prefs_layout),
                                             bpy.context)
-    assert any(t.startswith("Managed environment: ") for t in prefs_layout.labels())
-
-
-def test_set_up_environment_runs_its_commands_and_logs(monkeypatch):
-    import queue
-    import sys
-    import time
-    import types
-    from lipsync_repo.lipsync_addon import environment, preferences
-    ok = [[sys.executable, "-c", "print('step one')"], [sys.executable, "-c", "print('step two')"]]
-    monkeypatch.setattr(environment, "setup_commands", lambda build="CPU", venv=None: list(ok))
-    assert bpy.ops.lipsync.setup_environment() == {"FINISHED"}           # background: blocking
-    assert "step two" in preferences._log and "ready" in preferences._status["summary"]
-    bad = ok[:1] + [[sys.executable, "-c", "import sys; print('no wheel'); sys.exit(3)"]]
-    monkeypatch.setattr(environment, "setup_commands", lambda build="CPU", venv=None: list(bad))
-    with pytest.raises(RuntimeError, match="Set up failed"):
-        bpy.ops.lipsync.setup_environment()
-    assert "no wheel" in preferences._log
-    # the modal path, as a window would run it: a stand-in operator fed timer events
-    monkeypatch.setattr(environment, "setup_commands", lambda build="CPU", venv=None: list(ok))
-    Op = preferences.LIPSYNC_OT_setup_environment
-    op = types.SimpleNamespace(_commands=lambda c: Op._commands(op, c), report=lambda *a: None)
-    for name in ("modal", "_next", "_stop"):
-        setattr(op, name, getattr(Op, name).__get__(op))
-    wm = types.SimpleNamespace(event_timer_add=lambda *a, **k: "timer",
-                               event_timer_remove=lambda t: None, modal_handler_add=lambda o: None)
-    ctx = types.SimpleNamespace(window_manager=wm, window=object(), screen=None)
-    op._pending, op._proc, op._queue = Op._commands(op, ctx), None, queue.Queue()
-    op._timer = "timer"
-    preferences._log.clear()
-    deadline = time.monotonic() + 60
-    result = {"RUNNING_MODAL"}
-    while result == {"RUNNING_MODAL"} and time.monotonic() < deadline:
-        result = op.modal(ctx, types.SimpleNamespace(type="TIMER"))
-        time.sleep(0.05)
-    assert result == {"FINISHED"}
-    assert [line for line in preferences._log if line.startswith("step")] == ["step one",
-                                                                              "step two"]
+    assert "Optional" in prefs_layout.labels()         # the worker's settings (test_environment.py)
