@@ -176,3 +176,30 @@ def export_runtime_fixture():
 def tiny_runtime_model(tmp_path_factory, tiny_checkpoint) -> Path:
     """The tiny checkpoint exported for ONNX Runtime: what the shipped worker runs in tests."""
     return export_runtime(tiny_checkpoint, tmp_path_factory.mktemp("runtime") / "tiny")
+
+
+def _tiny_ssl(folder: Path, kind: str) -> Path:
+    import torch
+    import transformers
+
+    config_cls, model_cls = {"hubert": (transformers.HubertConfig, transformers.HubertModel),
+                             "wavlm": (transformers.WavLMConfig, transformers.WavLMModel)}[kind]
+    torch.manual_seed(2)
+    config = config_cls(hidden_size=TINY_DIM, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, conv_dim=(16,) * 7, num_conv_pos_embeddings=16,
+                        num_conv_pos_embedding_groups=2, do_stable_layer_norm=False,
+                        feat_extract_norm="group")
+    model_cls(config).eval().save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_hubert_dir(tmp_path_factory) -> Path:
+    """A tiny random HuBERT (group-normalised first convolution, as hubert-base)."""
+    return _tiny_ssl(tmp_path_factory.mktemp("tiny_hubert"), "hubert")
+
+
+@pytest.fixture(scope="session")
+def tiny_wavlm_dir(tmp_path_factory) -> Path:
+    """A tiny random WavLM (relative position buckets in its attention)."""
+    return _tiny_ssl(tmp_path_factory.mktemp("tiny_wavlm"), "wavlm")

@@ -38,6 +38,8 @@ CASES = [  # (encoder fixture, encoder kind, head kind, layer)
     ("tiny_wav2vec2_dir", "wav2vec2", "bilstm", -1),
     ("tiny_wav2vec2_dir", "wav2vec2", "transformer", "all"),
     ("tiny_wav2vec2_group_dir", "wav2vec2", "transformer", -1),
+    ("tiny_hubert_dir", "hubert", "bilstm", -1),
+    ("tiny_wavlm_dir", "wavlm", "transformer", -1),
 ]
 
 
