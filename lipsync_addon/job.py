@@ -191,8 +191,10 @@ def prepare(scene: Any, obj: Any, strip: str = "", lead_ms: float | None = None,
 def selected_meshes(context: Any) -> list[Any]:
     """The selected meshes other than the active object (more meshes of the same head)."""
     active = context.active_object
-    selected = getattr(context, "selected_objects", None) or \
-        [o for o in context.view_layer.objects if o.select_get()]
+    selected = getattr(context, "selected_objects", None)
+    if selected is None:
+        view_layer = getattr(context, "view_layer", None)
+        selected = [o for o in view_layer.objects if o.select_get()] if view_layer else []
     return [o for o in selected if o is not active and o.type == "MESH"]
 
 
