@@ -1,8 +1,9 @@
 """``python -m inference batch MANIFEST -o OUTDIR``: many lines -> curves files + summary.json.
 
-Owns the command line and the run: read the manifest, key every line (audio content, model
-identity, settings), take what the cache already holds, hand the rest to an engine (local worker
-processes, or Ray), write OUTDIR/summary.json. Exit codes: 0 every line done, 1 a line (or the
+Owns the command line and the run: read the manifest, check every line's audio, pack short lines
+into shared encoder windows (packing.py), key every line (audio content, model identity,
+settings, pack), take what the cache already holds, hand the packs still to compute to an engine
+(local worker processes, or Ray), write OUTDIR/summary.json. Exit codes: 0 every line done, 1 a line (or the
 run) failed, 2 usage. A bad line never stops the others.
 
 Imports: standard library, lipsync_runtime.cli_common, inference.batch.* (the engines lazily).
@@ -23,7 +24,8 @@ from .cache import Cache, file_sha256, line_key
 from .engines import EngineError
 from .manifest import ManifestError, read_manifest
 from .progress import Progress
-from .work import FORMATS, model_identity, peak_rss_mb, task_fps
+from .packing import make_packs, signature
+from .work import FORMATS, model_facts, peak_rss_mb, task_fps
 
 PROG = "python -m inference batch"
 log = logging.getLogger(__name__)
@@ -85,50 +87,71 @@ def make_engine(args: Any) -> Any:
                        max_worker_mb=args.max_worker_mb, log_level=level)
 
 
+def _seconds(line: Any) -> float:
+    """Audio seconds a line covers, from the file's header (AudioError for non-audio)."""
+    from lipsync_runtime.audio import audio_duration
+    total = audio_duration(line.audio)
+    end = total if line.end is None else min(line.end, total)
+    return max(0.0, end - (line.start or 0.0))
+
+
 def plan(lines: list[Any], outdir: Path, cache: Cache, fmt: str, default_fps: float | None,
-         identity: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(summary records, tasks to compute): the cache answers every line it can."""
-    records, tasks = [], []
+         identity: str, window_frames: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(summary records, packs to compute): every line is checked, keyed by its audio, the model,
+    its settings and its pack (inference.batch.packing); the cache answers what it can."""
+    from lipsync_runtime.audio import AudioError
+
+    records, valid = [], []
     for line in lines:
         record = summary_mod.new_record(line)
         records.append(record)
-        if record["error"]:
-            record["status"] = "failed"
-            continue
-        if not line.audio.is_file():
-            record["status"] = "failed"
+        if record["error"] is None and not line.audio.is_file():
             record["error"] = (f"The audio file {str(line.audio)!r} does not exist; check manifest "
                                f"line {line.number}.")
-            continue
-        try:
-            audio_sha = file_sha256(line.audio)
-        except OSError as exc:
-            record["status"] = "failed"
-            record["error"] = f"The audio file {str(line.audio)!r} cannot be read ({exc})."
-            continue
-        task = line.to_task()
-        if task["fps"] is None:
-            task["fps"] = default_fps
-        settings = {"start": line.start, "end": line.end, "fps": task_fps(task, fmt),
-                    "format": fmt}
-        task["key"] = line_key(audio_sha, identity, settings)
-        output = outdir / (line.id + FORMATS[fmt])
-        task["output"] = str(output)
-        record["output"] = output.relative_to(outdir).as_posix()
-        meta = cache.get(task["key"])
-        if meta is not None:
+        if record["error"] is None:
             try:
+                task = line.to_task()
+                task.update(sha256=file_sha256(line.audio), seconds=_seconds(line),
+                            record=len(records) - 1)
+                if task["fps"] is None:
+                    task["fps"] = default_fps
+                valid.append(task)
+            except AudioError as exc:
+                record["error"] = f"{one_line(exc)} (manifest line {line.number})"
+            except OSError as exc:
+                record["error"] = f"The audio file {str(line.audio)!r} cannot be read ({exc})."
+        if record["error"] is not None:
+            record["status"] = "failed"
+    packs = []
+    for number, members in enumerate(make_packs(valid, window_frames)):
+        tasks = [valid[i] for i in members]
+        pack_sig = signature(tasks)
+        missing = False
+        for task in tasks:
+            settings = {"start": task["start"], "end": task["end"],
+                        "fps": task_fps(task, fmt), "format": fmt, "pack": pack_sig}
+            task["key"] = line_key(task["sha256"], identity, settings)
+            output = outdir / (task["id"] + FORMATS[fmt])
+            task["output"] = str(output)
+            record = records[task["record"]]
+            record["output"] = output.relative_to(outdir).as_posix()
+            record["pack"] = number
+            meta = cache.get(task["key"])
+            try:
+                if meta is None:
+                    missing = True
+                    continue
                 if not cache.in_place(task["key"], output):
                     cache.place(task["key"], output)
                 record.update(status="cached", frames=meta.get("frames"),
                               duration=meta.get("duration"), note=meta.get("note") or "",
                               seconds=0.0)
-                continue
             except OSError as exc:
-                log.warning("cache entry for %s unusable (%s); recomputing", line.id, exc)
-        task["record"] = len(records) - 1
-        tasks.append(task)
-    return records, tasks
+                log.warning("cache entry for %s unusable (%s); recomputing", task["id"], exc)
+                missing = True
+        if missing:             # a line is computed with its pack-mates, as it was keyed
+            packs.append({"pack": number, "lines": tasks})
+    return records, packs
 
 
 def run_batch(args: Any) -> tuple[dict[str, Any], int]:
@@ -137,14 +160,15 @@ def run_batch(args: Any) -> tuple[dict[str, Any], int]:
     lines = read_manifest(args.manifest)
     outdir = Path(args.outdir).resolve()
     outdir.mkdir(parents=True, exist_ok=True)
-    identity = model_identity(args.model)
+    identity, window_frames = model_facts(args.model)
     cache_root = Path(args.cache).resolve() if args.cache else outdir / ".cache"
     cache = Cache(cache_root, FORMATS[args.format])
-    records, tasks = plan(lines, outdir, cache, args.format, args.fps, identity)
-    log.info("%d lines: %d from the cache, %d to compute", len(records),
-             sum(r["status"] == "cached" for r in records), len(tasks))
+    records, packs = plan(lines, outdir, cache, args.format, args.fps, identity, window_frames)
+    todo = sum(len(p["lines"]) for p in packs)
+    log.info("%d lines: %d from the cache, %d to compute in %d packs", len(records),
+             sum(r["status"] == "cached" for r in records), todo, len(packs))
     engine = make_engine(args)
-    progress = Progress(len(tasks))
+    progress = Progress(todo)
 
     def on_result(task: dict[str, Any], outcome: dict[str, Any]) -> None:
         record = records[task["record"]]
@@ -159,7 +183,7 @@ def run_batch(args: Any) -> tuple[dict[str, Any], int]:
     info: dict[str, Any] = {}
     interrupted = False
     try:
-        info = engine.run(tasks, args.format, cache_root, on_result) or {}
+        info = engine.run(packs, args.format, cache_root, on_result) or {}
     except KeyboardInterrupt:
         interrupted = True
     finally:

@@ -3,10 +3,11 @@
 {"format": "lipsync-batch-summary/1", "manifest", "outdir", "file_format", "engine", "workers",
  "model": {"identity", ...}, "device", "counts": {"done", "cached", "failed"}, "seconds",
  "lines_per_minute", "peak_rss_mb", "lines": [{"line", "id", "audio", "language", "status",
- "duration", "seconds", "frames", "output", "note", "error"}, ...]}
+ "duration", "seconds", "frames", "output", "pack", "note", "error"}, ...]}
 
 status: "done" (computed now), "cached" (taken from the cache) or "failed" (``error`` says why in
-one sentence). ``duration`` is the audio covered in seconds, ``seconds`` the compute time,
+one sentence). ``duration`` is the audio covered in seconds, ``seconds`` the compute time (its
+share of its pack's), ``pack`` the pack of lines it was encoded with (inference.batch.packing),
 ``note`` "silent" for a line with no speech (a valid resting mouth, not an error). Written
 atomically, at the end of a run (and when it is interrupted).
 
@@ -28,7 +29,7 @@ def new_record(line: Any) -> dict[str, Any]:
     """The summary entry of a manifest line before anything ran."""
     return {"line": line.number, "id": line.id, "audio": str(line.audio),
             "language": line.language, "status": "pending", "duration": None, "seconds": None,
-            "frames": None, "output": None, "note": "", "error": line.error}
+            "frames": None, "output": None, "pack": None, "note": "", "error": line.error}
 
 
 def counts(records: list[dict[str, Any]]) -> dict[str, int]:

@@ -1,9 +1,10 @@
-"""One line through a warm engine: the code every batch engine (local, Ray) runs.
+"""Lines through a warm engine: the code every batch engine (local, Ray) runs.
 
-Owns: loading the engine for a worker, the model's identity for cache keys, the output formats
-(json, csv, npz, livelink), and :func:`run_line`, which turns a task (see manifest.Line.to_task)
-into the bytes of its curves file plus an outcome dict for the summary. Because both engines call
-the same function with the same engine, their outputs are identical.
+Owns: loading the engine for a worker, the model's identity and window (for cache keys and
+packs), the output formats (json, csv, npz, livelink), and :func:`run_pack`, which turns a pack
+of tasks (see manifest.Line.to_task and packing) into the bytes of each line's curves file plus
+an outcome dict for the summary. Because both engines call the same function with the same
+engine and the same packs, their outputs are identical.
 
 Imports: numpy, lipsync_core, lipsync_runtime (never torch: the worker processes must stay small;
 tests/inference/test_batch_local.py checks sys.modules inside a worker).
@@ -20,7 +21,7 @@ import numpy as np
 
 from lipsync_core.curves import Curves, CurvesError, encode_curves
 from lipsync_core.livelink import encode_livelink
-from lipsync_core.params import PARAMS
+from lipsync_core.params import FRAME_RATE_HZ, PARAM_NAMES, PARAMS, SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +31,13 @@ REST = np.array([p.rest for p in PARAMS], dtype=np.float32)     # (26,) the rest
 _REST_TOLERANCE = 1e-4               # a curve this close to rest everywhere is "silent"
 
 
-def model_identity(model_dir: str | None) -> str:
-    """The runtime model's identity (changes whenever any model file changes), without loading
-    the networks. Raises the runtime's ModelError with one sentence."""
+def model_facts(model_dir: str | None) -> tuple[str, int]:
+    """(identity, encoder window in 50 Hz frames) of the runtime model, without loading the
+    networks. The identity changes whenever any model file changes. Raises the runtime's
+    ModelError with one sentence."""
     from lipsync_runtime.model import load_model
-    return load_model(model_dir, verify=False).identity
+    model = load_model(model_dir, verify=False)
+    return model.identity, int(model.encoder["window_frames"])
 
 
 def load_engine(model_dir: str | None, device: str, threads: int | None = None) -> Any:
@@ -64,32 +67,67 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     return (AudioError, ModelError, EncoderError, CurvesError, OSError)
 
 
-def run_line(engine: Any, task: dict[str, Any], fmt: str,
-             audio_path: str | None = None) -> tuple[dict[str, Any], bytes | None]:
-    """(outcome, file bytes or None) for one task; never raises for a bad line.
+def _failed(seconds: float, exc: BaseException) -> dict[str, Any]:
+    return {"status": "failed", "seconds": seconds,
+            "error": " ".join(str(exc).split()) or type(exc).__name__}
 
-    ``audio_path`` replaces the task's path (a Ray actor's local copy of shipped audio).
-    outcome: {"status": "done" | "failed", "seconds": compute time, "frames", "duration": audio
-    seconds covered, "note": "silent" or "", "error": sentence or None}.
+
+def run_pack(engine: Any, tasks: list[dict[str, Any]], fmt: str,
+             audio_paths: list[str] | None = None) -> list[tuple[dict[str, Any], bytes | None]]:
+    """One (outcome, file bytes or None) per task of a pack (see inference.batch.packing);
+    never raises for a bad line.
+
+    The lines' audio is encoded together (engine.predict_many); each line's curves are then
+    made exactly as engine.predict makes them (resampled to its fps, frame 0 at its start).
+    ``audio_paths`` replace the tasks' paths (a Ray actor's local copies of shipped audio).
+    outcome: {"status": "done" | "failed", "seconds": this line's share of the compute time,
+    "frames", "duration": audio seconds covered, "note": "silent" or "", "error": sentence}.
     """
+    from lipsync_runtime.audio import load_audio
+    from lipsync_core.timing import resample_curves
+
     t0 = time.perf_counter()
+    results: list[tuple[dict[str, Any], bytes | None] | None] = [None] * len(tasks)
+    waves, index = [], []
+    for i, task in enumerate(tasks):
+        try:
+            waves.append(load_audio(audio_paths[i] if audio_paths else task["audio"],
+                                    start=task.get("start"), end=task.get("end")))
+            index.append(i)
+        except _expected_errors() as exc:
+            results[i] = (_failed(0.0, exc), None)
     try:
-        curves = engine.predict(audio_path or task["audio"], start=task.get("start"),
-                                end=task.get("end"), fps=task_fps(task, fmt))
-        data = encode(curves, fmt)
+        curves50 = engine.predict_many(waves) if waves else []
     except _expected_errors() as exc:
-        return {"status": "failed", "seconds": time.perf_counter() - t0,
-                "error": " ".join(str(exc).split()) or type(exc).__name__}, None
-    except Exception as exc:                               # noqa: BLE001 - one line must not stop others
-        log.exception("line %s failed", task.get("id"))
-        return {"status": "failed", "seconds": time.perf_counter() - t0,
-                "error": f"Internal error on this line ({type(exc).__name__}: {exc}); "
-                         "rerun with --verbose and report it."}, None
-    silent = curves.num_frames > 0 and \
-        bool(np.all(np.abs(curves.frames - REST) <= _REST_TOLERANCE))
-    return {"status": "done", "seconds": time.perf_counter() - t0, "frames": curves.num_frames,
-            "duration": round(curves.duration, 6), "note": "silent" if silent else "",
-            "error": None}, data
+        curves50 = [exc] * len(waves)
+    except Exception as exc:                               # noqa: BLE001 - report, go on
+        log.exception("pack of %d lines failed", len(waves))
+        curves50 = [RuntimeError(f"Internal error on this line ({type(exc).__name__}: {exc}); "
+                                 "rerun with --verbose and report it.")] * len(waves)
+    elapsed = time.perf_counter() - t0
+    total = sum(len(w) for w in waves) or 1
+    for i, wave, frames in zip(index, waves, curves50):
+        share = elapsed * len(wave) / total
+        task = tasks[i]
+        if isinstance(frames, BaseException):
+            results[i] = (_failed(share, frames), None)
+            continue
+        fps = task_fps(task, fmt)
+        try:
+            curves = Curves(fps=FRAME_RATE_HZ if fps is None else fps,
+                            start_time=float(task.get("start") or 0.0), params=PARAM_NAMES,
+                            frames=frames if fps is None else resample_curves(frames, fps),
+                            model=dict(engine.model_info))
+            data = encode(curves, fmt)
+        except _expected_errors() as exc:
+            results[i] = (_failed(share, exc), None)
+            continue
+        silent = curves.num_frames > 0 and \
+            bool(np.all(np.abs(curves.frames - REST) <= _REST_TOLERANCE))
+        results[i] = ({"status": "done", "seconds": share, "frames": curves.num_frames,
+                       "duration": round(len(wave) / SAMPLE_RATE, 6),
+                       "note": "silent" if silent else "", "error": None}, data)
+    return [r for r in results if r is not None]
 
 
 def process_facts() -> dict[str, Any]:

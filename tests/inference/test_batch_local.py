@@ -91,16 +91,20 @@ def test_bad_lines_fail_alone_and_a_rerun_takes_everything_from_the_cache(lines,
     assert again.returncode == 1
     s2 = summary_of(out)
     assert s2["counts"] == {"done": 0, "cached": 4, "failed": 2}
-    # only the failed not-audio line was tried again (one worker); nothing was rewritten
-    assert s2["workers"] == 1 and by_id(s2)["audio/notaudio"]["status"] == "failed"
+    # bad lines fail before any work: no worker was even started, nothing was rewritten
+    assert s2["workers"] == 0 and by_id(s2)["audio/notaudio"]["status"] == "failed"
     assert (out / "audio" / "en_1.json").stat().st_ino == inode
 
     cut(DEMO / "speech_en.wav", 4.0, 1.5, tmp_path / "audio" / "en_2.wav")   # one line changes
     third = batch(lines, "-o", out)
     s3 = by_id(summary_of(out))
     assert third.returncode == 1
-    assert [k for k, r in s3.items() if r["status"] == "done"] == ["audio/en_2"]
-    assert sum(r["status"] == "cached" for r in s3.values()) == 3
+    # the changed line is computed again with its pack-mates (they share an encoder window);
+    # every other line comes from the cache
+    pack = s3["audio/en_2"]["pack"]
+    done = sorted(k for k, r in s3.items() if r["status"] == "done")
+    assert "audio/en_2" in done and done == sorted(k for k, r in s3.items() if r["pack"] == pack)
+    assert sum(r["status"] == "cached" for r in s3.values()) == 4 - len(done)
 
 
 def test_formats_and_frame_rates(tmp_path):

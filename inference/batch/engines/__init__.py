@@ -1,7 +1,8 @@
 """Batch engines: ``local`` (worker processes on this machine) and ``ray`` (a Ray cluster).
 
-Both take the same task dicts and report through the same callback, each outcome made by
-inference.batch.work.run_line, so their outputs are identical.
+Both take the same packs of task dicts (inference.batch.packing) and report each line through
+the same callback, every outcome made by inference.batch.work.run_pack, so their outputs are
+identical.
 """
 
 

@@ -1,10 +1,10 @@
 """The local batch engine: worker processes on this machine, each holding one warm engine.
 
 Owns the worker processes' life: how many (one per core, fewer when memory is short or there is
-less work), how many ONNX Runtime threads each gets (its share of the cores), feeding them tasks
-(two in flight each, so a worker never waits for the next line), replacing one that grows past
-``max_worker_mb`` of resident memory (it retires after its line) or that dies (that line fails
-with a sentence, the worker's queued line is retried elsewhere), and stopping them.
+less work), how many ONNX Runtime threads each gets (its share of the cores), feeding them packs
+of lines (two packs in flight each, so a worker never waits), replacing one that grows past
+``max_worker_mb`` of resident memory (it retires after its pack) or that dies (that pack's lines
+fail with a sentence, its queued pack is retried elsewhere), and stopping them.
 
 Workers are started with "spawn" and import only inference.batch.{work, cache}, lipsync_core and
 lipsync_runtime: no torch. Each writes its own results (cache entry, then output link) so the
@@ -27,10 +27,10 @@ from . import EngineError
 
 log = logging.getLogger(__name__)
 
-IN_FLIGHT = 2                    # tasks queued per worker: the one it runs and the next
+IN_FLIGHT = 2                    # packs queued per worker: the one it runs and the next
 WORKER_MB_ESTIMATE = 450         # MiB one warm worker needs (runtime model + a 5 s line)
 MAX_CRASHES = 3                  # worker deaths in a row (no line done between) before giving up
-ResultFn = Callable[[dict[str, Any], dict[str, Any]], None]    # (task, outcome)
+ResultFn = Callable[[dict[str, Any], dict[str, Any]], None]    # (line task, outcome)
 
 
 def available_mb() -> float | None:
@@ -58,7 +58,7 @@ def plan_workers(requested: int | None, lines: int) -> tuple[int, int]:
 
 
 def worker_main(conn: Connection, config: dict[str, Any]) -> None:
-    """A worker process: load the engine once, then run tasks until told to stop."""
+    """A worker process: load the engine once, then run packs until told to stop."""
     import logging as _logging
     _logging.basicConfig(level=config.get("log_level", _logging.WARNING),
                          format="%(levelname)s batch-worker: %(message)s")
@@ -73,25 +73,32 @@ def worker_main(conn: Connection, config: dict[str, Any]) -> None:
     cache = Cache(config["cache"], work.FORMATS[config["format"]])
     while True:
         try:
-            task = conn.recv()
+            pack = conn.recv()
         except (EOFError, OSError):               # the parent is gone
             return
-        if task is None:
+        if pack is None:
             return
-        outcome, data = work.run_line(engine, task, config["format"])
-        if data is not None:
-            try:
-                cache.put(task["key"], data, {k: outcome.get(k) for k in
-                                              ("frames", "duration", "note")})
-                cache.place(task["key"], Path(task["output"]))
-            except OSError as exc:
-                outcome = {**outcome, "status": "failed",
-                           "error": f"Cannot write {task['output']!r} ({exc.strerror or exc})."}
-        outcome["rss_mb"] = round(work.current_rss_mb(), 1)
-        conn.send(("result", task["number"], outcome))
-        if config.get("max_worker_mb") and outcome["rss_mb"] > config["max_worker_mb"]:
-            conn.send(("retire", outcome["rss_mb"]))
+        outcomes = [store(cache, line, outcome, data) for line, (outcome, data) in
+                    zip(pack["lines"], work.run_pack(engine, pack["lines"], config["format"]))]
+        rss = round(work.current_rss_mb(), 1)
+        conn.send(("result", pack["pack"], outcomes))
+        if config.get("max_worker_mb") and rss > config["max_worker_mb"]:
+            conn.send(("retire", rss))
             return
+
+
+def store(cache: Cache, task: dict[str, Any], outcome: dict[str, Any],
+          data: bytes | None) -> dict[str, Any]:
+    """Write a done line's cache entry, then its output; the outcome (failed if it cannot)."""
+    if data is None:
+        return outcome
+    try:
+        cache.put(task["key"], data, {k: outcome.get(k) for k in ("frames", "duration", "note")})
+        cache.place(task["key"], Path(task["output"]))
+    except OSError as exc:
+        return {**outcome, "status": "failed",
+                "error": f"Cannot write {task['output']!r} ({exc.strerror or exc})."}
+    return outcome
 
 
 class _Worker:
@@ -108,7 +115,8 @@ class _Worker:
 
 
 class LocalEngine:
-    """Run tasks on worker processes; ``on_result(task, outcome)`` is called in the parent."""
+    """Run packs of lines on worker processes; ``on_result(line task, outcome)`` is called in
+    the parent once per line."""
 
     name = "local"
 
@@ -120,16 +128,17 @@ class LocalEngine:
         self.log_level = log_level
         self.facts: list[dict[str, Any]] = []      # each started worker's ready message
 
-    def run(self, tasks: list[dict[str, Any]], fmt: str, cache_root: Path,
+    def run(self, packs: list[dict[str, Any]], fmt: str, cache_root: Path,
             on_result: ResultFn) -> dict[str, Any]:
-        if not tasks:
+        """Run ``packs`` ({"pack": n, "lines": [task, ...]}); on_result once per line."""
+        if not packs:
             return {"workers": 0}
-        count, threads = plan_workers(self.requested, len(tasks))
+        count, threads = plan_workers(self.requested, len(packs))
         config = {"model": self.model, "device": self.device, "threads": threads,
                   "format": fmt, "cache": str(cache_root), "max_worker_mb": self.max_worker_mb,
                   "log_level": self.log_level}
         ctx = mp.get_context("spawn")
-        pending = collections.deque(tasks)
+        pending = collections.deque(packs)
         workers = [_Worker(ctx, config) for _ in range(count)]
         crashes = 0
         try:
@@ -149,11 +158,13 @@ class LocalEngine:
                     if not worker.retiring and (worker.outstanding or not worker.ready):
                         crashes += 1
                     if worker.outstanding and not worker.retiring:
-                        task = worker.outstanding.popleft()
-                        on_result(task, {"status": "failed", "seconds": 0.0, "error":
-                                         f"The worker process stopped (exit code "
-                                         f"{worker.proc.exitcode}) on this line; it may be "
-                                         "too long for the memory here, so split it."})
+                        pack = worker.outstanding.popleft()
+                        for task in pack["lines"]:
+                            on_result(task, {"status": "failed", "seconds": 0.0, "error":
+                                             f"The worker process stopped (exit code "
+                                             f"{worker.proc.exitcode}) on this line or one "
+                                             "packed with it; run it again, or split a very "
+                                             "long line."})
                     pending.extendleft(reversed(worker.outstanding))
                     if crashes >= MAX_CRASHES:
                         raise EngineError(f"{crashes} worker processes stopped in a row; "
@@ -187,9 +198,10 @@ class LocalEngine:
             worker.ready, worker.facts = True, message[1]
             self.facts.append(message[1])
         elif kind == "result":
-            task = worker.outstanding.popleft()
-            assert task["number"] == message[1], "worker answered out of order"
-            on_result(task, message[2])
+            pack = worker.outstanding.popleft()
+            assert pack["pack"] == message[1], "worker answered out of order"
+            for task, outcome in zip(pack["lines"], message[2]):
+                on_result(task, outcome)
             crashes = 0
         elif kind == "retire":
             log.info("worker %s retires at %.0f MiB", worker.proc.pid, message[1])
@@ -199,11 +211,11 @@ class LocalEngine:
             return crashes
         while worker.ready and not worker.retiring and pending and \
                 len(worker.outstanding) < IN_FLIGHT:
-            task = pending.popleft()
+            pack = pending.popleft()
             try:
-                worker.conn.send(task)
+                worker.conn.send(pack)
             except OSError:                         # it just died: the death check handles it
-                pending.appendleft(task)
+                pending.appendleft(pack)
                 break
-            worker.outstanding.append(task)
+            worker.outstanding.append(pack)
         return crashes

@@ -2,11 +2,12 @@
 
 Owns the actor pool: ``workers`` actors (default: the cluster's CPUs / ``cpus_per_actor``), each
 reserving ``cpus_per_actor`` CPUs and ``gpus_per_actor`` GPUs and loading one runtime engine
-once; two tasks in flight per actor. Audio is read where it lies when the actors can see the
-path (shared storage) or shipped inside the task (``ship_audio``: "always", "never", or "auto" =
-files under SHIP_LIMIT bytes), the actor writing it to a private temporary file. Actors return
+once; two packs of lines (inference.batch.packing) in flight per actor. Audio is read where it
+lies when the actors can see the path (shared storage) or shipped inside the task
+(``ship_audio``: "always", "never", or "auto" = files under SHIP_LIMIT bytes), the actor writing
+it to a private temporary file. Actors return
 the curves file's bytes and the driver writes the cache entry and the output exactly as the
-local engine's workers do (same inference.batch.work.run_line, same encoders), so the outputs are
+local engine's workers do (same packs, same inference.batch.work.run_pack), so the outputs are
 identical.
 
 ``address`` None starts a private Ray instance on this machine for the run; "auto" or
@@ -25,11 +26,12 @@ from typing import Any, Callable
 
 from ..cache import Cache
 from ..work import FORMATS
+from .local import store
 from . import EngineError
 
 log = logging.getLogger(__name__)
 
-IN_FLIGHT = 2                    # tasks queued per actor
+IN_FLIGHT = 2                    # packs queued per actor
 SHIP_LIMIT = 4 << 20             # bytes: audio files up to this size travel inside the task
 ROOT = Path(__file__).resolve().parents[3]        # repository (or install) root
 ResultFn = Callable[[dict[str, Any], dict[str, Any]], None]
@@ -54,21 +56,31 @@ class LineActor:
         return {**work.process_facts(), "device": self.engine.device_description,
                 "model": dict(self.engine.model_info)}
 
-    def run(self, task: dict[str, Any], audio: bytes | None) -> tuple[dict[str, Any], bytes | None]:
+    def run(self, tasks: list[dict[str, Any]], audio: list[bytes | None]
+            ) -> list[tuple[dict[str, Any], bytes | None]]:
+        """run_pack on ``tasks``; ``audio[i]`` is line i's file when it was shipped, else None."""
         from .. import work
-        if audio is None:
-            return work.run_line(self.engine, task, self.fmt)
-        suffix = Path(task["audio"]).suffix
-        fd, tmp = tempfile.mkstemp(prefix="lipsync-line-", suffix=suffix)
+        paths, temps = [], []
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(audio)
-            outcome, data = work.run_line(self.engine, task, self.fmt, audio_path=tmp)
+            for task, data in zip(tasks, audio):
+                if data is None:
+                    paths.append(task["audio"])
+                    continue
+                fd, tmp = tempfile.mkstemp(prefix="lipsync-line-",
+                                           suffix=Path(task["audio"]).suffix)
+                temps.append(tmp)
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                paths.append(tmp)
+            results = work.run_pack(self.engine, tasks, self.fmt, audio_paths=paths)
         finally:
-            os.unlink(tmp)
-        if outcome.get("error"):                   # name the real file, not the temporary copy
-            outcome["error"] = outcome["error"].replace(Path(tmp).name, Path(task["audio"]).name)
-        return outcome, data
+            for tmp in temps:
+                os.unlink(tmp)
+        for (outcome, _), task, path in zip(results, tasks, paths):
+            if outcome.get("error") and path != task["audio"]:   # name the file, not the copy
+                outcome["error"] = outcome["error"].replace(Path(path).name,
+                                                            Path(task["audio"]).name)
+        return results
 
 
 class RayEngine:
@@ -94,9 +106,10 @@ class RayEngine:
         except OSError:
             return False
 
-    def run(self, tasks: list[dict[str, Any]], fmt: str, cache_root: Path,
+    def run(self, packs: list[dict[str, Any]], fmt: str, cache_root: Path,
             on_result: ResultFn) -> dict[str, Any]:
-        if not tasks:
+        """Run ``packs`` ({"pack": n, "lines": [task, ...]}); on_result once per line."""
+        if not packs:
             return {"workers": 0}
         try:
             import ray
@@ -112,16 +125,16 @@ class RayEngine:
                      logging_level=self.log_level, log_to_driver=self.log_level <= logging.INFO,
                      include_dashboard=False)
         try:
-            return self._run(ray, tasks, fmt, cache_root, on_result)
+            return self._run(ray, packs, fmt, cache_root, on_result)
         finally:
             if started_here:
                 ray.shutdown()
 
-    def _run(self, ray: Any, tasks: list[dict[str, Any]], fmt: str, cache_root: Path,
+    def _run(self, ray: Any, packs: list[dict[str, Any]], fmt: str, cache_root: Path,
              on_result: ResultFn) -> dict[str, Any]:
         cluster_cpus = float(ray.cluster_resources().get("CPU", 1.0))
         count = self.requested or max(1, int(cluster_cpus // max(self.cpus, 1e-6)))
-        count = max(1, min(count, len(tasks)))
+        count = max(1, min(count, len(packs)))
         threads = max(1, int(self.cpus))
         actor_cls = ray.remote(num_cpus=self.cpus, num_gpus=self.gpus)(LineActor)
         actors = [actor_cls.remote(self.model, self.device, threads, fmt) for _ in range(count)]
@@ -130,14 +143,16 @@ class RayEngine:
                 raise EngineError(facts["error"])
             self.facts.append(facts)
         cache = Cache(cache_root, FORMATS[fmt])
-        pending = list(reversed(tasks))
+        pending = list(reversed(packs))
         running: dict[Any, tuple[Any, dict[str, Any]]] = {}
+        keep = ("number", "audio", "id", "start", "end", "fps")     # what an actor needs
 
         def submit(actor: Any) -> None:
-            task = pending.pop()
-            audio = Path(task["audio"]).read_bytes() if self._ship(task["audio"]) else None
-            light = {k: v for k, v in task.items() if k not in ("output", "record")}
-            running[actor.run.remote(light, audio)] = (actor, task)
+            pack = pending.pop()
+            audio = [Path(t["audio"]).read_bytes() if self._ship(t["audio"]) else None
+                     for t in pack["lines"]]
+            light = [{k: t.get(k) for k in keep} for t in pack["lines"]]
+            running[actor.run.remote(light, audio)] = (actor, pack)
 
         for actor in actors:
             for _ in range(IN_FLIGHT):
@@ -146,22 +161,16 @@ class RayEngine:
         while running:
             done, _ = ray.wait(list(running), num_returns=1)
             ref = done[0]
-            actor, task = running.pop(ref)
+            actor, pack = running.pop(ref)
             try:
-                outcome, data = ray.get(ref)
+                results = ray.get(ref)
             except ray.exceptions.RayError as exc:
-                outcome, data = {"status": "failed", "seconds": 0.0,
-                                 "error": f"The Ray actor failed on this line "
-                                          f"({type(exc).__name__}); see the Ray logs."}, None
-            if data is not None:
-                try:
-                    cache.put(task["key"], data, {k: outcome.get(k) for k in
-                                                  ("frames", "duration", "note")})
-                    cache.place(task["key"], Path(task["output"]))
-                except OSError as exc:
-                    outcome = {**outcome, "status": "failed",
-                               "error": f"Cannot write {task['output']!r} ({exc.strerror or exc})."}
-            on_result(task, outcome)
+                results = [({"status": "failed", "seconds": 0.0,
+                             "error": f"The Ray actor failed on this line or one packed with it "
+                                      f"({type(exc).__name__}); see the Ray logs."}, None)
+                           ] * len(pack["lines"])
+            for task, (outcome, data) in zip(pack["lines"], results):
+                on_result(task, store(cache, task, outcome, data))
             if pending:
                 submit(actor)
         for actor in actors:
