@@ -38,11 +38,14 @@ def _prepare(context: Any, strip: str = "") -> job_mod.Job:
                            sound_scene, others=job_mod.selected_meshes(context))
 
 
-def rekey(context: Any, strip: str = "") -> job_mod.Report:
-    """Key from the strip's stored curves; InputError with one sentence when there are none."""
+def rekey(context: Any, strip: str = "", only_if_kept: bool = False) -> job_mod.Report | None:
+    """Key from the strip's stored curves; InputError with one sentence when there are none
+    (``only_if_kept``: None instead)."""
     job = _prepare(context, strip)
     try:
         stored = capture_store.load(bpy.data, job.source.scene_name, job.source.name)
+        if stored is None and only_if_kept:
+            return None
         if stored is None:
             raise InputError(f"No curves are kept for strip {job.source.name!r}; run Generate "
                              "(or Import Curves) once first.")
@@ -78,6 +81,7 @@ class LIPSYNC_OT_rekey(bpy.types.Operator):
             context.scene.lipsync.last_report = str(exc)
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
+        assert report is not None
         context.scene.lipsync.last_report = report.sentence()
         self.report({"INFO"}, report.sentence())
         return {"FINISHED"}
@@ -112,6 +116,7 @@ class LIPSYNC_OT_import_curves(bpy.types.Operator, ImportHelper):  # type: ignor
             context.scene.lipsync.last_report = str(exc)
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
+        assert report is not None
         context.scene.lipsync.last_report = report.sentence()
         self.report({"INFO"}, report.sentence())
         return {"FINISHED"}

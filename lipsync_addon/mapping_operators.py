@@ -45,6 +45,12 @@ def _load_table(op: Any, obj: Any, table: mapping.Mapping) -> None:
         op.report({"INFO"}, f"Loaded {table.name!r}: {len(rows)} rows.")
 
 
+def _rekey_after_table_change(context: Any) -> None:
+    """A new table on a mesh keyed before: key it again from the kept curves (no model)."""
+    if context.scene.lipsync.auto_rekey:
+        properties.auto_rekey(context)
+
+
 class _MeshOperator(bpy.types.Operator):
     @classmethod
     def poll(cls, context: Any) -> bool:
@@ -66,6 +72,7 @@ class LIPSYNC_OT_load_preset(_MeshOperator):
         except mapping.MappingError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
+        _rekey_after_table_change(context)
         return {"FINISHED"}
 
 
@@ -89,6 +96,7 @@ class LIPSYNC_OT_auto_match(_MeshOperator):
         message = f"Matched {count} shape keys with the {mapping.describe(best)} preset."
         context.scene.lipsync.last_report = message
         self.report({"INFO"}, message)
+        _rekey_after_table_change(context)
         return {"FINISHED"}
 
 
@@ -107,6 +115,7 @@ class LIPSYNC_OT_import_mapping(_MeshOperator, ImportHelper):  # type: ignore[mi
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         _load_table(self, _mesh(context), table)
+        _rekey_after_table_change(context)
         return {"FINISHED"}
 
 

@@ -95,6 +95,7 @@ class LIPSYNC_PT_panel(bpy.types.Panel):
             col.prop(state, "tolerance")
         col.prop(state, "interpolation")
         col.prop(state, "use_nla")
+        col.prop(state, "auto_rekey")
 
         if obj is not None and obj.type == "MESH":
             self.draw_mapping(layout, obj)

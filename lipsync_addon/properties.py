@@ -70,29 +70,58 @@ class LIPSYNC_PG_object(bpy.types.PropertyGroup):
     keyed_json: StringProperty(default="")  # type: ignore[valid-type]   # shapes the last run keyed
 
 
+def _settings_changed(self: Any, context: Any) -> None:
+    """A key setting changed in the panel: re-key from the kept curves (see auto_rekey)."""
+    if bpy.app.background or not self.auto_rekey or self.running:
+        return                       # scripts and the batch set several settings, then run
+    auto_rekey(context)
+
+
+def auto_rekey(context: Any) -> bool:
+    """Re-key the active mesh from its strip's kept curves when it was keyed before and curves
+    are kept; the panel's report says what happened. True when it re-keyed."""
+    obj = context.active_object
+    if obj is None or obj.type != "MESH" or not obj.lipsync.keyed_json:
+        return False
+    from . import curves_io_operators
+    from .strip_source import InputError
+    try:
+        report = curves_io_operators.rekey(context, only_if_kept=True)
+    except InputError as exc:
+        context.scene.lipsync.last_report = str(exc)
+        return False
+    if report is None:
+        return False
+    context.scene.lipsync.last_report = report.sentence()
+    return True
+
+
 class LIPSYNC_PG_scene(bpy.types.PropertyGroup):
     """Per scene: the job settings and the state of a running job."""
     strip: StringProperty(name="Sound Strip",  # type: ignore[valid-type]
                           description="Sound strip to use; empty = the active sound strip")
-    lead_ms: FloatProperty(name="Lead", default=keyplan.DEFAULT_LEAD_MS,  # type: ignore[valid-type]
+    lead_ms: FloatProperty(update=_settings_changed, name="Lead", default=keyplan.DEFAULT_LEAD_MS,  # type: ignore[valid-type]
                            soft_min=-200.0, soft_max=300.0, step=100, precision=0,
                            description="Milliseconds the mouth moves ahead of the sound "
                                        "(speakers shape the mouth 50-100 ms before it is heard)")
-    intensity: FloatProperty(name="Intensity", default=1.0, min=0.0,  # type: ignore[valid-type]
+    intensity: FloatProperty(update=_settings_changed, name="Intensity", default=1.0, min=0.0,  # type: ignore[valid-type]
                              soft_max=2.0, description="Multiplier on every shape key")
-    smoothing_ms: FloatProperty(name="Smoothing", default=0.0, min=0.0,  # type: ignore[valid-type]
+    smoothing_ms: FloatProperty(update=_settings_changed, name="Smoothing", default=0.0, min=0.0,  # type: ignore[valid-type]
                                 soft_max=100.0, precision=0,
                                 description="Gaussian smoothing in milliseconds (closures keep "
                                             "their depth); 0 = off")
-    density: EnumProperty(name="Keys", default="ALL", items=[  # type: ignore[valid-type]
+    density: EnumProperty(update=_settings_changed, name="Keys", default="ALL", items=[  # type: ignore[valid-type]
         ("ALL", "Every Frame", "A key on every frame"),
         ("REDUCED", "Reduced", "Only the keys needed to stay within the tolerance")])
-    tolerance: FloatProperty(name="Tolerance", default=0.02, min=0.001,  # type: ignore[valid-type]
+    tolerance: FloatProperty(update=_settings_changed, name="Tolerance", default=0.02, min=0.001,  # type: ignore[valid-type]
                              max=0.5, description="Largest difference of the played curve "
                                                   "from the full one when keys are reduced")
-    interpolation: EnumProperty(name="Interpolation", default="BEZIER", items=[  # type: ignore[valid-type]
+    interpolation: EnumProperty(update=_settings_changed, name="Interpolation", default="BEZIER", items=[  # type: ignore[valid-type]
         ("BEZIER", "Bezier", "Smooth keys (more of them are kept to honour the tolerance)"),
         ("LINEAR", "Linear", "Straight lines between keys")])
+    auto_rekey: BoolProperty(name="Re-key on Change", default=True,  # type: ignore[valid-type]
+                             description="When lead, intensity, smoothing or key density "
+                                         "change, key again from the kept curves (no model)")
     use_nla: BoolProperty(name="Push to NLA", default=False,  # type: ignore[valid-type]
                           description="Put the result in a new NLA strip")
     # state shown by the panel

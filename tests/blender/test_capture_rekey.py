@@ -259,3 +259,24 @@ def test_generate_keeps_the_workers_model_identity_with_the_curves(scene, curves
     _, head_line = capture_store.load(bpy.data, scene.name, "Dialogue")
     assert head_line["model_identity"] == "f00d" * 16 and head_line["model"]["name"] == "shipped"
     assert head_line["origin"] == "model"
+
+
+@needs_audio
+def test_a_new_preset_or_setting_rekeys_a_keyed_mesh_by_itself(scene, curves_file):
+    from lipsync_repo.lipsync_addon import properties
+    head, *_ = head_scene(scene)
+    assert properties.auto_rekey(bpy.context) is False          # never keyed: nothing happens
+    bpy.ops.lipsync.import_curves(filepath=str(curves_file))
+    before = keys_of(head, "jawOpen")
+    scene.lipsync.intensity = 0.5                               # the panel's update calls:
+    assert properties.auto_rekey(bpy.context) is True
+    np.testing.assert_allclose(keys_of(head, "jawOpen")[:, 1], before[:, 1] * 0.5, atol=1e-5)
+    # loading another preset re-keys too: on a head with both name sets (as Ready Player Me
+    # has), the viseme solve replaces the ARKit keys
+    for v in ("PP", "aa", "O", "U"):
+        head.shape_key_add(name=f"viseme_{v}", from_mix=False)
+    scene.lipsync.intensity = 1.0
+    bpy.ops.lipsync.load_preset(preset="oculus")
+    assert fcurve_of(head, "mouthFunnel") is None and fcurve_of(head, "jawOpen") is None
+    assert len(keys_of(head, "viseme_aa")) > 100 and keys_of(head, "viseme_PP")[:, 1].max() > 0.8
+    assert scene.lipsync.last_report.startswith("Lip sync on 'Head'")
