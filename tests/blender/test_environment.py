@@ -26,9 +26,10 @@ from lipsync_repo.lipsync_addon.worker_client import Worker, WorkerConfig, Worke
 
 SPEECH = ROOT / "assets" / "demo" / "speech_en.wav"
 needs_runtime = pytest.mark.skipif(
-    __import__("importlib.util").util.find_spec("onnxruntime") is None
+    any(__import__("importlib.util").util.find_spec(m) is None
+        for m in ("onnxruntime", "soundfile", "soxr"))
     or not (ROOT / "assets" / "runtime" / "config.json").is_file(),
-    reason="needs onnxruntime in this Python and assets/runtime (make setup)")
+    reason="needs onnxruntime, soundfile and soxr in this Python and assets/runtime (make setup)")
 
 
 @pytest.fixture(scope="module", autouse=True)
