@@ -44,7 +44,11 @@ def zips(tmp_path_factory):
 
 def test_one_validated_zip_per_platform(zips):
     assert sorted(zips) == sorted(PLATFORMS)
+    build = builder()
+    cli = build._bl_pkg()
     for platform, path in zips.items():
+        code, log = build._run(cli, ["validate", str(path)])          # Blender's own validator
+        assert code == 0, log
         assert path.name == f"lipsync-0.1.0-{platform.replace('-', '_')}.zip"
         assert path.stat().st_size < 120 * 2**20, f"{path.name}: {path.stat().st_size} bytes"
 
