@@ -129,7 +129,9 @@ class LIPSYNC_OT_check_environment(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context: Any) -> bool:
-        return not _status["running"]
+        # not while a Generate waits on the worker: both would read its messages
+        return not _status["running"] and not any(
+            getattr(getattr(scene, "lipsync", None), "running", False) for scene in bpy.data.scenes)
 
     def execute(self, context: Any) -> OpResult:
         try:
