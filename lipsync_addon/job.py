@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import bpy
+import numpy as np
 
 from ..lipsync_core import curves as curves_mod
 from ..lipsync_core import keyplan, mapping
@@ -103,9 +104,36 @@ def check_object(obj: Any) -> Any:
     return obj.data.shape_keys
 
 
+def moving_shape_keys(obj: Any, eps: float = 1e-6) -> list[str]:
+    """The shape keys of ``obj`` that move some vertex (more than ``eps``, object units) from
+    their reference key: an empty key (a converted avatar's jawOpen driven by a bone instead)
+    says nothing about the rig's conventions, so Auto-match ignores it."""
+    key = obj.data.shape_keys
+    if key is None:
+        return []
+    n = len(obj.data.vertices) * 3
+    cache: dict[str, np.ndarray] = {}
+
+    def co(block: Any) -> np.ndarray:
+        if block.name not in cache:
+            arr = np.empty(n, dtype=np.float32)
+            block.data.foreach_get("co", arr)
+            cache[block.name] = arr
+        return cache[block.name]
+
+    names = []
+    for block in key.key_blocks:
+        ref = block.relative_key
+        if block == key.reference_key or ref is None:
+            continue
+        if n and float(np.abs(co(block) - co(ref)).max()) > eps:
+            names.append(block.name)
+    return names
+
+
 def choose_mapping(obj: Any, override: str = "") -> mapping.Mapping:
     """The mapping a job uses: an override (preset name or file), else the object's table,
-    else the shipped preset whose names match the most shape keys."""
+    else the shipped preset whose names match the most shape keys that move something."""
     if override:
         try:
             return mapping.load_preset(override)
@@ -113,8 +141,8 @@ def choose_mapping(obj: Any, override: str = "") -> mapping.Mapping:
             raise InputError(str(exc)) from None
     if len(obj.lipsync.rows):
         return properties.rows_to_mapping(obj)
-    names = [k.name for k in obj.data.shape_keys.key_blocks]
-    best, count = mapping.best_preset(names, [mapping.load_preset(n) for n in mapping.preset_names()])
+    best, count = mapping.best_preset(moving_shape_keys(obj),
+                                      [mapping.load_preset(n) for n in mapping.preset_names()])
     if best is None:
         raise InputError(f"No shape key of {obj.name!r} matches a preset's names; fill the "
                          "mapping table (or load a preset) first.")

@@ -14,6 +14,7 @@ from bpy_extras.io_utils import ExportHelper, ImportHelper
 
 from ..lipsync_core import mapping
 from . import curves_io_operators, properties
+from . import job as job_mod
 
 if TYPE_CHECKING:
     from .compat import OpResult
@@ -78,7 +79,8 @@ class LIPSYNC_OT_load_preset(_MeshOperator):
 
 class LIPSYNC_OT_auto_match(_MeshOperator):
     """Fill the table from the preset whose conventions the rig follows: the one whose names
-    match the most shape keys (any spelling: case, _L/_R, CC4, exporter prefixes); says which"""
+    match the most shape keys that move something (any spelling: case, _L/_R, CC4, exporter
+    prefixes; an empty jawOpen rules ARKit out); says which"""
     bl_idname = "lipsync.auto_match"
     bl_label = "Auto-Match"
     bl_options = {"REGISTER", "UNDO"}
@@ -86,7 +88,7 @@ class LIPSYNC_OT_auto_match(_MeshOperator):
     def execute(self, context: Any) -> OpResult:
         obj = _mesh(context)
         presets = [mapping.load_preset(n) for n in mapping.preset_names()]
-        best, count = mapping.best_preset(_shape_key_names(obj), presets)
+        best, count = mapping.best_preset(job_mod.moving_shape_keys(obj), presets)
         if best is None:
             self.report({"ERROR"}, f"No shape key of {obj.name!r} matches a preset's names; "
                                    "add rows by hand or rename the shape keys.")

@@ -47,6 +47,9 @@ CHARACTERS = {
     "rpm": {"file": "talkinghead-brunette-t.glb", "head": "Wolf3D_Head",
             "meshes": ["Wolf3D_Head", "Wolf3D_Teeth"],
             "closed": {"viseme_PP": 1.0}, "open": {"viseme_aa": 1.0}, "round": "mouthFunnel"},
+    "vroid": {"file": "talkinghead-vroid-decoded.glb", "head": "Face", "meshes": ["Face"],
+              "closed": {"Fcl_MTH_Close": 1.0}, "open": {"Fcl_MTH_A": 1.0},
+              "round": "Fcl_MTH_U"},
 }
 PHONES = {   # phone classes in the demo speech's .phones.json (IPA, as Piper / Open JTalk give)
     "pbm": {"p", "b", "m"},
@@ -82,20 +85,43 @@ class Probe:
         return hi + OPEN_FRACTION * (self.opened - max(self.rest, self.closed))
 
 
-def _key_co(obj, name: str) -> np.ndarray:
-    block = obj.data.shape_keys.key_blocks[name]
-    out = np.empty(len(block.data) * 3, np.float32)
-    block.data.foreach_get("co", out)
-    return out.reshape(-1, 3).astype(np.float64)
+def evaluated_world(bpy, obj) -> np.ndarray:
+    """(V, 3) world positions of the evaluated mesh (shape keys, armature), metres."""
+    dg = bpy.context.evaluated_depsgraph_get()
+    ev = obj.evaluated_get(dg)
+    mesh = ev.to_mesh()
+    co = np.empty(len(mesh.vertices) * 3, np.float32)
+    mesh.vertices.foreach_get("co", co)
+    ev.to_mesh_clear()
+    co = co.reshape(-1, 3).astype(np.float64)
+    mw = np.array(obj.matrix_world)
+    return co @ mw[:3, :3].T + mw[:3, 3]
 
 
-def find_lips(obj, open_key: str, round_key: str) -> Probe:
-    """Upper and lower midline lip vertices from the rig's own shapes (module docstring)."""
-    base = _key_co(obj, "Basis")
+def pose_world(bpy, obj, values: dict[str, float]) -> np.ndarray:
+    """World positions with only ``values`` set on the shape keys (restored afterwards)."""
+    blocks = obj.data.shape_keys.key_blocks
+    saved = {b.name: b.value for b in blocks}
+    for b in blocks:
+        b.value = 0.0
+    for name, v in values.items():
+        blocks[name].value = v
+    bpy.context.view_layer.update()
+    world = evaluated_world(bpy, obj)
+    for name, v in saved.items():
+        blocks[name].value = v
+    bpy.context.view_layer.update()
+    return world
+
+
+def find_lips(bpy, obj, open_key: str, round_key: str) -> Probe:
+    """Upper and lower midline lip vertices from the rig's own shapes (module docstring),
+    in the evaluated mesh's world space (a skinned avatar's bind space may be anything)."""
+    base = pose_world(bpy, obj, {})
     mid = np.abs(base[:, 0]) < 1e-3 * (np.ptp(base[:, 0]) / 0.18)
-    rounding = np.linalg.norm(_key_co(obj, round_key) - base, axis=1)
+    rounding = np.linalg.norm(pose_world(bpy, obj, {round_key: 1.0}) - base, axis=1)
     lips = mid & (rounding > 0.2 * rounding[mid].max())
-    down = -(_key_co(obj, open_key) - base)[:, 2]
+    down = -(pose_world(bpy, obj, {open_key: 1.0}) - base)[:, 2]
     most = down[lips].max()
     lower = np.flatnonzero(lips & (down > 0.5 * most))
     upper = np.flatnonzero(lips & (np.abs(down) < 0.15 * most))
@@ -106,35 +132,18 @@ def find_lips(obj, open_key: str, round_key: str) -> Probe:
 
 def evaluated_gap(bpy, obj, probe: Probe) -> float:
     """Upper lip's lowest point minus lower lip's highest, world Z, in the evaluated mesh."""
-    dg = bpy.context.evaluated_depsgraph_get()
-    ev = obj.evaluated_get(dg)
-    mesh = ev.to_mesh()
-    co = np.empty(len(mesh.vertices) * 3, np.float32)
-    mesh.vertices.foreach_get("co", co)
-    ev.to_mesh_clear()
-    co = co.reshape(-1, 3).astype(np.float64)
-    mw = np.array(obj.matrix_world)
-    world = co @ mw[:3, :3].T + mw[:3, 3]
+    world = evaluated_world(bpy, obj)
     return float(world[probe.upper, 2].min() - world[probe.lower, 2].max())
 
 
 def pose_gap(bpy, obj, probe: Probe, values: dict[str, float]) -> float:
-    blocks = obj.data.shape_keys.key_blocks
-    saved = {b.name: b.value for b in blocks}
-    for b in blocks:
-        b.value = 0.0
-    for name, v in values.items():
-        blocks[name].value = v
-    bpy.context.view_layer.update()
-    gap = evaluated_gap(bpy, obj, probe)
-    for name, v in saved.items():
-        blocks[name].value = v
-    return gap
+    world = pose_world(bpy, obj, values)
+    return float(world[probe.upper, 2].min() - world[probe.lower, 2].max())
 
 
 def calibrate(bpy, obj, spec: dict) -> Probe:
     open_key = next(iter(spec["open"]))
-    probe = find_lips(obj, open_key, spec["round"])
+    probe = find_lips(bpy, obj, open_key, spec["round"])
     probe.rest = pose_gap(bpy, obj, probe, {})
     probe.closed = pose_gap(bpy, obj, probe, spec["closed"])
     probe.opened = pose_gap(bpy, obj, probe, spec["open"])
@@ -227,14 +236,21 @@ def build_scene(bpy, pkg, name: str, preset: str, wav: Path, curves: Path, fps: 
     return scene, head, probe, timing, plan.lead_s
 
 
-def render(bpy, scene, frames: dict, out: Path, size: int = 360) -> list[Path]:
-    """Workbench PNGs of the mouth at the given {label: frame}."""
+def mouth_centre(bpy, obj, probe: Probe) -> np.ndarray:
+    """World position of the lips at rest (for the camera), metres."""
+    world = pose_world(bpy, obj, {})
+    return world[np.r_[probe.upper, probe.lower]].mean(axis=0)
+
+
+def render(bpy, scene, frames: dict, out: Path, centre, size: int = 360) -> list[Path]:
+    """Workbench PNGs of the lower face at the given {label: frame}, the camera in front of
+    ``centre`` (the lips; the face looks along -Y as glTF imports it)."""
     cam_data = bpy.data.cameras.new("MouthCam")
     cam_data.type = "ORTHO"
     cam_data.ortho_scale = 0.16
     cam = bpy.data.objects.new("MouthCam", cam_data)
     scene.collection.objects.link(cam)
-    cam.location = (0.0, -0.6, 1.585)
+    cam.location = (float(centre[0]), float(centre[1]) - 0.6, float(centre[2]) + 0.02)
     cam.rotation_euler = (np.pi / 2, 0.0, 0.0)
     scene.camera = cam
     scene.render.engine = "BLENDER_WORKBENCH"
@@ -308,8 +324,8 @@ def main(argv: list[str] | None = None) -> int:
         picks = {}
         for cls in ("pbm", "open", "round", "fv"):
             for i, f in enumerate(res.picks.get(cls, [])[:2]):
-                picks[f"{args.preset}_{args.lang}_{cls}{i}"] = f
-        for p in render(bpy, scene, picks, args.out):
+                picks[f"{args.character}_{args.preset}_{args.lang}_{cls}{i}"] = f
+        for p in render(bpy, scene, picks, args.out, mouth_centre(bpy, head, probe)):
             print(p)
     pkg.unregister()
     return 0

@@ -50,14 +50,17 @@ def curves_file(tmp_path_factory) -> Path:
     return path
 
 
-def mesh_with_keys(name, keys):
+def mesh_with_keys(name, keys, empty=()):
+    """A triangle with shape keys that each move a vertex (those in ``empty`` move nothing)."""
     mesh = bpy.data.meshes.new(name)
     mesh.from_pydata([(0, 0, 0), (1, 0, 0), (0, 1, 0)], [], [(0, 1, 2)])
     obj = bpy.data.objects.new(name, mesh)
     bpy.context.scene.collection.objects.link(obj)
     obj.shape_key_add(name="Basis", from_mix=False)
-    for k in keys:
-        obj.shape_key_add(name=k, from_mix=False)
+    for i, k in enumerate(keys):
+        block = obj.shape_key_add(name=k, from_mix=False)
+        if k not in empty:
+            block.data[i % 3].co.z = 0.01
     obj.select_set(True)
     return obj
 
@@ -280,3 +283,20 @@ def test_a_new_preset_or_setting_rekeys_a_keyed_mesh_by_itself(scene, curves_fil
     assert fcurve_of(head, "mouthFunnel") is None and fcurve_of(head, "jawOpen") is None
     assert len(keys_of(head, "viseme_aa")) > 100 and keys_of(head, "viseme_PP")[:, 1].max() > 0.8
     assert scene.lipsync.last_report.startswith("Lip sync on 'Head'")
+
+
+def test_auto_match_ignores_shapes_that_move_nothing(scene):
+    # a converted VRoid avatar: ARKit names whose jawOpen is empty (a bone opens its jaw),
+    # real Oculus visemes and Fcl_MTH shapes -> not the ARKit convention
+    arkit = ["jawOpen", "mouthClose", "mouthFunnel", "mouthPucker", "mouthSmileLeft",
+             "mouthSmileRight", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthPressLeft",
+             "mouthPressRight", "mouthRollLower", "mouthRollUpper", "mouthStretchLeft",
+             "mouthStretchRight", "tongueOut"]
+    visemes = [f"viseme_{v}" for v in "sil PP FF TH DD kk CH SS nn RR aa E I O U".split()]
+    obj = mesh_with_keys("Face", arkit + visemes, empty=("jawOpen",))
+    bpy.context.view_layer.objects.active = obj
+    assert bpy.ops.lipsync.auto_match() == {"FINISHED"}
+    assert obj.lipsync.convention == "solve" and "Oculus" in scene.lipsync.last_report
+    obj.data.shape_keys.key_blocks["jawOpen"].data[0].co.z = 0.02      # now the jaw moves
+    assert bpy.ops.lipsync.auto_match() == {"FINISHED"}
+    assert obj.lipsync.convention == "arkit" and "ARKit convention" in scene.lipsync.last_report

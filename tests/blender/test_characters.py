@@ -1,10 +1,11 @@
-"""A real character (a Ready Player Me head: 52 ARKit keys, 15 Oculus visemes, separate teeth)
-keyed from the model's curves of real speech, measured as geometry (tests/blender/characters.py).
+"""Real characters keyed from the model's curves of real speech, measured as geometry
+(tests/blender/characters.py): a Ready Player Me head (52 ARKit keys, 15 Oculus visemes,
+separate teeth) and a VRoid Studio avatar (Fcl_MTH_A/I/U/E/O/Close, ARKit names, visemes).
 
 Skipped when the character is not in ``$LIPSYNC_CHARACTERS`` (it may not be redistributed;
 docs/characters.md says where it comes from) or when the model cannot make curves here.
 
-What must hold, on English and Japanese speech, for the ARKit and the Oculus presets:
+What must hold, on English and Japanese speech, for each character's presets:
 - the lips never go through each other (0 frames), where the old weighted ARKit table pushed
   them through on dozens of frames (checked too, so the measure can fail);
 - every p/b/m whose curves close (mouth_close >= 0.6 on one of its frames) seals within the
@@ -25,9 +26,16 @@ bpy = pytest.importorskip("bpy")
 import characters as C  # noqa: E402
 from blender_process import ROOT, load_repo_package  # noqa: E402
 
-pytestmark = pytest.mark.skipif(C.character_file("rpm") is None,
-                                reason=f"the RPM test head is not in {C.CACHE} "
-                                       "(docs/characters.md)")
+def needs(character):
+    return pytest.mark.skipif(C.character_file(character) is None,
+                              reason=f"the {character} test character is not in {C.CACHE} "
+                                     "(docs/characters.md)")
+
+
+CASES = [pytest.param("rpm", "arkit", marks=needs("rpm")),
+         pytest.param("rpm", "oculus", marks=needs("rpm")),
+         pytest.param("vroid", "vroid", marks=needs("vroid")),
+         pytest.param("vroid", "oculus", marks=needs("vroid"))]
 pkg = load_repo_package()
 from lipsync_repo.lipsync_core.curves import read_curves  # noqa: E402
 from lipsync_repo.lipsync_core.params import BY_NAME  # noqa: E402
@@ -56,11 +64,11 @@ def curves(tmp_path_factory):
     return out
 
 
-def run(lang, preset, curves_path, convention=None):
+def run(lang, preset, curves_path, convention=None, character="rpm"):
     wav = ROOT / "assets" / "demo" / f"speech_{lang}.wav"
     phones = json.loads(wav.with_suffix(".phones.json").read_text(encoding="utf-8"))["phones"]
-    scene, head, probe, timing, lead = C.build_scene(bpy, pkg, "rpm", preset, wav, curves_path,
-                                                     convention=convention)
+    scene, head, probe, timing, lead = C.build_scene(bpy, pkg, character, preset, wav,
+                                                     curves_path, convention=convention)
     res = C.measure(bpy, scene, head, probe, timing, lead, phones)
     return res, phones, probe, timing, lead
 
@@ -88,11 +96,11 @@ def phones_the_curves_articulate(curves_path, phones, timing, lead):
     return closing, opening
 
 
-@pytest.mark.parametrize("preset", ["arkit", "oculus"])
+@pytest.mark.parametrize("character,preset", CASES)
 @pytest.mark.parametrize("lang", ["en", "ja"])
-def test_lips_seal_open_and_never_pass_through(curves, lang, preset):
-    res, phones, probe, timing, lead = run(lang, preset, curves[lang])
-    print(f"{preset} {lang}: p/b/m sealed {res.per_class['pbm']}, open vowels open "
+def test_lips_seal_open_and_never_pass_through(curves, lang, character, preset):
+    res, phones, probe, timing, lead = run(lang, preset, curves[lang], character=character)
+    print(f"{character} {preset} {lang}: p/b/m sealed {res.per_class['pbm']}, open vowels open "
           f"{res.per_class['open']}, through {res.through}/{res.frames} frames")
     assert probe.opened > probe.closed_range[1]               # the calibration makes sense
     assert res.through == 0
@@ -104,6 +112,21 @@ def test_lips_seal_open_and_never_pass_through(curves, lang, preset):
     assert not missed, f"open in the curves but not open on the face: {missed}"
 
 
+@needs("rpm")
 def test_the_old_weighted_arkit_table_pushes_the_lips_through(curves):
     res = run("en", "arkit", curves["en"], convention="table")[0]
     assert res.through > 10
+
+
+@pytest.mark.parametrize("character,expected", [
+    pytest.param("rpm", "ARKit", marks=needs("rpm")),
+    pytest.param("vroid", "Oculus visemes", marks=needs("vroid"))])
+def test_auto_match_picks_the_convention_the_rig_follows(character, expected):
+    # the VRoid avatar carries ARKit names too, but its jawOpen moves nothing (a bone opens
+    # its jaw), so its mouth is the visemes'
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.ops.import_scene.gltf(filepath=str(C.character_file(character)))
+    head = bpy.data.objects[C.CHARACTERS[character]["head"]]
+    bpy.context.view_layer.objects.active = head
+    assert bpy.ops.lipsync.auto_match() == {"FINISHED"}
+    assert head.lipsync.table_name == expected, bpy.context.scene.lipsync.last_report
