@@ -103,6 +103,13 @@ def test_preferences_draw_without_set_up():
     assert operators == ["lipsync.check_environment", "lipsync.open_log"]
     assert props == ["device", "python_path", "model_dir"]
     assert "setup_environment" not in dir(bpy.ops.lipsync)
+    # Check waits while a Generate job reads the worker's messages
+    assert bpy.ops.lipsync.check_environment.poll()
+    bpy.context.scene.lipsync.running = True
+    try:
+        assert not bpy.ops.lipsync.check_environment.poll()
+    finally:
+        bpy.context.scene.lipsync.running = False
 
 
 @needs_runtime
