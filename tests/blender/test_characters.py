@@ -38,7 +38,6 @@ CASES = [pytest.param("rpm", "arkit", marks=needs("rpm")),
          pytest.param("vroid", "oculus", marks=needs("vroid"))]
 pkg = load_repo_package()
 from lipsync_repo.lipsync_core.curves import read_curves  # noqa: E402
-from lipsync_repo.lipsync_core.params import BY_NAME  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)

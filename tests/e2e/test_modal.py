@@ -5,7 +5,6 @@ that records timers, and feeds TIMER and ESC events the way Blender would."""
 import time
 import types
 
-import numpy as np
 import pytest
 
 bpy = pytest.importorskip("bpy")
