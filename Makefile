@@ -89,8 +89,20 @@ demo: setup
 	@echo "  $(OUT)/curves_ja.png   the same for the Japanese clip (さんぽ, さんか, ありがとう)"
 	@echo "  $(OUT)/frames.png      rendered frames of the face (single frames in $(OUT)/frames/)"
 
-test: setup $(WHEELS) $(BPY_STAMPS)
-	LIPSYNC_BPY_PYTHONS=$(BPY_PYTHONS) $(VPY) -m pytest -q
+# The oldest onnxruntime a zip bundles (wheels.lock; macOS x64's), with only numpy and the
+# runtime's packages, to check the shipped model runs on it (test_bundled_onnxruntime.py).
+ORT_OLDEST := $(shell sed -n 's/^[a-z0-9-]* *3\.[0-9]* *onnxruntime==\([0-9.]*\) .*/\1/p' \
+                wheels.lock | sort -V | head -1)
+.venv-ort-oldest/.installed: wheels.lock
+	test -x .venv-ort-oldest/bin/python || $(PYTHON) -m venv .venv-ort-oldest
+	.venv-ort-oldest/bin/python -m pip install --quiet --disable-pip-version-check "numpy<2"
+	.venv-ort-oldest/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
+	    onnxruntime==$(ORT_OLDEST) soundfile==0.13.1 cffi==2.1.1 pycparser==3.12 soxr==1.1.0
+	touch $@
+
+test: setup $(WHEELS) $(BPY_STAMPS) .venv-ort-oldest/.installed
+	LIPSYNC_BPY_PYTHONS=$(BPY_PYTHONS) LIPSYNC_ORT_OLDEST_PYTHON=$(CURDIR)/.venv-ort-oldest/bin/python \
+	    $(VPY) -m pytest -q
 
 test-unit: $(STAMP)
 	$(VPY) -m pytest -q tests/unit
