@@ -142,34 +142,6 @@ def test_generate_keys_timing_lead_and_rerun(speech):
     assert moving0 - moving2 == pytest.approx(0.2 * t.fps, abs=1.01), (moving0, moving2)
 
 
-def test_one_generate_keys_the_teeth_too_and_rekeys_without_the_worker(speech):
-    from lipsync_repo.lipsync_addon import capture_store
-    path, _, _ = speech
-    scene, obj, strip = new_scene(path)
-    teeth = bpy.data.objects.new("Teeth", bpy.data.meshes.new("Teeth"))
-    teeth.data.from_pydata([(0, 0, 0), (1, 0, 0), (0, 1, 0)], [], [(0, 1, 2)])
-    scene.collection.objects.link(teeth)
-    teeth.shape_key_add(name="Basis", from_mix=False)
-    teeth.shape_key_add(name="jawOpen", from_mix=False)
-    teeth.select_set(True)
-    obj.select_set(True)
-    bpy.context.view_layer.objects.active = obj
-    assert bpy.ops.lipsync.generate(mapping="arkit") == {"FINISHED"}
-    assert "'Teeth'" in scene.lipsync.last_report
-    np.testing.assert_allclose(keys_of(teeth, "jawOpen"), keys_of(obj, "jawOpen"))
-    hello_model = worker_client.current_worker().hello["model"]
-    _, head = capture_store.load(bpy.data, scene.name, strip.name)
-    assert head["model"] == hello_model and head["model_identity"]
-    # the model is not needed again: no worker, a new intensity, keys follow
-    worker_client.shutdown_worker()
-    before = keys_of(obj, "jawOpen")
-    scene.lipsync.intensity = 0.5
-    assert bpy.ops.lipsync.rekey() == {"FINISHED"}
-    assert worker_client.current_worker() is None
-    np.testing.assert_allclose(keys_of(obj, "jawOpen")[:, 1], before[:, 1] * 0.5, atol=1e-5)
-    np.testing.assert_allclose(keys_of(teeth, "jawOpen"), keys_of(obj, "jawOpen"))
-
-
 def test_worker_stays_warm_and_generate_is_one_undo_step(speech):
     # bpy.ops.ed.undo needs a window (its poll fails headless), so the one-step property is
     # checked as: the operator is registered with UNDO, and one call makes every change (the
@@ -255,3 +227,32 @@ def test_batch_script_in_module_mode(speech, tmp_path, tiny_runtime_model):
     assert bad.stderr.strip().splitlines()[-1] == \
         f"lipsync batch: There is no object named 'Nope' in {blend}."
     assert not (tmp_path / "no.blend").exists()
+
+
+def test_one_generate_keys_the_teeth_too_and_rekeys_without_the_worker(speech):
+    from lipsync_repo.lipsync_addon import capture_store
+    path, _, _ = speech
+    scene, obj, strip = new_scene(path)
+    teeth = bpy.data.objects.new("Teeth", bpy.data.meshes.new("Teeth"))
+    teeth.data.from_pydata([(0, 0, 0), (1, 0, 0), (0, 1, 0)], [], [(0, 1, 2)])
+    scene.collection.objects.link(teeth)
+    teeth.shape_key_add(name="Basis", from_mix=False)
+    teeth.shape_key_add(name="jawOpen", from_mix=False)
+    teeth.select_set(True)
+    obj.select_set(True)
+    bpy.context.view_layer.objects.active = obj
+    assert bpy.ops.lipsync.generate(mapping="arkit") == {"FINISHED"}
+    assert "'Teeth'" in scene.lipsync.last_report
+    np.testing.assert_allclose(keys_of(teeth, "jawOpen"), keys_of(obj, "jawOpen"))
+    hello_model = worker_client.current_worker().hello["model"]
+    _, head = capture_store.load(bpy.data, scene.name, strip.name)
+    assert head["model"] == hello_model and head["model_identity"]
+    # the model is not needed again: no worker, a new intensity, keys follow (last in this
+    # module: the tests above share the warm worker)
+    worker_client.shutdown_worker()
+    before = keys_of(obj, "jawOpen")
+    scene.lipsync.intensity = 0.5
+    assert bpy.ops.lipsync.rekey() == {"FINISHED"}
+    assert worker_client.current_worker() is None
+    np.testing.assert_allclose(keys_of(obj, "jawOpen")[:, 1], before[:, 1] * 0.5, atol=1e-5)
+    np.testing.assert_allclose(keys_of(teeth, "jawOpen"), keys_of(obj, "jawOpen"))
