@@ -33,9 +33,19 @@ log = logging.getLogger(__name__)
 PROG = "python -m inference distill-windows"
 
 
-def encode_all(runtime_dir: Path, waves: list[np.ndarray]) -> tuple[list, list]:
-    """(full-window features, clip-window features) per wave, each (frames, dim) float32."""
+def encode_all(runtime_dir: Path, waves: list[np.ndarray],
+               cache: Path | None = None) -> tuple[list, list]:
+    """(full-window features, clip-window features) per wave, each (frames, dim) float32;
+    kept in ``cache`` (an .npz) when given, so a failed run does not encode again."""
     from lipsync_runtime.engine import RuntimeEngine
+
+    if cache is not None and cache.is_file():
+        with np.load(cache, allow_pickle=False) as data:
+            count = int(data["count"])
+            if count == len(waves):
+                log.info("features from %s", cache)
+                return ([data[f"full{i}"] for i in range(count)],
+                        [data[f"clip{i}"] for i in range(count)])
 
     engine = RuntimeEngine(runtime_dir, device="cpu", min_window_s=None)
     full, clip = [], []
@@ -48,6 +58,12 @@ def encode_all(runtime_dir: Path, waves: list[np.ndarray]) -> tuple[list, list]:
         if (number + 1) % 25 == 0:
             log.info("encoded %d/%d clips in %.0f s", number + 1, len(waves),
                      time.perf_counter() - t0)
+    if cache is not None:
+        arrays = {f"full{i}": f for i, f in enumerate(full)}
+        arrays.update({f"clip{i}": c for i, c in enumerate(clip)})
+        partial = cache.with_suffix(".partial.npz")
+        np.savez(partial, count=np.array(len(waves)), **arrays)
+        partial.replace(cache)
     return full, clip
 
 
@@ -74,7 +90,8 @@ def distill(checkpoint: Path, data: Path, runtime_dir: Path, out: Path, steps: i
     random.shuffle(order)
     valid = order[: max(2, len(order) // 10)]                  # never trained on
     train = order[len(valid):]
-    full, clip = encode_all(runtime_dir, waves)
+    full, clip = encode_all(runtime_dir, waves,
+                            out.parent / f".{out.name}.features-{seed}-{len(waves)}.npz")
     loaded = load_checkpoint(checkpoint, torch.device("cpu"), torch.float32)
     teacher = loaded.head.float().eval()
     # the loss the head was trained with (closure and rounding weights), else the default
@@ -82,7 +99,7 @@ def distill(checkpoint: Path, data: Path, runtime_dir: Path, out: Path, steps: i
                                          .get("loss", {})))
     with torch.inference_mode():
         targets = [teacher(torch.from_numpy(f)[None])[0] for f in full]   # (frames, 26) each
-    student = copy.deepcopy(teacher).train()
+    student = copy.deepcopy(teacher).train().requires_grad_(True)   # loading freezes weights
     optimiser = torch.optim.AdamW(student.parameters(), lr=lr, weight_decay=0.01)
 
     def loss_on(indices: list[int], use_full: list[bool], head) -> torch.Tensor:
@@ -109,8 +126,11 @@ def distill(checkpoint: Path, data: Path, runtime_dir: Path, out: Path, steps: i
              start)
     t0 = time.perf_counter()
     for step in range(steps):
-        for group in optimiser.param_groups:             # cosine decay to 10 %
-            group["lr"] = lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps)))
+        warm = max(1, steps // 10)                       # linear warm-up, cosine decay to 10 %
+        scale = (step + 1) / warm if step < warm else \
+            0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, steps - warm)))
+        for group in optimiser.param_groups:
+            group["lr"] = lr * scale
         batch = random.sample(train, min(clips_per_step, len(train)))
         loss = loss_on(batch, [random.random() < full_share for _ in batch], student)
         optimiser.zero_grad()
