@@ -8,7 +8,9 @@ so a killed run leaves whole entries or none, and the next run resumes from them
 
 A line's output ``OUTDIR/<id><ext>`` is a hard link to its entry (a copy where links are not
 possible, e.g. a cache on another disk); "already in place" is a stat call, which is what makes
-a rerun with nothing changed take seconds.
+a rerun with nothing changed take seconds. A run first sweeps what a killed one left: hidden
+temporary files of atomic writes (after 10 minutes, since another run may share the cache) and
+output links whose writer has died.
 
 Imports: standard library, lipsync_core.curves.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,7 @@ from lipsync_core.curves import atomic_write_bytes
 
 KEY_VERSION = "lipsync-batch-cache/1"
 _READ_BLOCK = 1 << 20                  # bytes per read while hashing audio
+STALE_TEMP_S = 600.0                   # seconds after which a hidden temporary file is litter
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -82,6 +86,32 @@ class Cache:
             return output.read_bytes() == data.read_bytes()
         except OSError:
             return False
+
+    def sweep(self, outdir: Path, max_age_s: float = STALE_TEMP_S) -> int:
+        """Remove what killed runs left: output links whose writer is gone, and the hidden
+        temporary files of atomic writes older than ``max_age_s`` (younger ones may belong to
+        a run sharing this cache right now). Returns how many were removed."""
+        removed, now = 0, time.time()
+        for path in list(outdir.rglob(".*.link")):
+            try:
+                pid = int(path.name.rsplit(".", 2)[-2])
+                os.kill(pid, 0)                       # still running: leave it
+            except (ValueError, IndexError):
+                continue
+            except ProcessLookupError:
+                path.unlink(missing_ok=True)
+                removed += 1
+            except PermissionError:
+                continue
+        for folder in (outdir, self.root):
+            for path in list(folder.rglob(".*.tmp")) if folder.is_dir() else []:
+                try:
+                    if now - path.stat().st_mtime > max_age_s:
+                        path.unlink()
+                        removed += 1
+                except OSError:
+                    pass
+        return removed
 
     def place(self, key: str, output: Path) -> None:
         """Make ``output`` hold this entry: a hard link, else a copy; atomic either way."""

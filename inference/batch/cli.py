@@ -163,6 +163,8 @@ def run_batch(args: Any) -> tuple[dict[str, Any], int]:
     identity, window_frames = model_facts(args.model)
     cache_root = Path(args.cache).resolve() if args.cache else outdir / ".cache"
     cache = Cache(cache_root, FORMATS[args.format])
+    if cache.sweep(outdir):
+        log.info("removed the temporary files of an interrupted run")
     records, packs = plan(lines, outdir, cache, args.format, args.fps, identity, window_frames)
     todo = sum(len(p["lines"]) for p in packs)
     log.info("%d lines: %d from the cache, %d to compute in %d packs", len(records),
