@@ -20,7 +20,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 from .bench_torch import speech_of_length
 from .commands.backend import DEVICES, split_backend

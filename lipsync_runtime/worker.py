@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import queue
 import sys
 import tempfile

@@ -26,8 +26,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -36,6 +34,7 @@ import numpy as np
 
 LOG = logging.getLogger(__name__)
 
+from lipsync_core.atomic import write_atomic
 from lipsync_core.params import SAMPLE_RATE  # noqa: E402  Hz, every corpus wav
 VALID_PERCENT = 5            # share of sentences held out for validation
 SILENCES = ("sil", "pau")    # silence symbols in every notation
@@ -117,34 +116,17 @@ def check_phones(phones: list[list[Any]], duration: float) -> None:
             raise ValueError(f"Phones are not contiguous at {prev} -> {cur}.")
 
 
-def _atomic_write_bytes(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name, suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write_json_atomic(path: Path, data: Any) -> None:
-    def write(tmp: str) -> None:
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(data, f, ensure_ascii=False)
-    _atomic_write_bytes(path, write)
+    text = json.dumps(data, ensure_ascii=False).encode("utf-8")
+    write_atomic(path, lambda handle: handle.write(text))
 
 
 def write_wav_atomic(path: Path, audio16k: np.ndarray) -> None:
     import soundfile as sf
     pcm = np.clip(np.round(np.asarray(audio16k, np.float32) * 32767.0), -32768, 32767)
     pcm = pcm.astype(np.int16)
-
-    def write(tmp: str) -> None:
-        sf.write(tmp, pcm, SAMPLE_RATE, subtype="PCM_16", format="WAV")
-    _atomic_write_bytes(path, write)
+    write_atomic(path, lambda handle: sf.write(handle, pcm, SAMPLE_RATE, subtype="PCM_16",
+                                               format="WAV"))
 
 
 def utterance_dir(out: Path, lang: str, voice: str) -> Path:
@@ -214,8 +196,6 @@ def write_manifest(out: Path) -> int:
             split_for(rec["lang"], rec.get("text", "")),
         }, ensure_ascii=False))
 
-    def write(tmp: str) -> None:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write("\n".join(lines) + ("\n" if lines else ""))
-    _atomic_write_bytes(out / "manifest.jsonl", write)
+    text = ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
+    write_atomic(out / "manifest.jsonl", lambda handle: handle.write(text))
     return len(lines)

@@ -24,7 +24,6 @@ import logging
 import math
 import os
 import sys
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, Callable
@@ -207,11 +206,9 @@ def format_table(report: dict) -> str:
 
 
 def _write_json_atomic(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=1, ensure_ascii=False, allow_nan=False)
-    os.replace(tmp, path)
+    from lipsync_core.atomic import write_atomic
+    text = json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    write_atomic(path, lambda handle: handle.write(text))
 
 
 def _min_window(text: str) -> float | None | str:

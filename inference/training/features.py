@@ -28,7 +28,6 @@ import math
 import os
 import re
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +38,7 @@ from lipsync_core.params import NUM_PARAMS
 
 log = logging.getLogger(__name__)
 
+from lipsync_core.atomic import write_atomic
 from lipsync_core.params import SAMPLE_RATE  # noqa: E402  Hz, every corpus wav
 HOP = 320                      # samples per 50 Hz frame
 # Streaming (``encode_stream_seconds`` in the training config): Whisper encodes a whole 30 s
@@ -180,17 +180,8 @@ def plan(corpora: list[Path], spec_dict: dict, cache: Path, splits: tuple[str, .
 
 
 def save_npy_atomic(path: Path, array: np.ndarray) -> None:
-    """np.save through a temporary file in the same directory, then os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.save(handle, array)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """np.save, atomically (lipsync_core.atomic)."""
+    write_atomic(path, lambda handle: np.save(handle, array))
 
 
 def read_wave(wav: Path) -> np.ndarray:
