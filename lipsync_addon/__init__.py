@@ -1,20 +1,24 @@
 """The Blender side of Lip Sync: properties, operators, panel, preferences and the headless
 batch script. Everything that imports bpy lives in this package; it imports the shared pure code
 relatively (``from ..lipsync_core import ...``) because it ships inside the extension package,
-and it never imports torch, transformers or inference (the worker runs them in its own process).
+and it never imports torch, transformers, onnxruntime or inference (the worker, lipsync_runtime,
+runs the model in its own process with Blender's own Python).
 
 Modules, by what they own:
   properties          PropertyGroups (mapping rows on Object, job settings on Scene)
   compat              Blender 4.2 / 4.4+ / 5.0 differences (strips, F-curves, NLA)
   strip_source        the sound strip: which, its file (packed too), its timing
-  worker_client       spawning and talking to ``python -m inference serve``
-  environment         which Python runs the worker; the managed venv's commands
+  worker_client       spawning and talking to ``python -m lipsync_runtime serve``; its watchdog
+  worker_log          the worker's log file in the extension's user folder
+  environment         which Python runs the worker, its import paths, model and device
   job                 checks and plans a job, writes its result
   keyframe_writer     fast shape-key F-curve writing that replaces only its own range
   generate_operator   ``lipsync.generate`` (execute: synchronous; invoke: modal) and cancel
   mapping_operators   presets, auto-match, JSON import/export, rows, add shape keys
+  curves_io_operators Re-key, Import Curves, Export Curves (capture once, key many)
+  capture_store       a strip's curves kept in the .blend with the model's identity
   panel               the sidebar panel and the mapping UIList
-  preferences         add-on preferences, Set Up Environment, Check
+  preferences         add-on preferences: device, Check, Open Log, another Python
   batch               ``blender -b file.blend --python lipsync_addon/batch.py -- ...``
 """
 from __future__ import annotations

@@ -198,6 +198,8 @@ class LIPSYNC_OT_generate(bpy.types.Operator):
         if event.type != "TIMER":
             return {"PASS_THROUGH"}
         try:
+            if self._request is None and self._worker.hello is not None:
+                self._send()                          # the hello was read elsewhere (Check)
             for _ in range(200):                      # drain what has arrived
                 message = self._worker.poll()
                 if message is None:
