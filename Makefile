@@ -14,7 +14,7 @@ export LIPSYNC_CACHE ?= $(HOME)/.cache/lipsync
 # Optional extra requirements (the render farm's), installed when the file exists.
 REQ_EXTRA := $(wildcard requirements-farm.txt)
 
-.PHONY: setup encoder runtime wheels demo test test-unit extension bench corpus train evaluate \
+.PHONY: setup encoder runtime wheels debs demo test test-unit extension bench corpus train evaluate \
         model clean
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-train.txt $(REQ_EXTRA)
@@ -100,7 +100,12 @@ ORT_OLDEST := $(shell sed -n 's/^[a-z0-9-]* *3\.[0-9]* *onnxruntime==\([0-9.]*\)
 	    onnxruntime==$(ORT_OLDEST) soundfile==0.13.1 cffi==2.1.1 pycparser==3.12 soxr==1.1.0
 	touch $@
 
-test: setup $(WHEELS) $(BPY_STAMPS) .venv-ort-oldest/.installed
+# Debian tools the corpus tests and the corpus itself use (Japanese phone timings, flite voices).
+debs:
+	command -v open_jtalk >/dev/null && command -v flite >/dev/null || \
+	    (apt-get update && apt-get install -y open-jtalk flite)
+
+test: setup debs $(WHEELS) $(BPY_STAMPS) .venv-ort-oldest/.installed
 	LIPSYNC_BPY_PYTHONS=$(BPY_PYTHONS) LIPSYNC_ORT_OLDEST_PYTHON=$(CURDIR)/.venv-ort-oldest/bin/python \
 	    $(VPY) -m pytest -q
 
@@ -114,9 +119,7 @@ extension: setup $(WHEELS)
 # both heads trained on the same features, evaluated, the winner exported to assets/model/.
 DATA    ?= data
 WINNER  ?= transformer
-corpus: $(STAMP)
-	command -v open_jtalk >/dev/null && command -v flite >/dev/null || \
-	    (apt-get update && apt-get install -y open-jtalk flite)
+corpus: $(STAMP) debs
 	$(VPY) -m inference corpus build --out $(DATA)/corpus --minutes 240 --seed 0
 	$(VPY) -m inference corpus heldout --out $(DATA)/heldout
 
