@@ -1,7 +1,7 @@
 """The shipped default model (assets/model) on the demo speech: the seed's hard cases.
 
-Real components only: the checkpoint in assets/model, the Whisper-base encoder fetched by
-``make encoder``, and the demo clips in assets/demo with their exact phone timings (Open JTalk
+Real components only: the model as it ships (assets/runtime, the checkpoint in assets/model
+exported by ``make setup``, run by the ONNX Runtime engine the extension runs), and the demo clips in assets/demo with their exact phone timings (Open JTalk
 mei for Japanese, Piper joe for English). The model leads the sound, so each phone's frames are
 read over the segment moved earlier by LEAD_S.
 """
@@ -24,8 +24,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def engine():
-    from inference.pipeline import LipSyncEngine
-    return LipSyncEngine(device="cpu")          # the default model: assets/model
+    from lipsync_runtime.engine import load_engine
+    return load_engine(device="cpu")            # the shipped model: assets/runtime
 
 
 def run(engine, name):
