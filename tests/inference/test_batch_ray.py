@@ -65,9 +65,9 @@ def batch(*args):
 def test_ray_output_is_identical_to_local(cluster, tmp_path):
     wave, sr = sf.read(str(DEMO / "speech_en.wav"), dtype="float32")
     lines = []
-    for i in range(4):
+    for i in range(8):                  # 4 s lines: more than one pack, so both actors work
         path = tmp_path / f"l{i}.wav"
-        sf.write(str(path), wave[int(0.9 * i * sr):int((0.9 * i + 1.2) * sr)], sr)
+        sf.write(str(path), wave[int(0.4 * i * sr):int((0.4 * i + 4.0) * sr)], sr)
         lines.append(path.name)
     sf.write(str(tmp_path / "quiet.wav"), np.zeros(8000, np.float32), 16000)
     (tmp_path / "text.wav").write_text("not audio", encoding="utf-8")
@@ -85,7 +85,8 @@ def test_ray_output_is_identical_to_local(cluster, tmp_path):
     for name in ("shipped", "shared"):
         s = json.loads((tmp_path / name / "summary.json").read_text())
         assert s["engine"] == "ray" and s["workers"] == 2
-        assert s["counts"] == ref["counts"] == {"done": 5, "cached": 0, "failed": 1}
+        assert len({r["pack"] for r in s["lines"] if r["pack"] is not None}) >= 2
+        assert s["counts"] == ref["counts"] == {"done": 9, "cached": 0, "failed": 1}
         assert s["torch_imported_by_workers"] is False
         for stem in [Path(n).stem for n in lines] + ["quiet"]:
             a = (tmp_path / "local" / f"{stem}.json").read_bytes()

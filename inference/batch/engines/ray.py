@@ -169,6 +169,10 @@ class RayEngine:
                              "error": f"The Ray actor failed on this line or one packed with it "
                                       f"({type(exc).__name__}); see the Ray logs."}, None)
                            ] * len(pack["lines"])
+                if isinstance(exc, ray.exceptions.RayActorError):     # it died: replace it
+                    actors.remove(actor)
+                    actor = actor_cls.remote(self.model, self.device, threads, fmt)
+                    actors.append(actor)
             for task, (outcome, data) in zip(pack["lines"], results):
                 on_result(task, store(cache, task, outcome, data))
             if pending:
