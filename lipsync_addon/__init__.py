@@ -14,6 +14,7 @@ Modules, by what they own:
   job                 checks and plans a job, writes its result
   keyframe_writer     fast shape-key F-curve writing that replaces only its own range
   generate_operator   ``lipsync.generate`` (execute: synchronous; invoke: modal) and cancel
+  run_state           per-scene state of running jobs (Python only, never saved; reset on load)
   mapping_operators   presets, auto-match, JSON import/export, rows, add shape keys
   curves_io_operators Re-key, Import Curves, Export Curves (capture once, key many)
   capture_store       a strip's curves kept in the .blend with the model's identity
@@ -36,18 +37,17 @@ def _classes() -> tuple:
 
 def register() -> None:
     import bpy
-    from . import generate_operator, properties
+    from . import properties, run_state
     for cls in _classes():
         bpy.utils.register_class(cls)
     properties.register_props()
-    bpy.app.handlers.load_pre.append(generate_operator.cancel_on_load)
+    run_state.register_handlers()
 
 
 def unregister() -> None:
     import bpy
-    from . import generate_operator, properties, worker_client
-    if generate_operator.cancel_on_load in bpy.app.handlers.load_pre:
-        bpy.app.handlers.load_pre.remove(generate_operator.cancel_on_load)
+    from . import properties, run_state, worker_client
+    run_state.unregister_handlers()
     worker_client.shutdown_worker()    # the worker also exits by itself when Blender quits
     properties.unregister_props()
     for cls in reversed(_classes()):

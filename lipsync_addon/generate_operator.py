@@ -3,22 +3,26 @@
 ``execute()`` does the whole job synchronously (background mode and scripts never call
 ``invoke()``, and timers never fire there). ``invoke()`` with a window goes modal: the worker
 runs in its own process, a reader thread feeds a queue, a 0.1 s event timer polls it, the panel
-shows a progress bar with the stage, and ESC (or the panel's Cancel) cancels. Keys are written
-only when a result arrives, in one step, so a cancelled or crashed job changes nothing; a crashed
-worker is discarded and the next job starts a fresh one.
+shows a progress bar with the stage, and ESC (or the panel's Cancel, for this scene's job only)
+cancels. Keys are written only when a result arrives, in one step, so a cancelled or crashed job
+changes nothing (a result that arrives in the grace period after ESC is thrown away); a crashed
+worker is discarded and the next job starts a fresh one. The job's state (running, stage,
+progress) lives in run_state, keyed by the scene's name, never in the .blend; across ticks the
+operator holds names and plain Python only; ``cancel()`` and a file load end the job.
 
 Imports: bpy, the add-on's own modules.
 """
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import TYPE_CHECKING, Any
 
 import bpy
 from bpy.props import FloatProperty, StringProperty
 
-from . import compat, environment, job as job_mod, worker_client
+from . import compat, environment, job as job_mod, run_state, worker_client
 from ..lipsync_core import keyplan
 from .strip_source import InputError
 from .worker_client import WorkerError
@@ -32,18 +36,21 @@ log = logging.getLogger(__name__)
 STAGES = {"audio": (0.0, 0.1), "encoder": (0.1, 0.8), "head": (0.8, 0.95), "write": (0.95, 1.0)}
 CANCEL_GRACE_S = 3.0      # seconds a cancelled worker gets before it is killed
 
-_cancel_requested = False
 
 
-def request_cancel() -> None:
-    global _cancel_requested
-    _cancel_requested = True
+def request_cancel(scene_name: str) -> bool:
+    """Cancel the job running in ``scene_name`` (only that one); False when none runs."""
+    return run_state.request_cancel(scene_name)
 
 
-@bpy.app.handlers.persistent
-def cancel_on_load(*_args: Any) -> None:
-    """A file is being loaded: cancel a running job (its scene and object are going away)."""
-    request_cancel()
+def _discard_result(message: dict[str, Any]) -> None:
+    """A result that came after ESC: remove its file, write nothing."""
+    path = message.get("path")
+    if isinstance(path, str) and os.path.isfile(path):
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
 
 
 def can_go_modal(context: Any) -> bool:
@@ -87,7 +94,7 @@ class LIPSYNC_OT_generate(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context: Any) -> bool:
-        return not context.scene.lipsync.running
+        return not run_state.is_running(context.scene.name)
 
     # -- shared -----------------------------------------------------------------------------
     def _prepare(self, context: Any) -> job_mod.Job:
@@ -100,6 +107,11 @@ class LIPSYNC_OT_generate(bpy.types.Operator):
         return job_mod.prepare(scene, context.active_object, strip, lead, self.mapping,
                                sound_scene, others=job_mod.selected_meshes(context))
 
+    def _scene(self, context: Any) -> Any:
+        """The scene the job runs in, looked up by name now (never held across ticks)."""
+        name = getattr(self, "_scene_name", None)
+        return bpy.data.scenes.get(name) if name else context.scene
+
     def _finish(self, context: Any, job: job_mod.Job, result: dict[str, Any],
                 worker: worker_client.Worker) -> OpResult:
         obj = bpy.data.objects.get(job.object_name)
@@ -108,12 +120,16 @@ class LIPSYNC_OT_generate(bpy.types.Operator):
                              "ran; nothing was written.")
         report = job_mod.finish(job, obj, result, _device(worker),
                                 model=(worker.hello or {}).get("model"))
-        context.scene.lipsync.last_report = report.sentence()
+        scene = self._scene(context)
+        if scene is not None:
+            scene.lipsync.last_report = report.sentence()
         self.report({"WARNING"} if report.warnings else {"INFO"}, report.sentence())
         return {"FINISHED"}
 
     def _fail(self, context: Any, message: str) -> OpResult:
-        context.scene.lipsync.last_report = message
+        scene = self._scene(context)
+        if scene is not None:
+            scene.lipsync.last_report = message
         self.report({"ERROR"}, message)
         return {"CANCELLED"}
 
@@ -122,6 +138,7 @@ class LIPSYNC_OT_generate(bpy.types.Operator):
         job = None
         worker = None
         wm = context.window_manager
+        self._scene_name = context.scene.name
         try:
             job = self._prepare(context)
             worker = worker_client.get_worker(environment.worker_config())
@@ -142,20 +159,30 @@ class LIPSYNC_OT_generate(bpy.types.Operator):
                 job.cleanup()
 
     # -- modal ------------------------------------------------------------------------------
+    # Held across ticks: the scene's *name*, the Job (plain Python), the worker and the
+    # RunState; never the scene, its property group or an object (Ctrl+Z can free them).
     def invoke(self, context: Any, event: Any) -> OpResult:
         if not can_go_modal(context):
             return self.execute(context)
-        global _cancel_requested
-        _cancel_requested = False
+        self._scene_name = context.scene.name
+        self._timer = None
+        try:
+            state = run_state.begin(self._scene_name)
+        except ValueError as exc:
+            return self._fail(context, str(exc))
+        self._run = state
         try:
             self._job = self._prepare(context)
             self._worker = worker_client.get_worker(environment.worker_config())
         except (InputError, environment.EnvironmentMissing, WorkerError) as exc:
+            job = getattr(self, "_job", None)
+            if job is not None:
+                job.cleanup()
+            run_state.end(state)
             return self._fail(context, str(exc))
         self._request: dict[str, Any] | None = None
         self._cancel_at: float | None = None
-        state = self._state = context.scene.lipsync
-        state.running, state.progress, state.stage = True, 0.0, "starting worker"
+        state.on_drop.append(self._drop)
         if self._worker.hello is not None:
             self._send()
         wm = context.window_manager
@@ -168,24 +195,36 @@ class LIPSYNC_OT_generate(bpy.types.Operator):
         self._request = self._worker.predict_request(req["audio"], req["start"], req["end"],
                                                      req["fps"])
 
+    def _drop(self) -> None:
+        """A file load dropped this job: stop the worker's request, remove the temp sound."""
+        if self._request is not None:
+            self._worker.cancel(self._request["id"])
+        self._job.cleanup()
+
     def _end(self, context: Any) -> None:
-        if self._timer is None:
-            return
-        context.window_manager.event_timer_remove(self._timer)
-        self._timer = None
-        self._state.running, self._state.stage = False, ""   # the scene the job started in
+        if self._timer is not None:
+            context.window_manager.event_timer_remove(self._timer)
+            self._timer = None
+        run_state.end(self._run)
         self._job.cleanup()
         _redraw(context)
 
+    def cancel(self, context: Any) -> None:
+        """Blender drops the modal handler (a window closes, a file loads): stop the job,
+        write nothing, and leave no scene "running"."""
+        if self._request is not None and self._worker.alive:
+            self._worker.cancel(self._request["id"])
+        self._end(context)
+
     def _progress(self, stage: str, fraction: float) -> None:
-        state = self._state
-        state.stage, state.progress = stage, overall(stage, fraction)
+        self._run.stage, self._run.progress = stage, overall(stage, fraction)
 
     def modal(self, context: Any, event: Any) -> OpResult:
-        if event.type == "ESC" or _cancel_requested:
+        state = self._run
+        if event.type == "ESC" or state.cancel_requested:
             if self._cancel_at is None:
                 self._cancel_at = time.monotonic()
-                self._state.stage = "cancelling"
+                state.stage = "cancelling"
                 if self._request is not None:
                     self._worker.cancel(self._request["id"])
         if self._cancel_at is not None and (self._request is None or
@@ -212,6 +251,10 @@ class LIPSYNC_OT_generate(bpy.types.Operator):
                                                         self._progress)
                 if done is not None:
                     self._end(context)
+                    if self._cancel_at is not None:   # ESC means nothing changes
+                        _discard_result(done)
+                        return self._fail(context, "Lip sync was cancelled; nothing was "
+                                                   "changed.")
                     return self._finish(context, self._job, done, self._worker)
         except WorkerError as exc:
             if exc.code == "crashed":
@@ -232,12 +275,12 @@ class LIPSYNC_OT_generate(bpy.types.Operator):
 
 
 class LIPSYNC_OT_cancel(bpy.types.Operator):
-    """Cancel the running lip-sync job; nothing is written"""
+    """Cancel the lip-sync job running in this scene; nothing is written"""
     bl_idname = "lipsync.cancel"
     bl_label = "Cancel Lip Sync"
 
     def execute(self, context: Any) -> OpResult:
-        request_cancel()
+        request_cancel(context.scene.name)
         return {"FINISHED"}
 
 

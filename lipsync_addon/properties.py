@@ -16,6 +16,7 @@ from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProp
 
 from ..lipsync_core import keyplan, mapping
 from ..lipsync_core.params import PARAMS
+from . import run_state
 
 PARAMETER_ITEMS = [(p.name, p.name, p.description) for p in PARAMS]
 HALF_ITEMS = [("+", "+", "Positive half (max(v, 0)); the whole value of an unsigned parameter"),
@@ -102,8 +103,9 @@ class LIPSYNC_PG_scene(bpy.types.PropertyGroup):
                           description="Sound strip to use; empty = the active sound strip")
     lead_ms: FloatProperty(update=_settings_changed, name="Lead", default=keyplan.DEFAULT_LEAD_MS,  # type: ignore[valid-type]
                            soft_min=-200.0, soft_max=300.0, step=100, precision=0,
-                           description="Milliseconds the mouth moves ahead of the sound "
-                                       "(speakers shape the mouth 50-100 ms before it is heard)")
+                           description="Extra milliseconds the mouth moves ahead of the sound, "
+                                       "on top of the lead the model already learned from real "
+                                       "speakers; 0 = the model's own timing")
     intensity: FloatProperty(update=_settings_changed, name="Intensity", default=1.0, min=0.0,  # type: ignore[valid-type]
                              soft_max=2.0, description="Multiplier on every shape key")
     smoothing_ms: FloatProperty(update=_settings_changed, name="Smoothing", default=0.0, min=0.0,  # type: ignore[valid-type]
@@ -124,12 +126,31 @@ class LIPSYNC_PG_scene(bpy.types.PropertyGroup):
                                          "change, key again from the kept curves (no model)")
     use_nla: BoolProperty(name="Push to NLA", default=False,  # type: ignore[valid-type]
                           description="Put the result in a new NLA strip")
-    # state shown by the panel
-    running: BoolProperty(default=False, options={"SKIP_SAVE"})  # type: ignore[valid-type]
-    progress: FloatProperty(default=0.0, subtype="FACTOR", min=0.0,  # type: ignore[valid-type]
-                            max=1.0, options={"SKIP_SAVE"})
-    stage: StringProperty(default="", options={"SKIP_SAVE"})  # type: ignore[valid-type]
     last_report: StringProperty(default="")  # type: ignore[valid-type]
+
+    # The state of a running job is plain Python (run_state), never a Blender property:
+    # SKIP_SAVE does not apply to scene properties, so a property would be saved in the .blend.
+    @property
+    def running(self) -> bool:
+        return run_state.is_running(self.id_data.name)
+
+    @running.setter
+    def running(self, value: bool) -> None:            # tests and scripts: mark a scene busy
+        state = run_state.get(self.id_data.name)
+        if value and state is None:
+            run_state.begin(self.id_data.name)
+        elif not value and state is not None:
+            run_state.end(state)
+
+    @property
+    def progress(self) -> float:
+        state = run_state.get(self.id_data.name)
+        return state.progress if state is not None else 0.0
+
+    @property
+    def stage(self) -> str:
+        state = run_state.get(self.id_data.name)
+        return state.stage if state is not None else ""
 
 
 def read_settings(scene: Any, lead_ms: float | None = None) -> keyplan.KeySettings:

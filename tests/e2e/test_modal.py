@@ -23,6 +23,7 @@ class StandInOperator:
     invoke, modal, execute = OP.invoke, OP.modal, OP.execute
     _prepare, _finish, _fail, _send, _end = (OP._prepare, OP._finish, OP._fail, OP._send,
                                              OP._end)
+    _scene, _drop, cancel = OP._scene, OP._drop, OP.cancel
 
     def __init__(self, mapping="arkit"):
         self.strip, self.lead_ms, self.mapping = "", 60.0, mapping
@@ -79,7 +80,8 @@ def context(tmp_path, monkeypatch):
     obj = arkit_face()
     sound_strip(scene, speech_wav(tmp_path / "speech.wav"))
     return types.SimpleNamespace(scene=scene, active_object=obj, window=object(), screen=None,
-                                 window_manager=StandInWindowManager(), sequencer_scene=None)
+                                 window_manager=StandInWindowManager(), sequencer_scene=None,
+                                 scene_name=scene.name)
 
 
 def drive(op, context, first=None, timeout=300):
@@ -120,23 +122,100 @@ def test_modal_job_reports_progress_and_writes_keys(context):
     assert len(jaw_fcurve(context.active_object).keyframe_points) > 10
 
 
+def send_job(op, context):
+    """invoke, then timer ticks until the request is on its way to the worker."""
+    assert op.invoke(context, event("LEFTMOUSE")) == {"RUNNING_MODAL"}
+    while op._request is None:
+        assert op.modal(context, event("TIMER")) == {"RUNNING_MODAL"}
+        time.sleep(0.05)
+
+
+def wait_for_result(op, timeout=120):
+    """Until the worker's result is in the queue, unread by the operator."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(m and m.get("type") == "result" and m.get("id") == op._request["id"]
+               for m in list(op._worker.messages.queue)):
+            return
+        time.sleep(0.05)
+    raise AssertionError("the worker never answered")
+
+
 def test_escape_cancels_and_writes_nothing(context):
     op = StandInOperator()
-    assert op.invoke(context, event("LEFTMOUSE")) == {"RUNNING_MODAL"}
-    result = op.modal(context, event("TIMER"))
-    while op._request is None:                              # until the job is sent
-        time.sleep(0.05)
-        result = op.modal(context, event("TIMER"))
-    assert result == {"RUNNING_MODAL"}
+    send_job(op, context)
     assert op.modal(context, event("ESC")) == {"RUNNING_MODAL"}
     result, _ = drive(op, context)
-    # the job may have finished before the cancel arrived; a cancel must leave no keys
-    if result == {"CANCELLED"}:
-        assert "cancelled" in context.scene.lipsync.last_report
-        assert jaw_fcurve(context.active_object) is None
-    else:
-        assert result == {"FINISHED"}
+    # whether the worker stopped or had already answered, ESC means nothing changes
+    assert result == {"CANCELLED"}, op.reports
+    assert "cancelled" in context.scene.lipsync.last_report
+    assert jaw_fcurve(context.active_object) is None
     assert not context.scene.lipsync.running and context.window_manager.timers == []
+
+
+def test_a_result_arriving_after_escape_is_not_written(context):
+    op = StandInOperator()
+    send_job(op, context)
+    wait_for_result(op)                       # the answer is there, in the grace period
+    assert op.modal(context, event("ESC")) == {"RUNNING_MODAL"}
+    result, _ = drive(op, context)
+    assert result == {"CANCELLED"}, op.reports
+    assert jaw_fcurve(context.active_object) is None
+    assert "cancelled" in context.scene.lipsync.last_report
+
+
+def test_no_blender_data_is_held_across_ticks(context):
+    op = StandInOperator()
+    send_job(op, context)
+    held = {k: type(v).__name__ for k, v in vars(op).items()
+            if isinstance(v, bpy.types.bpy_struct)}
+    assert held == {}, f"the modal operator holds Blender data across ticks: {held}"
+    assert op._scene_name == context.scene.name
+    result, _ = drive(op, context)
+    assert result == {"FINISHED"}, op.reports
+
+
+def test_cancel_method_ends_the_job_and_writes_nothing(context):
+    op = StandInOperator()
+    send_job(op, context)
+    op.cancel(context)                       # Blender dropped the handler (a window closed)
+    assert not context.scene.lipsync.running and context.window_manager.timers == []
+    assert OP.poll(context)
+    time.sleep(1.0)
+    assert jaw_fcurve(context.active_object) is None
+
+
+def test_running_is_not_saved_and_a_load_resets_it(context, tmp_path):
+    op = StandInOperator()
+    send_job(op, context)
+    assert context.scene.lipsync.running
+    path = str(tmp_path / "mid_job.blend")
+    bpy.ops.wm.save_as_mainfile(filepath=path, copy=True)
+    # the same file, opened while this job runs: its scene is not running
+    bpy.ops.wm.open_mainfile(filepath=path)
+    scene = bpy.context.scene
+    assert scene.name == context.scene_name
+    assert not scene.lipsync.running and scene.lipsync.stage == ""
+    assert OP.poll(types.SimpleNamespace(scene=scene))
+    # the dropped job's next tick (if Blender still sent one) ends it, writing nothing
+    deadline = time.monotonic() + 30
+    while op.modal(context, event("TIMER")) == {"RUNNING_MODAL"}:
+        assert time.monotonic() < deadline, "the dropped job never ended"
+        time.sleep(0.1)
+    assert "cancelled" in op.reports[-1][1]
+    assert jaw_fcurve(bpy.data.objects["Face"]) is None
+    assert not scene.lipsync.running
+
+
+def test_cancel_in_one_scene_leaves_another_scenes_job_alone(context):
+    other = bpy.data.scenes.new("Other")
+    op = StandInOperator()
+    send_job(op, context)
+    with bpy.context.temp_override(scene=other):
+        bpy.ops.lipsync.cancel()
+    result, _ = drive(op, context)
+    assert result == {"FINISHED"}, op.reports
+    assert len(jaw_fcurve(context.active_object).keyframe_points) > 10
 
 
 def test_cancel_button_while_the_worker_starts(context):
