@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lipsync_runtime.cli_common import (EXIT_FAILURE, EXIT_OK, EXIT_USAGE, OneLineParser,
-                                        UsageError, one_line, setup_logging, tune_runtime)
+                                        UsageError, fail, one_line, setup_logging, tune_runtime)
 
 from . import summary as summary_mod
 from .cache import Cache, file_sha256, line_key
@@ -230,15 +230,10 @@ def main(argv: list[str]) -> int:
         print(f"{PROG}: interrupted; finished lines are kept, run the same command again to "
               "resume.", file=sys.stderr)
         return 130
-    except (ManifestError, EngineError) as exc:
-        print(f"{PROG}: {one_line(exc)}", file=sys.stderr)
-        return EXIT_FAILURE
     except Exception as exc:                                   # noqa: BLE001 - CLI boundary
         from lipsync_runtime.errors import ModelError
-        if isinstance(exc, ModelError) or args.verbose is False and isinstance(exc, OSError):
-            print(f"{PROG}: {one_line(exc)}", file=sys.stderr)
-            return EXIT_FAILURE
-        raise
+        return fail(PROG, exc, args.verbose,
+                    expected=isinstance(exc, (ManifestError, EngineError, ModelError, OSError)))
     c = summary["counts"]
     print(f"{c['done']} computed, {c['cached']} from the cache, {c['failed']} failed in "
           f"{summary['seconds']:.1f} s; summary: {Path(summary['outdir']) / 'summary.json'}")
