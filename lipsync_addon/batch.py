@@ -443,10 +443,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Through the project's one atomic write (lipsync_core.curves.atomic_write_bytes)."""
+    """Through the project's one atomic write (lipsync_core.atomic.write_bytes_atomic)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    curves = importlib.import_module(addon_package().__name__ + ".lipsync_core.curves")
-    curves.atomic_write_bytes(path, text.encode("utf-8"))
+    atomic = importlib.import_module(addon_package().__name__ + ".lipsync_core.atomic")
+    atomic.write_bytes_atomic(path, text.encode("utf-8"))
 
 
 if __name__ == "__main__":

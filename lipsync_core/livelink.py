@@ -17,7 +17,7 @@ and its - shapes with max(-v, 0); a shape named by several parameters (mouthUppe
 mouth_open and upper_lip_up_left) takes the mean of their contributions. Shapes no parameter
 drives (eyes, brows, nose) are 0. Values are clamped to [0, 1].
 
-Imports: standard library, numpy, lipsync_core.{curves, mapping}.
+Imports: standard library, numpy, lipsync_core.{atomic, curves, mapping}.
 """
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .curves import Curves, atomic_write_bytes
+from .atomic import write_bytes_atomic
+from .curves import Curves
 from .mapping import ARKIT_52, apply, arkit_preset
 
 # The app's column order (Live Link Face CSV / its UDP payload); ARKit's names with a capital.
@@ -98,5 +99,5 @@ def encode_livelink(curves: Curves) -> bytes:
 def write_livelink(path: str | os.PathLike, curves: Curves) -> Path:
     """Write ``curves`` as a Live Link Face CSV, atomically; returns the path."""
     path = Path(path)
-    atomic_write_bytes(path, encode_livelink(curves))
+    write_bytes_atomic(path, encode_livelink(curves))
     return path

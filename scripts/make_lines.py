@@ -21,7 +21,7 @@ silence in front per step, so every line's content, and its cache key, differs; 
 The recordings keep their licences (public domain, CC0, BSD/MIT test data; docs/corpus.md);
 the lines are made on demand and never committed.
 
-Imports: numpy, soundfile, soxr, lipsync_core (SAMPLE_RATE, the atomic write).
+Imports: numpy, soundfile, soxr, lipsync_core (SAMPLE_RATE, the one atomic write).
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ import soundfile as sf
 import soxr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from lipsync_core.curves import atomic_write_bytes  # noqa: E402
+from lipsync_core.atomic import write_bytes_atomic  # noqa: E402
 from lipsync_core.params import SAMPLE_RATE  # noqa: E402
 
 log = logging.getLogger("make_lines")
@@ -162,7 +162,7 @@ def make_lines(recordings: list[Recording], count: int, out: Path) -> int:
         buffer = io.BytesIO()
         sf.write(buffer, np.clip(piece, -1.0, 1.0), SAMPLE_RATE, subtype="PCM_16", format="WAV")
         name = f"{n:05d}.wav"
-        atomic_write_bytes(out / "lines" / name, buffer.getvalue())
+        write_bytes_atomic(out / "lines" / name, buffer.getvalue())
         rows.append({"audio": f"lines/{name}", "id": f"{n:05d}", "language": rec.language,
                      "source": rec.source, "start": f"{start:.3f}", "end": f"{end:.3f}",
                      "variant": variant})
@@ -170,7 +170,7 @@ def make_lines(recordings: list[Recording], count: int, out: Path) -> int:
     writer = csv.DictWriter(text, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    atomic_write_bytes(out / "lines.csv", text.getvalue().encode("utf-8"))
+    write_bytes_atomic(out / "lines.csv", text.getvalue().encode("utf-8"))
     seconds = sum(e - s for _, s, e in base)
     print(f"{count} lines in {out / 'lines.csv'}: {len(base)} distinct pause-to-pause spans "
           f"({seconds / 60:.1f} min) from {len(recordings)} recordings, "

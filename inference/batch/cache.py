@@ -3,7 +3,7 @@
 Key = sha256 over (the audio file's content hash, the model's identity, the settings that change
 the output: start, end, fps and format). Entries live in ``CACHE/<key[:2]>/<key><ext>`` with a
 small ``<key>.meta.json`` beside (frames, duration, note) written after the data, so a present
-meta file means a complete entry; both writes are atomic (lipsync_core.curves.atomic_write_bytes),
+meta file means a complete entry; both writes are atomic (lipsync_core.atomic.write_bytes_atomic),
 so a killed run leaves whole entries or none, and the next run resumes from them.
 
 A line's output ``OUTDIR/<id><ext>`` is a hard link to its entry (a copy where links are not
@@ -12,7 +12,7 @@ a rerun with nothing changed take seconds. A run first sweeps what a killed one 
 temporary files of atomic writes (after 10 minutes, since another run may share the cache) and
 output links whose writer has died.
 
-Imports: standard library, lipsync_core.curves.
+Imports: standard library, lipsync_core.atomic.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lipsync_core.curves import atomic_write_bytes
+from lipsync_core.atomic import write_bytes_atomic
 
 KEY_VERSION = "lipsync-batch-cache/1"
 _READ_BLOCK = 1 << 20                  # bytes per read while hashing audio
@@ -71,8 +71,8 @@ class Cache:
         """Store ``data`` and its meta (data first: the meta marks the entry complete)."""
         folder = self.root / key[:2]
         folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(self.data_path(key), data)
-        atomic_write_bytes(self.meta_path(key), json.dumps(meta, sort_keys=True).encode("utf-8"))
+        write_bytes_atomic(self.data_path(key), data)
+        write_bytes_atomic(self.meta_path(key), json.dumps(meta, sort_keys=True).encode("utf-8"))
         return self.data_path(key)
 
     def in_place(self, key: str, output: Path) -> bool:
@@ -126,4 +126,4 @@ class Cache:
                 os.unlink(tmp)
             except OSError:
                 pass
-            atomic_write_bytes(output, data.read_bytes())
+            write_bytes_atomic(output, data.read_bytes())

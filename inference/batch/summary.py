@@ -11,7 +11,7 @@ share of its pack's), ``pack`` the pack of lines it was encoded with (inference.
 ``note`` "silent" for a line with no speech (a valid resting mouth, not an error). Written
 atomically, at the end of a run (and when it is interrupted).
 
-Imports: standard library, lipsync_core.curves.
+Imports: standard library, lipsync_core.atomic.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from lipsync_core.curves import atomic_write_bytes
+from lipsync_core.atomic import write_bytes_atomic
 
 FORMAT = "lipsync-batch-summary/1"
 STATUSES = ("done", "cached", "failed")
@@ -42,5 +42,5 @@ def counts(records: list[dict[str, Any]]) -> dict[str, int]:
 def write_summary(outdir: Path, summary: dict[str, Any]) -> Path:
     path = Path(outdir) / "summary.json"
     text = json.dumps({"format": FORMAT, **summary}, ensure_ascii=False, indent=1)
-    atomic_write_bytes(path, (text + "\n").encode("utf-8"))
+    write_bytes_atomic(path, (text + "\n").encode("utf-8"))
     return path
