@@ -46,7 +46,8 @@ def build_parser() -> OneLineParser:
                         "50; livelink: 60)")
     p.add_argument("--model", default=None, help="runtime model folder (default: assets/runtime)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "directml", "coreml"),
-                   default="cpu", help="ONNX Runtime device for every worker (default: cpu)")
+                   default=None, help="ONNX Runtime device for every worker (default: cpu; "
+                                      "cuda with --gpus-per-actor)")
     p.add_argument("--cache", default=None,
                    help="cache folder (default: OUTDIR/.cache); share one across runs or machines")
     p.add_argument("--engine", choices=("local", "ray"), default="local")
@@ -71,8 +72,10 @@ def _check(args: Any) -> None:
         raise UsageError(f"--fps must be between 0 and 1000; got {args.fps:g}.")
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be 1 or more; got {args.workers}.")
-    if args.address and args.engine != "ray":
-        raise UsageError("--address is for --engine ray.")
+    if args.engine != "ray" and (args.address or args.gpus_per_actor):
+        raise UsageError("--address and --gpus-per-actor are for --engine ray.")
+    if args.device is None:
+        args.device = "cuda" if args.gpus_per_actor else "cpu"
 
 
 def make_engine(args: Any) -> Any:

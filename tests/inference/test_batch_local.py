@@ -181,7 +181,7 @@ def test_usage_and_whole_run_errors(tmp_path):
     proc = batch(tmp_path / "none.txt", "-o", tmp_path / "o")
     assert proc.returncode == 1 and "does not exist" in proc.stderr
     proc = batch(tmp_path / "none.txt", "-o", tmp_path / "o", "--address", "auto")
-    assert proc.returncode == 2 and "--engine ray" in proc.stderr
+    assert proc.returncode == 2 and "are for --engine ray" in proc.stderr
     m = tmp_path / "m.txt"
     m.write_text("x.wav\n", encoding="utf-8")
     proc = batch(m, "-o", tmp_path / "o", "--model", tmp_path)
