@@ -92,11 +92,22 @@ class Report:
                 "warnings": list(self.warnings), "meshes": list(self.meshes)}
 
 
+_TYPE_WORDS = {"FONT": "text object", "META": "metaball", "GPENCIL": "grease pencil object",
+               "GREASEPENCIL": "grease pencil object", "LIGHT_PROBE": "light probe",
+               "CURVES": "hair curves object", "POINTCLOUD": "point cloud"}
+
+
+def kind_of(object_type: str) -> str:
+    """'an armature', 'a camera', 'an empty': an object type in a sentence."""
+    word = _TYPE_WORDS.get(object_type, object_type.lower().replace("_", " "))
+    return ("an " if word[:1] in "aeiou" else "a ") + word
+
+
 def check_object(obj: Any) -> Any:
     if obj is None:
         raise InputError("No object is active; select the mesh to animate.")
     if obj.type != "MESH":
-        raise InputError(f"{obj.name!r} is a {obj.type.lower()}, not a mesh; select the mesh "
+        raise InputError(f"{obj.name!r} is {kind_of(obj.type)}, not a mesh; select the mesh "
                          "whose shape keys should move.")
     if obj.data.shape_keys is None or len(obj.data.shape_keys.key_blocks) < 2:
         raise InputError(f"Mesh {obj.name!r} has no shape keys to animate; add them (Lip Sync "

@@ -60,10 +60,8 @@ class LIPSYNC_PT_panel(bpy.types.Panel):
         sound_scene = compat.sequencer_scene(context)
         if sound_scene.sequence_editor is None:
             sound_scene = scene
-        se = sound_scene.sequence_editor
-        if se is not None:
-            box.prop_search(state, "strip", se, "strips_all" if hasattr(se, "strips_all")
-                            else "sequences_all", text="Strip", icon="SOUND")
+        if sound_scene.sequence_editor is not None:
+            box.prop(state, "strip", text="Strip", icon="SOUND")   # searches sound strips only
         try:
             strip = strip_source.find_strip(sound_scene, state.strip)
             fps = scene.render.fps / scene.render.fps_base

@@ -97,9 +97,21 @@ def auto_rekey(context: Any) -> bool:
     return True
 
 
+def _sound_strip_names(self: Any, context: Any, edit_text: str) -> list[str]:
+    """The strip picker's choices: the sound strips only (of the sequencer scene, else the
+    scene that owns these settings)."""
+    from . import compat, strip_source
+    scene = compat.sequencer_scene(context)
+    if scene is None or scene.sequence_editor is None:
+        scene = self.id_data
+    if scene.sequence_editor is None:
+        return []
+    return sorted(s.name for s in strip_source.sound_strips(scene))
+
+
 class LIPSYNC_PG_scene(bpy.types.PropertyGroup):
     """Per scene: the job settings and the state of a running job."""
-    strip: StringProperty(name="Sound Strip",  # type: ignore[valid-type]
+    strip: StringProperty(name="Sound Strip", search=_sound_strip_names,  # type: ignore[valid-type]
                           description="Sound strip to use; empty = the active sound strip")
     lead_ms: FloatProperty(update=_settings_changed, name="Lead", default=keyplan.DEFAULT_LEAD_MS,  # type: ignore[valid-type]
                            soft_min=-200.0, soft_max=300.0, step=100, precision=0,

@@ -3,7 +3,7 @@
 Finds the strip (by name, else the active sound strip, else the only selected one, else the
 only one), checks it (muted strips are used, with a warning: dialogue is often muted while
 animating), resolves its file (``//`` paths, libraries, packed sounds written to a temporary
-file) and reads its timing into :class:`lipsync_core.keyplan.StripTiming`.
+file), refuses a file that is not audio or holds none, and reads its timing into :class:`lipsync_core.keyplan.StripTiming`.
 
 Imports: bpy, lipsync_core (relatively), compat.
 """
@@ -102,7 +102,7 @@ def file_duration(path: str) -> float | None:
     try:
         with wave.open(path, "rb") as w:
             return w.getnframes() / float(w.getframerate())
-    except (wave.Error, EOFError, OSError):
+    except (wave.Error, EOFError, OSError, ZeroDivisionError):
         return None
 
 
@@ -121,6 +121,33 @@ def strip_timing(scene: Any, strip: Any, duration: float | None) -> StripTiming:
     )
 
 
+WAV_SUFFIXES = (".wav", ".wave")
+RIFF_MAGIC = (b"RIFF", b"RF64", b"BW64")     # the first four bytes of a WAV file
+
+
+def check_audio(strip: Any, path: str, duration: float | None) -> None:
+    """InputError when the strip's file is not audio or holds none; checked before the strip's
+    length (a 1-frame strip Blender makes from a bad file would otherwise say "lengthen it").
+    ``duration``: seconds by the WAV header, None when the header was not read."""
+    where = f"The file of sound strip {strip.name!r} ({os.path.basename(strip.sound.filepath)})"
+    fix = "choose a recording (WAV, FLAC, MP3, OGG) in the strip's sound settings."
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            magic = f.read(4)
+    except OSError as exc:
+        raise InputError(f"{where} cannot be read ({exc.strerror}); {fix}") from None
+    if size == 0:
+        raise InputError(f"{where} is empty (0 bytes): it contains no audio; {fix}")
+    if duration is not None and duration <= 0.0:
+        raise InputError(f"{where} contains no audio (0 samples); record or export it again.")
+    if os.path.splitext(path)[1].lower() in WAV_SUFFIXES and magic not in RIFF_MAGIC:
+        raise InputError(f"{where} is named .wav but is not audio; {fix}")
+    readable = bool(getattr(bpy.app.build_options, "audaspace", True))
+    if duration is None and readable and getattr(strip.sound, "samplerate", 1) == 0:
+        raise InputError(f"{where} is not audio Blender can read; {fix}")
+
+
 def read_strip(scene: Any, name: str = "") -> StripSource:
     """The strip ``name`` (or the active one) of ``scene``, its file and its timing."""
     strip = find_strip(scene, name)
@@ -128,5 +155,12 @@ def read_strip(scene: Any, name: str = "") -> StripSource:
     if strip.mute:
         warnings.append(f"Sound strip {strip.name!r} is muted; lip sync was made from it anyway.")
     path, tmp = _audio_file(strip)
-    timing = strip_timing(scene, strip, file_duration(path))
+    try:
+        duration = file_duration(path)
+        check_audio(strip, path, duration)
+        timing = strip_timing(scene, strip, duration)
+    except BaseException:
+        if tmp is not None and os.path.exists(tmp):     # a packed sound's copy
+            os.unlink(tmp)
+        raise
     return StripSource(strip.name, scene.name, path, timing, warnings, tmp)

@@ -257,3 +257,76 @@ def test_panel_and_preferences_draw(scene, speech):
     preferences.LIPSYNC_AP_preferences.draw(types.SimpleNamespace(layout=prefs_layout),
                                             bpy.context)
     assert "Optional" in prefs_layout.labels()         # the worker's settings (test_environment.py)
+
+
+@needs_audio
+def test_a_file_that_is_not_audio_says_so_before_any_length_check(scene, tmp_path):
+    obj = arkit_face()
+    text = tmp_path / "notes.wav"
+    text.write_text("this is a text file, not a recording\n" * 20)
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    header_only = tmp_path / "header_only.wav"
+    import wave
+    with wave.open(str(header_only), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(16000)
+    cases = {"Text": (text, "is named .wav but is not audio"),
+             "Empty": (empty, r"is empty \(0 bytes\): it contains no audio"),
+             "HeaderOnly": (header_only, "contains no audio")}
+    for name, (path, expected) in cases.items():
+        strip = sound_strip(scene, path, name=name)
+        with pytest.raises(strip_source.InputError, match=expected) as info:
+            job_mod.prepare(scene, obj, strip=name)
+        assert "lengthen" not in str(info.value) and f"'{name}'" in str(info.value)
+        scene.sequence_editor.strips.remove(strip)
+
+
+@needs_audio
+def test_a_packed_non_audio_sound_leaves_no_temporary_copy(scene, tmp_path):
+    import glob
+    import tempfile
+    obj = arkit_face()
+    text = tmp_path / "packed_notes.wav"
+    text.write_text("not audio\n" * 50)
+    strip = sound_strip(scene, text)
+    strip.sound.pack()
+    pattern = os.path.join(tempfile.gettempdir(), "lipsync-packed-*")
+    before = set(glob.glob(pattern))
+    with pytest.raises(strip_source.InputError, match="not audio"):
+        job_mod.prepare(scene, obj)
+    assert set(glob.glob(pattern)) == before
+
+
+def test_object_kinds_take_a_or_an(scene):
+    arm = bpy.data.objects.new("Armature", bpy.data.armatures.new("Armature"))
+    scene.collection.objects.link(arm)
+    bpy.context.view_layer.objects.active = arm
+    with pytest.raises(RuntimeError, match="'Armature' is an armature, not a mesh"):
+        bpy.ops.lipsync.generate()
+    assert job_mod.kind_of("CAMERA") == "a camera" and job_mod.kind_of("EMPTY") == "an empty"
+    assert job_mod.kind_of("FONT") == "a text object"
+
+
+def test_lead_tooltip_says_it_is_extra_to_the_models_lead(scene):
+    text = scene.lipsync.bl_rna.properties["lead_ms"].description
+    assert "Extra" in text and "model" in text
+    assert "50-100 ms" not in text
+
+
+@needs_audio
+def test_strip_picker_offers_sound_strips_only(scene, speech):
+    from lipsync_repo.lipsync_addon import panel, properties
+    sound_strip(scene, speech, name="Voice")
+    sound_strip(scene, speech, name="Voice2", channel=2)
+    scene.sequence_editor.strips.new_effect("Colour", "COLOR", 3, 1, length=10)
+    names = properties._sound_strip_names(scene.lipsync, bpy.context, "")
+    assert names == ["Voice", "Voice2"]
+    layout = Layout()
+    stand_in = types_ns(layout=layout, draw_mapping=lambda *a: None)
+    panel.LIPSYNC_PT_panel.draw(stand_in, bpy.context)
+    assert not any(n == "prop_search" for n, _ in layout.log)   # not every strip of the scene
+
+
+def types_ns(**kw):
+    import types
+    return types.SimpleNamespace(**kw)
