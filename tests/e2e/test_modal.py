@@ -240,3 +240,22 @@ def test_worker_crash_in_modal_writes_nothing(context):
     assert result == {"CANCELLED"} and "worker stopped" in context.scene.lipsync.last_report
     assert jaw_fcurve(context.active_object) is None
     assert worker_client.current_worker() is None            # the next job starts a fresh one
+
+
+def test_a_packed_sounds_copy_is_removed_when_the_worker_cannot_start(context, monkeypatch):
+    import glob
+    import os
+    import tempfile
+    context.scene.sequence_editor.active_strip.sound.pack()
+    worker_client.shutdown_worker()
+    monkeypatch.setenv("LIPSYNC_PYTHON", os.path.join(tempfile.gettempdir(), "no", "python"))
+    pattern = os.path.join(tempfile.gettempdir(), "lipsync-packed-*")
+    before = set(glob.glob(pattern))
+    op = StandInOperator()
+    assert op.invoke(context, event("LEFTMOUSE")) == {"CANCELLED"}
+    assert "Could not start the inference worker" in op.reports[-1][1]
+    assert set(glob.glob(pattern)) == before                  # no copy left behind
+    assert OP.poll(context) and context.window_manager.timers == []
+    with pytest.raises(RuntimeError, match="Could not start"):
+        bpy.ops.lipsync.generate(mapping="arkit")             # the synchronous path too
+    assert set(glob.glob(pattern)) == before
