@@ -14,6 +14,7 @@ Modules, by what they own:
   job                 checks and plans a job, writes its result
   keyframe_writer     fast shape-key F-curve writing that replaces only its own range
   generate_operator   ``lipsync.generate`` (execute: synchronous; invoke: modal) and cancel
+  all_strips_operator ``lipsync.generate_all``: every sound strip onto its mesh, one run
   run_state           per-scene state of running jobs (Python only, never saved; reset on load)
   mapping_operators   presets, auto-match, JSON import/export, rows, add shape keys
   curves_io_operators Re-key, Import Curves, Export Curves (capture once, key many)
@@ -30,9 +31,10 @@ log = logging.getLogger(__name__)
 
 
 def _classes() -> tuple:
-    from . import generate_operator, mapping_operators, panel, preferences, properties
+    from . import (all_strips_operator, generate_operator, mapping_operators, panel, preferences,
+                   properties)
     return (properties.CLASSES + preferences.CLASSES + generate_operator.CLASSES
-            + mapping_operators.CLASSES + panel.CLASSES)
+            + all_strips_operator.CLASSES + mapping_operators.CLASSES + panel.CLASSES)
 
 
 def register() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import bpy
 
 from ..lipsync_core import mapping
-from . import compat, properties, strip_source, worker_client
+from . import all_strips_operator, compat, properties, strip_source, worker_client
 
 
 class LIPSYNC_UL_mapping(bpy.types.UIList):
@@ -111,6 +111,7 @@ class LIPSYNC_PT_panel(bpy.types.Panel):
             row.operator("lipsync.rekey", icon="FILE_REFRESH")
             row.operator("lipsync.import_curves", text="", icon="IMPORT")
             row.operator("lipsync.export_curves", text="", icon="EXPORT")
+            all_strips_operator.draw(layout, context)
         if state.last_report:
             for chunk in _wrap(state.last_report, 60):
                 layout.label(text=chunk)

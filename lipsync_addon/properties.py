@@ -1,4 +1,6 @@
-"""Blender properties: the mapping rows stored on each Object, the job settings on each Scene.
+"""Blender properties: the mapping rows stored on each Object, the job settings on each Scene
+(and its strip -> mesh list for Generate All Strips); a running job's state is not here
+(run_state: never saved).
 
 The rows' parameter list is built from lipsync_core.params, the one source of the 26 names.
 Job settings cross into plain Python once, in :func:`read_settings`.
@@ -97,6 +99,14 @@ def auto_rekey(context: Any) -> bool:
     return True
 
 
+class LIPSYNC_PG_strip_target(bpy.types.PropertyGroup):
+    """One row of the All Strips list: a sound strip and the mesh it animates."""
+    strip: StringProperty(name="Strip", description="Sound strip name")  # type: ignore[valid-type]
+    target: PointerProperty(name="Mesh", type=bpy.types.Object,  # type: ignore[valid-type]
+                            poll=lambda self, obj: obj.type == "MESH",
+                            description="Mesh this strip's lip sync keys; empty = match by name")
+
+
 def _sound_strip_names(self: Any, context: Any, edit_text: str) -> list[str]:
     """The strip picker's choices: the sound strips only (of the sequencer scene, else the
     scene that owns these settings)."""
@@ -139,6 +149,9 @@ class LIPSYNC_PG_scene(bpy.types.PropertyGroup):
     use_nla: BoolProperty(name="Push to NLA", default=False,  # type: ignore[valid-type]
                           description="Put the result in a new NLA strip")
     last_report: StringProperty(default="")  # type: ignore[valid-type]
+    # Generate All Strips: which mesh each sound strip animates (see all_strips_operator)
+    strip_targets: CollectionProperty(type=LIPSYNC_PG_strip_target)  # type: ignore[valid-type]
+    active_strip_target: IntProperty(default=0)  # type: ignore[valid-type]
 
     # The state of a running job is plain Python (run_state), never a Blender property:
     # SKIP_SAVE does not apply to scene properties, so a property would be saved in the .blend.
@@ -219,7 +232,7 @@ def set_keyed_shapes(obj: Any, names: list[str]) -> None:
     obj.lipsync.keyed_json = json.dumps(names, ensure_ascii=False)
 
 
-CLASSES = (LIPSYNC_PG_mapping_row, LIPSYNC_PG_object, LIPSYNC_PG_scene)
+CLASSES = (LIPSYNC_PG_mapping_row, LIPSYNC_PG_object, LIPSYNC_PG_strip_target, LIPSYNC_PG_scene)
 
 
 def register_props() -> None:
