@@ -17,6 +17,7 @@ Modules, by what they own:
   all_strips_operator ``lipsync.generate_all``: every sound strip onto its mesh, one run
   run_state           per-scene state of running jobs (Python only, never saved; reset on load)
   mapping_operators   presets, auto-match, JSON import/export, rows, add shape keys
+  user_presets        the artist's own mapping presets in the extension's user folder
   curves_io_operators Re-key, Import Curves, Export Curves (capture once, key many)
   capture_store       a strip's curves kept in the .blend with the model's identity
   panel               the sidebar panel and the mapping UIList

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..lipsync_core import curves as curves_mod
 from ..lipsync_core import keyplan, mapping
-from . import capture_store, keyframe_writer, properties, strip_source
+from . import capture_store, keyframe_writer, properties, strip_source, user_presets
 from .strip_source import InputError
 
 log = logging.getLogger(__name__)
@@ -147,13 +147,12 @@ def choose_mapping(obj: Any, override: str = "") -> mapping.Mapping:
     else the shipped preset whose names match the most shape keys that move something."""
     if override:
         try:
-            return mapping.load_preset(override)
+            return user_presets.load(override)
         except mapping.MappingError as exc:
             raise InputError(str(exc)) from None
     if len(obj.lipsync.rows):
         return properties.rows_to_mapping(obj)
-    best, count = mapping.best_preset(moving_shape_keys(obj),
-                                      [mapping.load_preset(n) for n in mapping.preset_names()])
+    best, count = mapping.best_preset(moving_shape_keys(obj), user_presets.all_presets())
     if best is None:
         raise InputError(f"No shape key of {obj.name!r} matches a preset's names; fill the "
                          "mapping table (or load a preset) first.")

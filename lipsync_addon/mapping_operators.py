@@ -1,4 +1,5 @@
-"""Operators on an object's mapping table: presets, auto-match, JSON import/export, rows, and
+"""Operators on an object's mapping table: presets (shipped and the artist's own, see
+user_presets), auto-match, JSON import/export, rows, and
 adding a preset's shape keys to a mesh that has none.
 
 Imports: bpy, bpy_extras, lipsync_core (relatively), properties.
@@ -13,7 +14,7 @@ from bpy.props import EnumProperty, StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
 from ..lipsync_core import mapping
-from . import curves_io_operators, properties
+from . import curves_io_operators, properties, user_presets
 from . import job as job_mod
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ class LIPSYNC_OT_load_preset(_MeshOperator):
         obj = _mesh(context)
         name = self.preset or obj.lipsync.preset
         try:
-            _load_table(self, obj, mapping.load_preset(name))
+            _load_table(self, obj, user_presets.load(name))
         except mapping.MappingError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
@@ -87,7 +88,7 @@ class LIPSYNC_OT_auto_match(_MeshOperator):
 
     def execute(self, context: Any) -> OpResult:
         obj = _mesh(context)
-        presets = [mapping.load_preset(n) for n in mapping.preset_names()]
+        presets = user_presets.all_presets()
         best, count = mapping.best_preset(job_mod.moving_shape_keys(obj), presets)
         if best is None:
             self.report({"ERROR"}, f"No shape key of {obj.name!r} matches a preset's names; "
@@ -136,6 +137,39 @@ class LIPSYNC_OT_export_mapping(_MeshOperator, ExportHelper):  # type: ignore[mi
             self.report({"ERROR"}, f"Could not write {self.properties.filepath!r} ({exc.strerror}).")
             return {"CANCELLED"}
         self.report({"INFO"}, f"Saved {len(obj.lipsync.rows)} rows to {self.properties.filepath}.")
+        return {"FINISHED"}
+
+
+class LIPSYNC_OT_save_preset(_MeshOperator):
+    """Save the mapping table as your own preset (in the extension's user folder); it is then
+    listed beside the shipped presets"""
+    bl_idname = "lipsync.save_preset"
+    bl_label = "Save Preset"
+    name: StringProperty(name="Name", default="")  # type: ignore[valid-type]
+
+    def invoke(self, context: Any, event: Any) -> OpResult:
+        if not self.name:
+            self.name = _mesh(context).lipsync.table_name or _mesh(context).name
+        return context.window_manager.invoke_props_dialog(self)
+
+    def execute(self, context: Any) -> OpResult:
+        obj = _mesh(context)
+        if not len(obj.lipsync.rows):
+            self.report({"ERROR"}, f"{obj.name!r} has no mapping rows to save; load a preset "
+                                   "or add rows first.")
+            return {"CANCELLED"}
+        try:
+            path = user_presets.save(properties.rows_to_mapping(obj), self.name)
+        except mapping.MappingError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        except OSError as exc:
+            self.report({"ERROR"}, f"Could not write the preset ({exc.strerror}); check that "
+                                   f"{user_presets.folder()} is writable.")
+            return {"CANCELLED"}
+        obj.lipsync.table_name = path.stem
+        self.report({"INFO"}, f"Saved your preset {path.stem!r} ({len(obj.lipsync.rows)} rows) "
+                              f"to {path}.")
         return {"FINISHED"}
 
 
@@ -211,5 +245,5 @@ def add_shape_keys(obj: Any, names: list[str]) -> int:
 
 # curves_io_operators' classes register with these (lipsync_addon/__init__.py lists modules)
 CLASSES = (LIPSYNC_OT_load_preset, LIPSYNC_OT_auto_match, LIPSYNC_OT_import_mapping,
-           LIPSYNC_OT_export_mapping, LIPSYNC_OT_row_add, LIPSYNC_OT_row_remove,
+           LIPSYNC_OT_export_mapping, LIPSYNC_OT_save_preset, LIPSYNC_OT_row_add, LIPSYNC_OT_row_remove,
            LIPSYNC_OT_add_shape_keys) + curves_io_operators.CLASSES

@@ -123,6 +123,7 @@ class LIPSYNC_PT_panel(bpy.types.Panel):
         row.prop(settings, "preset", text="")
         row.operator("lipsync.load_preset", text="Load")
         row.operator("lipsync.auto_match", text="", icon="VIEWZOOM")
+        row.operator("lipsync.save_preset", text="", icon="FILE_TICK")
         row = box.row(align=True)
         row.prop(settings, "convention", text="")
         if settings.convention == "arkit":

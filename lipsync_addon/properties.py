@@ -27,7 +27,12 @@ HALF_ITEMS = [("+", "+", "Positive half (max(v, 0)); the whole value of an unsig
 
 
 def _preset_items(self: Any, context: Any) -> list[tuple[str, str, str]]:
+    """The shipped presets, then the artist's own (Save Preset; see user_presets)."""
+    from . import user_presets
     items = [(name, name, f"assets/mappings/{name}.json") for name in mapping.preset_names()]
+    items += [(user_presets.PREFIX + name, f"{name} (yours)",
+               f"Your preset: {user_presets.folder() / (name + '.json')}")
+              for name in user_presets.names()]
     _preset_items.cache = items  # type: ignore[attr-defined]   # keep strings alive for Blender
     return items
 
@@ -59,7 +64,7 @@ class LIPSYNC_PG_object(bpy.types.PropertyGroup):
     rows: CollectionProperty(type=LIPSYNC_PG_mapping_row)  # type: ignore[valid-type]
     active_row: IntProperty(default=0)  # type: ignore[valid-type]
     preset: EnumProperty(name="Preset", items=_preset_items,  # type: ignore[valid-type]
-                         description="Shipped mapping preset to load")
+                         description="Mapping preset to load: the shipped ones and yours")
     table_name: StringProperty(name="Table", default="")  # type: ignore[valid-type]
     convention: EnumProperty(name="Convention", items=CONVENTION_ITEMS,  # type: ignore[valid-type]
                              default="table", description="What the rig's shapes mean")

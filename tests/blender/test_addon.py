@@ -330,3 +330,25 @@ def test_strip_picker_offers_sound_strips_only(scene, speech):
 def types_ns(**kw):
     import types
     return types.SimpleNamespace(**kw)
+
+
+def test_save_preset_writes_to_the_user_folder_and_lists_it_beside_the_shipped_ones(scene):
+    from lipsync_repo.lipsync_addon import environment, properties
+    face = arkit_face("Face")
+    assert bpy.ops.lipsync.load_preset(preset="arkit") == {"FINISHED"}
+    face.lipsync.rows[0].weight = 0.625                 # the artist's tuning
+    assert bpy.ops.lipsync.save_preset(name="My Rig") == {"FINISHED"}
+    saved = environment.user_dir() / "mappings" / "My Rig.json"
+    assert saved.is_file()
+    assert json.loads(saved.read_text(encoding="utf-8"))["name"] == "My Rig"
+    items = [i[0] for i in properties._preset_items(face.lipsync, bpy.context)]
+    assert "arkit" in items and "user:My Rig" in items
+    # another mesh picks it from the same list
+    other = arkit_face("Other")
+    other.lipsync.preset = "user:My Rig"
+    assert bpy.ops.lipsync.load_preset() == {"FINISHED"}
+    assert other.lipsync.rows[0].weight == pytest.approx(0.625)
+    assert other.lipsync.table_name == "My Rig"
+    with pytest.raises(RuntimeError, match="cannot be a preset name"):
+        bpy.ops.lipsync.save_preset(name="../escape")
+    assert not (environment.user_dir() / "escape.json").exists()
