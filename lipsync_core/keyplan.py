@@ -205,13 +205,3 @@ def shape_key_keys(frames: np.ndarray, curves_fps: float, start_time: float,
         out[key] = (scene_frames[idx], v[idx])
     return out
 
-
-def merge_range(existing: np.ndarray, new_frames: np.ndarray, new_values: np.ndarray,
-                first: float, last: float) -> np.ndarray:
-    """Keys after a re-run: existing keys (K, 2) of (frame, value) outside ``[first, last]``
-    kept, those inside replaced by the new ones. Returns (M, 2) sorted by frame."""
-    existing = np.asarray(existing, dtype=np.float64).reshape(-1, 2)
-    outside = existing[(existing[:, 0] < first - _EPS) | (existing[:, 0] > last + _EPS)]
-    new = np.stack([np.asarray(new_frames, np.float64), np.asarray(new_values, np.float64)], axis=1)
-    merged = np.concatenate([outside, new.reshape(-1, 2)], axis=0)
-    return merged[np.argsort(merged[:, 0], kind="stable")]

@@ -148,10 +148,3 @@ def test_density_and_smoothing_settings():
                                kp.KeySettings(0.0, smoothing_ms=40.0))
     assert smooth["close"][1].max() == 1.0                    # closures keep their depth
 
-
-def test_merge_range_keeps_outside_keys():
-    existing = np.array([[1, 0.1], [5, 0.5], [10, 0.2], [20, 0.9], [30, 0.3]])
-    merged = kp.merge_range(existing, [10, 11, 12], [1, 1, 1], 10, 20)
-    assert merged.tolist() == [[1, 0.1], [5, 0.5], [10, 1], [11, 1], [12, 1], [30, 0.3]]
-    again = kp.merge_range(merged, [10, 11, 12], [0, 0, 0], 10, 20)
-    assert again[:, 0].tolist() == [1, 5, 10, 11, 12, 30]
