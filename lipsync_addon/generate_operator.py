@@ -86,7 +86,8 @@ class LIPSYNC_OT_generate(bpy.types.Operator):
                           description="Sound strip name; empty = the panel's choice or the "
                                       "active sound strip", options={"SKIP_SAVE"})
     lead_ms: FloatProperty(name="Lead (ms)", default=keyplan.DEFAULT_LEAD_MS,  # type: ignore[valid-type]
-                           description="Override the scene's lead in milliseconds",
+                           description="Override the scene's lead: milliseconds extra to the "
+                                       "model's own lead",
                            options={"SKIP_SAVE"})
     mapping: StringProperty(name="Mapping", default="",  # type: ignore[valid-type]
                             description="Preset name or JSON file; empty = the object's table",

@@ -230,12 +230,18 @@ def test_cancel_button_while_the_worker_starts(context):
 
 
 def test_worker_crash_in_modal_writes_nothing(context):
+    import os
+    import signal
+    from lipsync_repo.lipsync_addon import environment
+    worker = worker_client.get_worker(environment.worker_config())
+    worker.wait_hello()
+    # frozen before the job reaches it, then killed: the job can never finish first (the tiny
+    # model answers within one tick otherwise)
+    os.kill(worker.proc.pid, signal.SIGSTOP)
     op = StandInOperator()
     assert op.invoke(context, event("LEFTMOUSE")) == {"RUNNING_MODAL"}
-    while op._request is None:
-        assert op.modal(context, event("TIMER")) == {"RUNNING_MODAL"}
-        time.sleep(0.05)
-    op._worker.proc.kill()
+    assert op._request is not None and op._worker is worker      # sent to the frozen worker
+    worker.proc.kill()
     result, _ = drive(op, context)
     assert result == {"CANCELLED"} and "worker stopped" in context.scene.lipsync.last_report
     assert jaw_fcurve(context.active_object) is None
