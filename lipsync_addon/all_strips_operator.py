@@ -199,7 +199,7 @@ def tick(run: Run, state: run_state.RunState, worker: worker_client.Worker
 
 def write(run: Run) -> list[job_mod.Report]:
     """Key every finished strip (the one step a run changes the scene)."""
-    reports = []
+    reports: list[job_mod.Report] = []
     for job, curves, model in run.results:
         obj = bpy.data.objects.get(job.object_name)
         if obj is None or obj.type != "MESH" or obj.data.shape_keys is None:
@@ -255,26 +255,28 @@ class LIPSYNC_OT_generate_all(bpy.types.Operator):
         except ValueError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        self._run = None
+        run: Run | None = None
         try:
-            self._run = prepare(context)
+            run = prepare(context)
             self._worker = worker_client.get_worker(environment.worker_config())
         except (InputError, environment.EnvironmentMissing, WorkerError) as exc:
-            self._stop()
+            if run is not None:
+                run.cleanup()                          # packed sounds' temporary copies
+            run_state.end(self._state)
             context.scene.lipsync.last_report = str(exc)
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
+        self._run: Run = run
         return None
 
     def _stop(self) -> None:
         run_state.end(self._state)
-        if self._run is not None:
-            self._run.cleanup()
+        self._run.cleanup()
 
     def _complete(self) -> OpResult:
         run = self._run
         try:
-            reports = [] if run.cancelled else write(run)
+            reports: list[job_mod.Report] = [] if run.cancelled else write(run)
         finally:
             self._stop()
         return self._report_end(run, reports)

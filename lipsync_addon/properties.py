@@ -160,26 +160,29 @@ class LIPSYNC_PG_scene(bpy.types.PropertyGroup):
 
     # The state of a running job is plain Python (run_state), never a Blender property:
     # SKIP_SAVE does not apply to scene properties, so a property would be saved in the .blend.
+    def _scene_name(self) -> str:
+        return str(getattr(self.id_data, "name", ""))
+
     @property
     def running(self) -> bool:
-        return run_state.is_running(self.id_data.name)
+        return run_state.is_running(self._scene_name())
 
     @running.setter
     def running(self, value: bool) -> None:            # tests and scripts: mark a scene busy
-        state = run_state.get(self.id_data.name)
+        state = run_state.get(self._scene_name())
         if value and state is None:
-            run_state.begin(self.id_data.name)
+            run_state.begin(self._scene_name())
         elif not value and state is not None:
             run_state.end(state)
 
     @property
     def progress(self) -> float:
-        state = run_state.get(self.id_data.name)
+        state = run_state.get(self._scene_name())
         return state.progress if state is not None else 0.0
 
     @property
     def stage(self) -> str:
-        state = run_state.get(self.id_data.name)
+        state = run_state.get(self._scene_name())
         return state.stage if state is not None else ""
 
 
