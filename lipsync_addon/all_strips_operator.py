@@ -267,7 +267,14 @@ class LIPSYNC_OT_generate_all(bpy.types.Operator):
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         self._run: Run = run
+        self._state.on_drop.append(self._drop)
         return None
+
+    def _drop(self) -> None:
+        """A file load dropped the run: stop the worker's request, remove temporary copies."""
+        if self._run.request is not None and self._worker.alive:
+            self._worker.cancel(self._run.request["id"])
+        self._run.cleanup()
 
     def _stop(self) -> None:
         run_state.end(self._state)

@@ -104,8 +104,9 @@ def test_a_bad_strip_is_listed_and_the_others_are_still_keyed(voices, tmp_path):
 
 class StandIn:
     invoke, modal, execute, cancel = OP.invoke, OP.modal, OP.execute, OP.cancel
-    _start, _stop, _complete, _report_end, _scene, _remove_timer = (
-        OP._start, OP._stop, OP._complete, OP._report_end, OP._scene, OP._remove_timer)
+    _start, _stop, _complete, _report_end, _scene, _remove_timer, _drop = (
+        OP._start, OP._stop, OP._complete, OP._report_end, OP._scene, OP._remove_timer,
+        OP._drop)
 
     def __init__(self):
         self.reports = []
@@ -170,3 +171,32 @@ def test_modal_run_has_one_progress_bar_and_escape_changes_nothing(voices, monke
     assert result == {"CANCELLED"} and "cancelled" in scene.lipsync.last_report
     assert jaw_frames("Alice_Body") == [] and jaw_frames("Bob") == []
     assert not scene.lipsync.running and context.window_manager.timers == []
+
+
+def test_a_dropped_handler_or_a_file_load_ends_the_run_and_writes_nothing(voices, monkeypatch,
+                                                                          tmp_path):
+    monkeypatch.setattr(all_strips, "can_go_modal", lambda context: True)
+    scene, alice, bob = two_characters(voices)
+    context = stand_in_context(scene)
+    op = StandIn()
+    assert op.invoke(context, types.SimpleNamespace(type="LEFTMOUSE")) == {"RUNNING_MODAL"}
+    op.cancel(context)                                   # Blender dropped the handler
+    assert not scene.lipsync.running and context.window_manager.timers == []
+    time.sleep(1.0)
+    assert jaw_frames("Alice_Body") == [] and jaw_frames("Bob") == []
+    # a file load while a run goes on: the loaded scene is not running, and the run's next
+    # tick (if any) ends it without writing
+    op = StandIn()
+    assert op.invoke(context, types.SimpleNamespace(type="LEFTMOUSE")) == {"RUNNING_MODAL"}
+    path = str(tmp_path / "during_run.blend")
+    bpy.ops.wm.save_as_mainfile(filepath=path, copy=True)
+    bpy.ops.wm.open_mainfile(filepath=path)
+    assert not bpy.context.scene.lipsync.running
+    result = op.modal(context, types.SimpleNamespace(type="TIMER"))
+    deadline = time.monotonic() + 30
+    while result == {"RUNNING_MODAL"}:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+        result = op.modal(context, types.SimpleNamespace(type="TIMER"))
+    assert result == {"CANCELLED"}
+    assert jaw_frames("Alice_Body") == [] and jaw_frames("Bob") == []
