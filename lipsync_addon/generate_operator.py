@@ -8,7 +8,8 @@ cancels. Keys are written only when a result arrives, in one step, so a cancelle
 changes nothing (a result that arrives in the grace period after ESC is thrown away); a crashed
 worker is discarded and the next job starts a fresh one. The job's state (running, stage,
 progress) lives in run_state, keyed by the scene's name, never in the .blend; across ticks the
-operator holds names and plain Python only; ``cancel()`` and a file load end the job.
+operator holds names and plain Python only; ``cancel()`` and a file load end the job. The redo
+panel (a new Lead or Mapping) re-keys from the kept curves without the model.
 
 Imports: bpy, the add-on's own modules.
 """
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import bpy
 from bpy.props import FloatProperty, StringProperty
 
-from . import compat, environment, job as job_mod, run_state, worker_client
+from . import capture_store, compat, environment, job as job_mod, run_state, worker_client
 from ..lipsync_core import keyplan
 from .strip_source import InputError
 from .worker_client import WorkerError
@@ -41,6 +42,11 @@ CANCEL_GRACE_S = 3.0      # seconds a cancelled worker gets before it is killed
 def request_cancel(scene_name: str) -> bool:
     """Cancel the job running in ``scene_name`` (only that one); False when none runs."""
     return run_state.request_cancel(scene_name)
+
+
+# the last run's curves, in Python: the redo panel first undoes the run (and with it the curves
+# it kept in the .blend), then calls execute() again; (scene, strip) -> (curves, model)
+_last_curves: dict[tuple[str, str], tuple[Any, Any]] = {}
 
 
 def _discard_result(message: dict[str, Any]) -> None:
@@ -119,8 +125,11 @@ class LIPSYNC_OT_generate(bpy.types.Operator):
         if obj is None or obj.type != "MESH" or obj.data.shape_keys is None:
             raise InputError(f"{job.object_name!r} or its shape keys were removed while lip sync "
                              "ran; nothing was written.")
-        report = job_mod.finish(job, obj, result, _device(worker),
-                                model=(worker.hello or {}).get("model"))
+        curves = job_mod.result_curves(result)
+        model = (worker.hello or {}).get("model")
+        report = job_mod.finish(job, obj, curves, _device(worker), model=model)
+        _last_curves.clear()
+        _last_curves[(job.source.scene_name, job.source.name)] = (curves, model)
         scene = self._scene(context)
         if scene is not None:
             scene.lipsync.last_report = report.sentence()
@@ -134,6 +143,25 @@ class LIPSYNC_OT_generate(bpy.types.Operator):
         self.report({"ERROR"}, message)
         return {"CANCELLED"}
 
+    def _from_kept(self, job: job_mod.Job) -> OpResult | None:
+        """The redo panel changed Lead or Mapping: key from the curves kept in the .blend, else
+        the last run's, without the model; None when none cover the strip (run the model)."""
+        stored = capture_store.load(bpy.data, job.source.scene_name, job.source.name)
+        curves, model = stored if stored is not None else \
+            _last_curves.get((job.source.scene_name, job.source.name), (None, None))
+        if curves is None or capture_store.uncovered(curves, job.plan.start, job.plan.end) > 0.1:
+            return None
+        if stored is not None:
+            model = stored[1].get("model")
+        obj = bpy.data.objects.get(job.object_name)
+        report = job_mod.finish(job, obj, curves, "kept curves (no model)", model=model,
+                                store=stored is None)
+        scene = bpy.data.scenes.get(job.source.scene_name)
+        if scene is not None:
+            scene.lipsync.last_report = report.sentence()
+        self.report({"WARNING"} if report.warnings else {"INFO"}, report.sentence())
+        return {"FINISHED"}
+
     # -- synchronous ------------------------------------------------------------------------
     def execute(self, context: Any) -> OpResult:
         job = None
@@ -142,6 +170,10 @@ class LIPSYNC_OT_generate(bpy.types.Operator):
         self._scene_name = context.scene.name
         try:
             job = self._prepare(context)
+            if getattr(getattr(self, "options", None), "is_repeat", False):
+                done = self._from_kept(job)             # the redo panel: re-key only
+                if done is not None:
+                    return done
             worker = worker_client.get_worker(environment.worker_config())
             wm.progress_begin(0, 100)
             req = job.request()

@@ -23,11 +23,12 @@ class StandInOperator:
     invoke, modal, execute = OP.invoke, OP.modal, OP.execute
     _prepare, _finish, _fail, _send, _end = (OP._prepare, OP._finish, OP._fail, OP._send,
                                              OP._end)
-    _scene, _drop, cancel = OP._scene, OP._drop, OP.cancel
+    _scene, _drop, cancel, _from_kept = OP._scene, OP._drop, OP.cancel, OP._from_kept
 
     def __init__(self, mapping="arkit"):
         self.strip, self.lead_ms, self.mapping = "", 60.0, mapping
         self.properties = types.SimpleNamespace(is_property_set=lambda name: False)
+        self.options = types.SimpleNamespace(is_repeat=False)
         self.reports = []
         self.progress_stages = []       # every stage the panel was given, however fast the job
 
@@ -265,3 +266,27 @@ def test_a_packed_sounds_copy_is_removed_when_the_worker_cannot_start(context, m
     with pytest.raises(RuntimeError, match="Could not start"):
         bpy.ops.lipsync.generate(mapping="arkit")             # the synchronous path too
     assert set(glob.glob(pattern)) == before
+
+
+def test_redo_panel_rekeys_from_the_kept_curves_without_the_model(context, monkeypatch):
+    import os
+    import tempfile
+    from lipsync_repo.lipsync_addon import capture_store
+    assert bpy.ops.lipsync.generate(mapping="arkit") == {"FINISHED"}     # runs the model
+    before = [k.co.y for k in jaw_fcurve(context.active_object).keyframe_points]
+    # what the redo panel does: undo the run (its keys and the curves it kept in the .blend go),
+    # then execute() again with the changed Lead; no worker can start now
+    bpy.data.texts.remove(capture_store.find(bpy.data, context.scene.name, "Dialogue"))
+    context.active_object.data.shape_keys.animation_data_clear()
+    worker_client.shutdown_worker()
+    monkeypatch.setenv("LIPSYNC_PYTHON", os.path.join(tempfile.gettempdir(), "no", "python"))
+    op = StandInOperator()
+    op.options.is_repeat = True
+    op.properties = types.SimpleNamespace(is_property_set=lambda name: name == "lead_ms")
+    op.lead_ms = 90.0
+    assert op.execute(context) == {"FINISHED"}, op.reports
+    assert "kept curves" in op.reports[-1][1]
+    assert worker_client.current_worker() is None
+    after = [k.co.y for k in jaw_fcurve(context.active_object).keyframe_points]
+    assert len(after) > 10 and after != before                          # the new lead
+    assert capture_store.load(bpy.data, context.scene.name, "Dialogue") is not None   # kept again
