@@ -238,6 +238,22 @@ class _JapaneseAligner:
                                   lambda wave: np.asarray(self._encoder.encode(wave)))
 
 
+def labelled_clip(utt_id: str, cache: Path) -> tuple[np.ndarray, list[tuple[str, float, float]]]:
+    """One English held-out clip with a known prompt: (audio at 16 kHz, [(phone, start s,
+    end s), ...]) from its reference labels, or from pocketsphinx forced alignment of its prompt.
+    Raises KeyError for an unknown or non-English id, RuntimeError when its sdist cannot be had."""
+    clip = CLIPS[utt_id]
+    if clip.lang != "en" or not (clip.labels or clip.prompt):
+        raise KeyError(f"{utt_id} is not an English clip with labels or a prompt")
+    archive = fetch_sdist(clip.requirement, cache)
+    audio, sr = _read_audio(_member(archive, clip.audio), clip.audio)
+    audio16k = to_16k(audio, sr)
+    if clip.labels:
+        return audio16k, arpabet_from_labels(_member(archive, clip.labels).decode("utf-8"))
+    from .align import align_audio
+    return audio16k, align_audio(audio16k, clip.prompt)
+
+
 def import_arctic(out: Path, cache: Path | None = None) -> list[str]:
     """Write the held-out clips into ``<out>/<lang>/<voice>/``; return their ids."""
     out = Path(out)
