@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Iterable, Mapping as _MappingABC, Sequence
@@ -43,6 +42,7 @@ from typing import Iterable, Mapping as _MappingABC, Sequence
 import numpy as np
 
 from . import rig_names
+from .atomic import write_bytes_atomic
 from .params import BY_NAME, PARAM_NAMES, PARAMS, SCHEMA_VERSION, ASSETS_DIR
 
 FORMAT = "lipsync-mapping/1"
@@ -230,18 +230,8 @@ def dumps(data: dict) -> str:
 
 
 def save(mapping: Mapping, path: str | os.PathLike) -> None:
-    """Write a mapping JSON file atomically (temp file in the same folder, then replace)."""
-    path = Path(path)
-    text = dumps(to_dict(mapping))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write a mapping JSON file atomically (lipsync_core.atomic)."""
+    write_bytes_atomic(path, dumps(to_dict(mapping)).encode("utf-8"))
 
 
 # --------------------------------------------------------------------------------------------
