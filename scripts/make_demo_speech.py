@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 LOG = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000   # Hz, what every speech encoder here reads
+from lipsync_core.params import SAMPLE_RATE  # noqa: E402  Hz, what every speech encoder reads
 
 # Our own sentences (no third-party text). English: open vowels, rounded vowels (blue moon),
 # bilabial closures (bob, pop, map) and labiodentals (five, fine). Japanese: "sanpo" (moraic n
