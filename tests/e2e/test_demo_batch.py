@@ -82,7 +82,14 @@ def test_lips_seal_on_bilabials_and_jaw_opens_on_open_vowels(result):
     close_v = mean_in("mouthClose", open_vowel, fps, strip_start)
     jaw_b = mean_in("jawOpen", bilabial, fps, strip_start)
     jaw_v = mean_in("jawOpen", open_vowel, fps, strip_start)
-    assert close_b > close_v + 0.3, (close_b, close_v)
+    # ARKit's convention: mouthClose closes the lips against the open jaw and never exceeds
+    # jawOpen, so the lips' opening is jawOpen - mouthClose: near 0 on p/b/m, wide on open vowels.
+    # Means over whole segments include each stop's release, so the checks are relative: the share
+    # of the jaw's opening that the lips seal, and the opening left (measured 0.66 vs 0.18 and
+    # 0.06 vs 0.28 on the demo).
+    gap_b, gap_v = jaw_b - close_b, jaw_v - close_v
+    seal_b, seal_v = close_b / max(jaw_b, 1e-6), close_v / max(jaw_v, 1e-6)
+    assert seal_b > seal_v + 0.3 and gap_v > gap_b + 0.15, (jaw_b, close_b, jaw_v, close_v)
     # the shipped model opens the jaw modestly (peaks near 0.4): ask for clearly more, relatively
     assert jaw_v > 1.5 * jaw_b and jaw_v > jaw_b + 0.05, (jaw_v, jaw_b)
 
