@@ -9,7 +9,7 @@ from typing import Any
 import bpy
 
 from ..lipsync_core import mapping
-from . import all_strips_operator, compat, properties, strip_source, worker_client
+from . import all_strips_operator, compat, properties, run_state, strip_source, worker_client
 
 
 class LIPSYNC_UL_mapping(bpy.types.UIList):
@@ -98,12 +98,13 @@ class LIPSYNC_PT_panel(bpy.types.Panel):
         if obj is not None and obj.type == "MESH":
             self.draw_mapping(layout, obj)
 
-        if state.running:
+        run = run_state.get(str(getattr(state.id_data, "name", "")))
+        if run is not None:
             row = layout.row(align=True)
-            row.progress(factor=state.progress, type="BAR",
-                         text=f"{state.stage} {int(state.progress * 100)}%") \
-                if hasattr(row, "progress") else row.label(text=f"{state.stage} "
-                                                                f"{int(state.progress * 100)}%")
+            row.progress(factor=run.progress, type="BAR",
+                         text=f"{run.stage} {int(run.progress * 100)}%") \
+                if hasattr(row, "progress") else row.label(text=f"{run.stage} "
+                                                                f"{int(run.progress * 100)}%")
             row.operator("lipsync.cancel", text="", icon="CANCEL")
         else:
             layout.operator("lipsync.generate", icon="PLAY")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import bpy
 from bpy.props import EnumProperty, StringProperty
 
-from . import environment, worker_client
+from . import environment, run_state, worker_client
 
 if TYPE_CHECKING:
     from .compat import OpResult
@@ -130,8 +130,7 @@ class LIPSYNC_OT_check_environment(bpy.types.Operator):
     @classmethod
     def poll(cls, context: Any) -> bool:
         # not while a Generate waits on the worker: both would read its messages
-        return not _status["running"] and not any(
-            getattr(getattr(scene, "lipsync", None), "running", False) for scene in bpy.data.scenes)
+        return not _status["running"] and not run_state.any_running()
 
     def execute(self, context: Any) -> OpResult:
         try:

@@ -80,7 +80,8 @@ class LIPSYNC_PG_object(bpy.types.PropertyGroup):
 
 def _settings_changed(self: Any, context: Any) -> None:
     """A key setting changed in the panel: re-key from the kept curves (see auto_rekey)."""
-    if bpy.app.background or not self.auto_rekey or self.running:
+    if bpy.app.background or not self.auto_rekey or \
+            run_state.is_running(str(getattr(self.id_data, "name", ""))):
         return                       # scripts and the batch set several settings, then run
     auto_rekey(context)
 
@@ -158,32 +159,9 @@ class LIPSYNC_PG_scene(bpy.types.PropertyGroup):
     strip_targets: CollectionProperty(type=LIPSYNC_PG_strip_target)  # type: ignore[valid-type]
     active_strip_target: IntProperty(default=0)  # type: ignore[valid-type]
 
-    # The state of a running job is plain Python (run_state), never a Blender property:
-    # SKIP_SAVE does not apply to scene properties, so a property would be saved in the .blend.
-    def _scene_name(self) -> str:
-        return str(getattr(self.id_data, "name", ""))
-
-    @property
-    def running(self) -> bool:
-        return run_state.is_running(self._scene_name())
-
-    @running.setter
-    def running(self, value: bool) -> None:            # tests and scripts: mark a scene busy
-        state = run_state.get(self._scene_name())
-        if value and state is None:
-            run_state.begin(self._scene_name())
-        elif not value and state is not None:
-            run_state.end(state)
-
-    @property
-    def progress(self) -> float:
-        state = run_state.get(self._scene_name())
-        return state.progress if state is not None else 0.0
-
-    @property
-    def stage(self) -> str:
-        state = run_state.get(self._scene_name())
-        return state.stage if state is not None else ""
+    # The state of a running job is plain Python (run_state.get(scene.name)), never a Blender
+    # property (SKIP_SAVE does not apply to scene properties, so one would be saved in the .blend)
+    # and never a Python @property on this class either: bpy 4.2 crashes at exit with those.
 
 
 def read_settings(scene: Any, lead_ms: float | None = None) -> keyplan.KeySettings:

@@ -318,7 +318,11 @@ def test_strip_picker_offers_sound_strips_only(scene, speech):
     from lipsync_repo.lipsync_addon import panel, properties
     sound_strip(scene, speech, name="Voice")
     sound_strip(scene, speech, name="Voice2", channel=2)
-    scene.sequence_editor.strips.new_effect("Colour", "COLOR", 3, 1, length=10)
+    strips = scene.sequence_editor.strips
+    try:
+        strips.new_effect("Colour", "COLOR", 3, 1, length=10)           # 5.0 and later
+    except TypeError:
+        strips.new_effect("Colour", "COLOR", 3, 1, frame_end=11)        # 4.5: an end frame
     names = properties._sound_strip_names(scene.lipsync, bpy.context, "")
     assert names == ["Voice", "Voice2"]
     layout = Layout()

@@ -21,6 +21,7 @@ from blender_process import ROOT, load_repo_package  # noqa: E402
 
 pkg = load_repo_package()
 from lipsync_repo.lipsync_addon import environment as env  # noqa: E402
+from lipsync_repo.lipsync_addon import run_state  # noqa: E402
 from lipsync_repo.lipsync_addon import preferences, worker_client, worker_log  # noqa: E402
 from lipsync_repo.lipsync_addon.worker_client import Worker, WorkerConfig, WorkerError  # noqa: E402
 
@@ -105,11 +106,11 @@ def test_preferences_draw_without_set_up():
     assert "setup_environment" not in dir(bpy.ops.lipsync)
     # Check waits while a Generate job reads the worker's messages
     assert bpy.ops.lipsync.check_environment.poll()
-    bpy.context.scene.lipsync.running = True
+    run_state.begin(bpy.context.scene.name)
     try:
         assert not bpy.ops.lipsync.check_environment.poll()
     finally:
-        bpy.context.scene.lipsync.running = False
+        run_state.end(run_state.get(bpy.context.scene.name))
 
 
 @needs_runtime

@@ -14,9 +14,20 @@ from blender_process import arkit_face, load_repo_package, sound_strip, speech_w
 
 pkg = load_repo_package()
 from lipsync_repo.lipsync_addon import all_strips_operator as all_strips  # noqa: E402
+from lipsync_repo.lipsync_addon import run_state  # noqa: E402
 from lipsync_repo.lipsync_addon import compat, generate_operator  # noqa: E402
 
 OP = all_strips.LIPSYNC_OT_generate_all
+
+
+def _progress(scene):
+    run = run_state.get(scene.name)
+    return run.progress if run is not None else 0.0
+
+
+def _stage(scene):
+    run = run_state.get(scene.name)
+    return run.stage if run is not None else ""
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -86,7 +97,7 @@ def test_one_click_keys_every_strip_onto_its_character_with_one_summary_and_one_
     alice_frames, bob_frames = jaw_frames("Alice_Body"), jaw_frames("Bob")
     assert alice_frames and bob_frames
     assert max(alice_frames) < 200 <= min(bob_frames)      # each on its own line's frames
-    assert not bpy.context.scene.lipsync.running
+    assert not run_state.is_running(bpy.context.scene.name)
     bpy.ops.ed.undo()                                       # one Ctrl+Z: the whole run
     assert jaw_frames("Alice_Body") == [] and jaw_frames("Bob") == []
 
@@ -142,18 +153,18 @@ def test_modal_run_has_one_progress_bar_and_escape_changes_nothing(voices, monke
     context = stand_in_context(scene)
     op = StandIn()
     assert op.invoke(context, types.SimpleNamespace(type="LEFTMOUSE")) == {"RUNNING_MODAL"}
-    assert scene.lipsync.running and not generate_operator.LIPSYNC_OT_generate.poll(context)
+    assert run_state.is_running(scene.name) and not generate_operator.LIPSYNC_OT_generate.poll(context)
     seen = []
     while True:
         result = op.modal(context, types.SimpleNamespace(type="TIMER"))
-        seen.append(scene.lipsync.progress)
+        seen.append(_progress(scene))
         if result != {"RUNNING_MODAL"}:
             break
         time.sleep(0.05)
     assert result == {"FINISHED"}, op.reports
     bar = seen[:-1]                                  # the last look is after the run ended
     assert bar == sorted(bar) and max(bar, default=0) >= 0.5   # one bar for both strips
-    assert context.window_manager.timers == [] and not scene.lipsync.running
+    assert context.window_manager.timers == [] and not run_state.is_running(scene.name)
     # a second run, cancelled with one ESC once the first strip's result is in: nothing changes
     for name in ("Alice_Body", "Bob"):
         bpy.data.objects[name].data.shape_keys.animation_data_clear()
@@ -170,7 +181,7 @@ def test_modal_run_has_one_progress_bar_and_escape_changes_nothing(voices, monke
         result = op.modal(context, types.SimpleNamespace(type="TIMER"))
     assert result == {"CANCELLED"} and "cancelled" in scene.lipsync.last_report
     assert jaw_frames("Alice_Body") == [] and jaw_frames("Bob") == []
-    assert not scene.lipsync.running and context.window_manager.timers == []
+    assert not run_state.is_running(scene.name) and context.window_manager.timers == []
 
 
 def test_a_dropped_handler_or_a_file_load_ends_the_run_and_writes_nothing(voices, monkeypatch,
@@ -181,7 +192,7 @@ def test_a_dropped_handler_or_a_file_load_ends_the_run_and_writes_nothing(voices
     op = StandIn()
     assert op.invoke(context, types.SimpleNamespace(type="LEFTMOUSE")) == {"RUNNING_MODAL"}
     op.cancel(context)                                   # Blender dropped the handler
-    assert not scene.lipsync.running and context.window_manager.timers == []
+    assert not run_state.is_running(scene.name) and context.window_manager.timers == []
     time.sleep(1.0)
     assert jaw_frames("Alice_Body") == [] and jaw_frames("Bob") == []
     # a file load while a run goes on: the loaded scene is not running, and the run's next
@@ -191,7 +202,7 @@ def test_a_dropped_handler_or_a_file_load_ends_the_run_and_writes_nothing(voices
     path = str(tmp_path / "during_run.blend")
     bpy.ops.wm.save_as_mainfile(filepath=path, copy=True)
     bpy.ops.wm.open_mainfile(filepath=path)
-    assert not bpy.context.scene.lipsync.running
+    assert not run_state.is_running(bpy.context.scene.name)
     result = op.modal(context, types.SimpleNamespace(type="TIMER"))
     deadline = time.monotonic() + 30
     while result == {"RUNNING_MODAL"}:

@@ -14,8 +14,19 @@ from blender_process import arkit_face, load_repo_package, sound_strip, speech_w
 
 pkg = load_repo_package()
 from lipsync_repo.lipsync_addon import compat, generate_operator, worker_client  # noqa: E402
+from lipsync_repo.lipsync_addon import run_state  # noqa: E402
 
 OP = generate_operator.LIPSYNC_OT_generate
+
+
+def _progress(scene):
+    run = run_state.get(scene.name)
+    return run.progress if run is not None else 0.0
+
+
+def _stage(scene):
+    run = run_state.get(scene.name)
+    return run.stage if run is not None else ""
 
 
 class StandInOperator:
@@ -92,7 +103,7 @@ def drive(op, context, first=None, timeout=300):
     while time.monotonic() < deadline:
         result = op.modal(context, first or event("TIMER"))
         first = None
-        stages.append(context.scene.lipsync.stage)
+        stages.append(_stage(context.scene))
         if result != {"RUNNING_MODAL"}:
             return result, stages
         time.sleep(0.1)
@@ -111,14 +122,14 @@ def test_modal_job_reports_progress_and_writes_keys(context):
     op = StandInOperator()
     assert op.invoke(context, event("LEFTMOUSE")) == {"RUNNING_MODAL"}
     state = context.scene.lipsync
-    assert state.running and context.window_manager.timers == [0.1]
+    assert run_state.is_running(context.scene.name) and context.window_manager.timers == [0.1]
     assert not OP.poll(context)                              # one job at a time
     assert op.modal(context, event("MOUSEMOVE")) == {"PASS_THROUGH"}   # the UI stays usable
     result, stages = drive(op, context)
     assert result == {"FINISHED"}, op.reports
     # a fast job may finish between two timer ticks, so read what the panel was given
     assert {"encoder", "head"} <= set(op.progress_stages), op.progress_stages
-    assert not state.running and context.window_manager.timers == []
+    assert not run_state.is_running(context.scene.name) and context.window_manager.timers == []
     assert "keys on 29 shape keys" in state.last_report
     assert len(jaw_fcurve(context.active_object).keyframe_points) > 10
 
@@ -151,7 +162,7 @@ def test_escape_cancels_and_writes_nothing(context):
     assert result == {"CANCELLED"}, op.reports
     assert "cancelled" in context.scene.lipsync.last_report
     assert jaw_fcurve(context.active_object) is None
-    assert not context.scene.lipsync.running and context.window_manager.timers == []
+    assert not run_state.is_running(context.scene.name) and context.window_manager.timers == []
 
 
 def test_a_result_arriving_after_escape_is_not_written(context):
@@ -180,7 +191,7 @@ def test_cancel_method_ends_the_job_and_writes_nothing(context):
     op = StandInOperator()
     send_job(op, context)
     op.cancel(context)                       # Blender dropped the handler (a window closed)
-    assert not context.scene.lipsync.running and context.window_manager.timers == []
+    assert not run_state.is_running(context.scene.name) and context.window_manager.timers == []
     assert OP.poll(context)
     time.sleep(1.0)
     assert jaw_fcurve(context.active_object) is None
@@ -189,14 +200,14 @@ def test_cancel_method_ends_the_job_and_writes_nothing(context):
 def test_running_is_not_saved_and_a_load_resets_it(context, tmp_path):
     op = StandInOperator()
     send_job(op, context)
-    assert context.scene.lipsync.running
+    assert run_state.is_running(context.scene.name)
     path = str(tmp_path / "mid_job.blend")
     bpy.ops.wm.save_as_mainfile(filepath=path, copy=True)
     # the same file, opened while this job runs: its scene is not running
     bpy.ops.wm.open_mainfile(filepath=path)
     scene = bpy.context.scene
     assert scene.name == context.scene_name
-    assert not scene.lipsync.running and scene.lipsync.stage == ""
+    assert not run_state.is_running(scene.name) and _stage(scene) == ""
     assert OP.poll(types.SimpleNamespace(scene=scene))
     # the dropped job's next tick (if Blender still sent one) ends it, writing nothing
     deadline = time.monotonic() + 30
@@ -205,7 +216,7 @@ def test_running_is_not_saved_and_a_load_resets_it(context, tmp_path):
         time.sleep(0.1)
     assert "cancelled" in op.reports[-1][1]
     assert jaw_fcurve(bpy.data.objects["Face"]) is None
-    assert not scene.lipsync.running
+    assert not run_state.is_running(scene.name)
 
 
 def test_cancel_in_one_scene_leaves_another_scenes_job_alone(context):
