@@ -15,16 +15,14 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 import torch
 
 from lipsync_core.curves import Curves
-from lipsync_core.params import FRAME_RATE_HZ, PARAM_NAMES
-from lipsync_core.timing import resample_curves
+from lipsync_runtime.predict import Timings, predict_file  # noqa: F401 (Timings re-exported)
 from lipsync_runtime.gate import REST, apply_gate, silence_gate  # noqa: F401 (re-exported)
 
 from .checkpoint import LoadedCheckpoint, ModelError, load_checkpoint, model_summary
@@ -50,20 +48,6 @@ def resolve_model_dir(model_dir: str | os.PathLike | None) -> Path:
                          "pass --model with a checkpoint folder, or train one with "
                          "'python -m inference train' (see the README).")
     return DEFAULT_MODEL_DIR
-
-
-@dataclass
-class Timings:
-    """Seconds spent in each stage of the last prediction (for logs and the benchmark)."""
-    audio: float = 0.0
-    encoder: float = 0.0
-    head: float = 0.0
-    frames: int = 0                      # 50 Hz frames
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def total(self) -> float:
-        return self.audio + self.encoder + self.head
 
 
 class LipSyncEngine:
@@ -117,28 +101,8 @@ class LipSyncEngine:
     def predict(self, audio_path: str | os.PathLike, start: float | None = None,
                 end: float | None = None, fps: float | None = None,
                 progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> Curves:
-        """Curves for ``audio_path`` (optionally the ``start``..``end`` seconds of it) at 50 Hz,
-        or at ``fps`` frames per second; frame 0 is at ``start`` (or 0) seconds of the file.
-
-        Raises AudioError, EncoderError, ModelError or Cancelled.
-        """
-        from .audio import load_audio
-
-        report = progress or (lambda stage, fraction: None)
-        check = cancel or (lambda: False)
-        t0 = time.perf_counter()
-        report("audio", 0.0)
-        wave = load_audio(audio_path, start=start, end=end)            # (samples,) 16 kHz
-        report("audio", 1.0)
-        t1 = time.perf_counter()
-        curves50 = self.predict_wave(wave, progress=report, cancel=check)
-        if check():
-            raise Cancelled()
-        self.last_timings.audio = t1 - t0
-        frames = curves50 if fps is None else resample_curves(curves50, fps)
-        return Curves(fps=FRAME_RATE_HZ if fps is None else float(fps),
-                      start_time=float(start or 0.0), params=PARAM_NAMES, frames=frames,
-                      model=self.model_info)
+        """Curves for ``audio_path``: the runtime's predict_file (one copy for both engines)."""
+        return predict_file(self, audio_path, start, end, fps, progress, cancel)
 
     def predict_wave(self, wave: np.ndarray, progress: ProgressFn | None = None,
                      cancel: CancelFn | None = None) -> np.ndarray:

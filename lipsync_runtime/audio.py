@@ -1,6 +1,7 @@
 """Audio in: any file libsndfile reads -> float32 mono samples at 16 kHz.
 
-Owns: ``load_audio``, ``audio_duration`` and ``AudioError``.
+Owns: ``load_audio``, ``audio_duration``, ``AudioError`` and ``check_wave`` (what an encoder
+accepts).
 May import: numpy, soundfile, soxr, lipsync_core (no torch, no bpy). Ships in the extension.
 
 Files are read in blocks from the requested start (the rest of a long file is never read), mixed
@@ -18,6 +19,8 @@ import soundfile as sf
 import soxr
 
 from lipsync_core.params import SAMPLE_RATE
+
+from .errors import EncoderError
 
 log = logging.getLogger(__name__)
 
@@ -152,3 +155,16 @@ def load_audio(path: str | os.PathLike, start: float | None = None,
     if wave.size == 0:
         raise AudioError(f"'{path.name}' contains no readable audio in the requested range.")
     return wave
+
+
+def check_wave(wave: np.ndarray) -> np.ndarray:
+    """``wave`` as (samples,) float32 for an encoder; EncoderError (one sentence) if it is not
+    mono, empty or finite. Both engines' encoders call this."""
+    wave = np.asarray(wave)
+    if wave.ndim != 1:
+        raise EncoderError(f"The encoder takes mono audio shaped (samples,), not {wave.shape}.")
+    if wave.size == 0:
+        raise EncoderError("There is no audio to encode (zero samples).")
+    if not np.all(np.isfinite(wave)):
+        raise EncoderError("The audio contains NaN or infinite samples.")
+    return wave.astype(np.float32, copy=False)

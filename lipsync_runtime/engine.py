@@ -18,42 +18,26 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
 from lipsync_core.curves import Curves
-from lipsync_core.params import FRAME_RATE_HZ, HOP_SAMPLES, NUM_PARAMS, PARAM_NAMES
-from lipsync_core.timing import resample_curves
+from lipsync_core.params import FRAME_RATE_HZ, HOP_SAMPLES, NUM_PARAMS
 
+from .audio import check_wave
 from .errors import Cancelled, EncoderError, ModelError
 from .gate import apply_gate
 from .logmel import log_mel
 from .model import RuntimeModel, load_model
+from .predict import CancelFn, ProgressFn, Timings, predict_file
 from .providers import describe, make_session
 from .windows import chunk_windows, encoder_window_frames, frames_for, plan_windows
 
 log = logging.getLogger(__name__)
 
-ProgressFn = Callable[[str, float], None]      # (stage, fraction in [0, 1])
-CancelFn = Callable[[], bool]                  # True = stop as soon as possible
 HEAD_BATCH = 4        # head windows per session.run: 60 s peaks at 484 MB (8: 627 MB), as fast
 STATS_BLOCK_SAMPLES = 16000 * 10               # first-convolution statistics, 10 s at a time
-
-
-@dataclass
-class Timings:
-    """Seconds spent in each stage of the last prediction (for logs and the benchmark)."""
-    audio: float = 0.0
-    encoder: float = 0.0
-    head: float = 0.0
-    frames: int = 0                      # 50 Hz frames
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def total(self) -> float:
-        return self.audio + self.encoder + self.head
 
 
 class RuntimeEngine:
@@ -100,28 +84,8 @@ class RuntimeEngine:
     def predict(self, audio_path: str | os.PathLike, start: float | None = None,
                 end: float | None = None, fps: float | None = None,
                 progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> Curves:
-        """Curves for ``audio_path`` (optionally the ``start``..``end`` seconds of it) at 50 Hz,
-        or at ``fps`` frames per second; frame 0 is at ``start`` (or 0) seconds of the file.
-
-        Raises AudioError, EncoderError, ModelError or Cancelled.
-        """
-        from .audio import load_audio
-
-        report = progress or (lambda stage, fraction: None)
-        check = cancel or (lambda: False)
-        t0 = time.perf_counter()
-        report("audio", 0.0)
-        wave = load_audio(audio_path, start=start, end=end)            # (samples,) 16 kHz
-        report("audio", 1.0)
-        t1 = time.perf_counter()
-        curves50 = self.predict_wave(wave, progress=report, cancel=check)
-        if check():
-            raise Cancelled()
-        self.last_timings.audio = t1 - t0
-        frames = curves50 if fps is None else resample_curves(curves50, fps)
-        return Curves(fps=FRAME_RATE_HZ if fps is None else float(fps),
-                      start_time=float(start or 0.0), params=PARAM_NAMES, frames=frames,
-                      model=self.model_info)
+        """Curves for ``audio_path``; see :func:`predict_file`."""
+        return predict_file(self, audio_path, start, end, fps, progress, cancel)
 
     def predict_wave(self, wave: np.ndarray, progress: ProgressFn | None = None,
                      cancel: CancelFn | None = None) -> np.ndarray:
@@ -189,13 +153,7 @@ class RuntimeEngine:
     def encode(self, wave: np.ndarray, progress: Callable[[float], None] | None = None,
                cancel: CancelFn | None = None) -> np.ndarray:
         """(samples,) at 16 kHz -> (frames, dim) or (layers, frames, dim) float32 at 50 Hz."""
-        wave = np.asarray(wave, dtype=np.float32)
-        if wave.ndim != 1:
-            raise EncoderError(f"The encoder takes mono audio shaped (samples,), not {wave.shape}.")
-        if wave.size == 0:
-            raise EncoderError("There is no audio to encode (zero samples).")
-        if not np.all(np.isfinite(wave)):
-            raise EncoderError("The audio contains NaN or infinite samples.")
+        wave = check_wave(wave)
         total = frames_for(wave.size)
         window = encoder_window_frames(total, self.full_window, self.min_window_frames)
         plan = plan_windows(total, window, self.margin if window >= self.full_window else 0)

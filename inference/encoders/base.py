@@ -17,8 +17,6 @@ longer than one window is one window (padded by the encoder as its model expects
 from __future__ import annotations
 
 import logging
-import math
-from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -26,6 +24,7 @@ import torch
 
 from inference.encoders.spec import FRAME_RATE_HZ, EncoderError, EncoderSpec, EncodingCancelled
 from lipsync_core.params import HOP_SAMPLES, SAMPLE_RATE  # noqa: F401 (re-exported)
+from lipsync_runtime.audio import check_wave
 from lipsync_runtime.windows import Window, frames_for, plan_windows  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
@@ -97,13 +96,7 @@ class SpeechEncoder:
         torch.Tensor, (frames, dim), or (L, frames, dim) for layer "all", frames = ceil(samples / 320),
         on ``self.device`` in ``self.dtype``.
         """
-        wave = np.asarray(wave)
-        if wave.ndim != 1:
-            raise EncoderError(f"The encoder takes mono audio shaped (samples,), not {wave.shape}.")
-        if wave.size == 0:
-            raise EncoderError("There is no audio to encode (zero samples).")
-        if not np.all(np.isfinite(wave)):
-            raise EncoderError("The audio contains NaN or infinite samples.")
+        wave = check_wave(wave)
         total = frames_for(wave.size)
         plan = plan_windows(total, self.spec.window_frames, self.spec.margin_frames)
         shape = (total, self.dim) if self.spec.layer != "all" else (self.num_hidden, total, self.dim)
