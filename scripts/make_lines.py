@@ -16,7 +16,9 @@ that lasts 1-5 s and is at least 40 % speech is a line. When the recordings hold
 than ``--count``, further lines repeat spans with another level (-1.5 dB a step) and 40 ms more
 silence in front per step, so every line's content, and its cache key, differs; the manifest's
 ``variant`` column says which. Output: OUT/lines/NNNNN.wav (16 kHz mono PCM) and OUT/lines.csv
-(audio, id, language, source, start, end, variant), deterministic for the same sources.
+(audio, id, language, source, source_start, source_end, variant: where in which recording each
+line was cut; not start/end, which a batch manifest reads as a window of the line's own file),
+deterministic for the same sources.
 
 The recordings keep their licences (public domain, CC0, BSD/MIT test data; docs/corpus.md);
 the lines are made on demand and never committed.
@@ -164,8 +166,8 @@ def make_lines(recordings: list[Recording], count: int, out: Path) -> int:
         name = f"{n:05d}.wav"
         write_bytes_atomic(out / "lines" / name, buffer.getvalue())
         rows.append({"audio": f"lines/{name}", "id": f"{n:05d}", "language": rec.language,
-                     "source": rec.source, "start": f"{start:.3f}", "end": f"{end:.3f}",
-                     "variant": variant})
+                     "source": rec.source, "source_start": f"{start:.3f}",
+                     "source_end": f"{end:.3f}", "variant": variant})
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()

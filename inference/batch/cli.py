@@ -91,11 +91,16 @@ def make_engine(args: Any) -> Any:
 
 
 def _seconds(line: Any) -> float:
-    """Audio seconds a line covers, from the file's header (AudioError for non-audio)."""
-    from lipsync_runtime.audio import audio_duration
+    """Audio seconds a line covers, from the file's header; AudioError for non-audio or a
+    window outside the file (so a pack never holds a line that cannot be read)."""
+    from lipsync_runtime.audio import AudioError, audio_duration
     total = audio_duration(line.audio)
+    start = line.start or 0.0
+    if start >= total:
+        raise AudioError(f"The start time ({start:g} s) is at or past the end of "
+                         f"'{line.audio.name}', which is {total:.3f} s long.")
     end = total if line.end is None else min(line.end, total)
-    return max(0.0, end - (line.start or 0.0))
+    return end - start
 
 
 def plan(lines: list[Any], outdir: Path, cache: Cache, fmt: str, default_fps: float | None,

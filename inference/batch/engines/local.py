@@ -81,7 +81,7 @@ def worker_main(conn: Connection, config: dict[str, Any]) -> None:
         outcomes = [store(cache, line, outcome, data) for line, (outcome, data) in
                     zip(pack["lines"], work.run_pack(engine, pack["lines"], config["format"]))]
         rss = round(work.current_rss_mb(), 1)
-        conn.send(("result", pack["pack"], outcomes))
+        conn.send(("result", pack["pack"], outcomes, round(work.peak_rss_mb(), 1)))
         if config.get("max_worker_mb") and rss > config["max_worker_mb"]:
             conn.send(("retire", rss))
             return
@@ -196,12 +196,13 @@ class LocalEngine:
             raise EngineError(message[1])
         if kind == "ready":
             worker.ready, worker.facts = True, message[1]
-            self.facts.append(message[1])
+            self.facts.append(worker.facts)        # the same dict: peaks update it later
         elif kind == "result":
             pack = worker.outstanding.popleft()
             assert pack["pack"] == message[1], "worker answered out of order"
             for task, outcome in zip(pack["lines"], message[2]):
                 on_result(task, outcome)
+            worker.facts["peak_rss_mb"] = max(worker.facts.get("peak_rss_mb", 0.0), message[3])
             crashes = 0
         elif kind == "retire":
             log.info("worker %s retires at %.0f MiB", worker.proc.pid, message[1])

@@ -56,6 +56,10 @@ class LineActor:
         return {**work.process_facts(), "device": self.engine.device_description,
                 "model": dict(self.engine.model_info)}
 
+    def peak_rss_mb(self) -> float:
+        from .. import work
+        return round(work.peak_rss_mb(), 1)
+
     def run(self, tasks: list[dict[str, Any]], audio: list[bytes | None]
             ) -> list[tuple[dict[str, Any], bytes | None]]:
         """run_pack on ``tasks``; ``audio[i]`` is line i's file when it was shipped, else None."""
@@ -177,6 +181,8 @@ class RayEngine:
                 on_result(task, store(cache, task, outcome, data))
             if pending:
                 submit(actor)
+        for facts, peak in zip(self.facts, ray.get([a.peak_rss_mb.remote() for a in actors])):
+            facts["peak_rss_mb"] = peak
         for actor in actors:
             ray.kill(actor)
         return {"workers": count, "cpus_per_actor": self.cpus, "gpus_per_actor": self.gpus,
