@@ -60,9 +60,10 @@ def lines(tmp_path):
     sf.write(str(audio / "silent.wav"), np.zeros(16000, np.float32), 16000)
     (audio / "notaudio.wav").write_text("this is a text file named .wav\n", encoding="utf-8")
     manifest = tmp_path / "lines.csv"
-    manifest.write_text("audio,id,language\n"
+    manifest.write_text("audio,id,language,start\n"
                         "audio/en_1.wav,,en\naudio/gone.wav,,en\naudio/en_2.wav,,en\n"
-                        "audio/notaudio.wav,,en\naudio/silent.wav,,en\naudio/ja_1.wav,,ja\n",
+                        "audio/notaudio.wav,,en\naudio/silent.wav,,en\naudio/ja_1.wav,,ja\n"
+                        "audio/en_1.wav,late,en,30\n",
                         encoding="utf-8")
     return manifest
 
@@ -73,7 +74,8 @@ def test_bad_lines_fail_alone_and_a_rerun_takes_everything_from_the_cache(lines,
     assert proc.returncode == 1, proc.stderr
     s = summary_of(out)
     rec = by_id(s)
-    assert s["counts"] == {"done": 4, "cached": 0, "failed": 2}
+    assert s["counts"] == {"done": 4, "cached": 0, "failed": 3}
+    assert "at or past the end of 'en_1.wav'" in rec["late"]["error"]    # found before any work
     assert rec["audio/gone"]["status"] == "failed" and "does not exist" in rec["audio/gone"]["error"]
     assert rec["audio/notaudio"]["status"] == "failed"
     assert "is not audio" in rec["audio/notaudio"]["error"]
@@ -92,7 +94,7 @@ def test_bad_lines_fail_alone_and_a_rerun_takes_everything_from_the_cache(lines,
     again = batch(lines, "-o", out)                           # nothing changed
     assert again.returncode == 1
     s2 = summary_of(out)
-    assert s2["counts"] == {"done": 0, "cached": 4, "failed": 2}
+    assert s2["counts"] == {"done": 0, "cached": 4, "failed": 3}
     # bad lines fail before any work: no worker was even started, nothing was rewritten
     assert s2["workers"] == 0 and by_id(s2)["audio/notaudio"]["status"] == "failed"
     assert (out / "audio" / "en_1.json").stat().st_ino == inode
