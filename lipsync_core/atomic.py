@@ -15,6 +15,12 @@ from pathlib import Path
 from typing import BinaryIO, Callable
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -> Path:
     """Call ``write(handle)`` on a temporary binary file beside ``path``, then rename it to
     ``path`` (parent folders are created). Returns ``path``."""
@@ -26,6 +32,7 @@ def write_atomic(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())     # mkstemp's 0600 would hide it from other users
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -34,7 +34,8 @@ REQUIRED = ("__init__.py", "blender_manifest.toml", "lipsync_addon/__init__.py",
             "lipsync_core/params.py", "lipsync_runtime/__main__.py", "assets/parameters.json",
             "assets/mappings/arkit.json", *RUNTIME_FILES)
 FORBIDDEN_PREFIXES = ("tests/", "docs/", "scripts/", ".venv", "data/", "assets/demo/",
-                      "assets/sentences/", "assets/model/", "inference/", ".git/", "out/",
+                      "assets/sentences/", "assets/model/", "inference/", "farm_templates/",
+                      ".git/", "out/",
                       "dist/", "build/")
 FORBIDDEN_FILES = ("Makefile", "README.md", "wheels.lock", "pytest.ini", "mypy.ini")
 

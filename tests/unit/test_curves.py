@@ -102,3 +102,15 @@ def test_empty_curves_round_trip(tmp_path):
     empty = Curves(fps=50, start_time=0, params=PARAM_NAMES, frames=np.zeros((0, NUM_PARAMS)))
     for ext in (".json", ".npz"):
         assert read_curves(write_curves(tmp_path / f"e{ext}", empty)).num_frames == 0
+
+
+def test_atomic_files_are_readable_like_any_other(tmp_path):
+    """A file written atomically gets the permissions a plain write would (not mkstemp's 0600),
+    so other users of a shared farm folder can read it."""
+    import os
+
+    from lipsync_core.atomic import write_bytes_atomic
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"x")
+    written = write_bytes_atomic(tmp_path / "atomic", b"x")
+    assert os.stat(written).st_mode & 0o777 == os.stat(plain).st_mode & 0o777
