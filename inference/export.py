@@ -52,12 +52,11 @@ log = logging.getLogger(__name__)
 
 
 # -- encoder wrappers (torch modules traced by the exporter) ----------------------------------
-def _layer_stack(hidden: list[Any], final: Any, layer: int | str) -> Any:
-    """The spec's layer from L + 1 hidden states (the last replaced by the normalised output):
+def _layer_stack(states: list[Any], layer: int | str) -> Any:
+    """The spec's layer from the L + 1 hidden states (the last one the normalised output):
     (1, T, D), or (1, L + 1, T, D) stacked for "all"."""
     import torch
 
-    states = hidden[:-1] + [final]
     if layer == "all":
         return torch.stack(states, dim=1)
     return states[int(layer)]
@@ -65,25 +64,17 @@ def _layer_stack(hidden: list[Any], final: Any, layer: int | str) -> Any:
 
 def whisper_window_module(encoder: Any, layer: int | str) -> Any:
     """(1, n_mels, 2T) log-mel -> the spec's hidden state(s) for T frames, for any T <= 1500."""
-    import torch
     from torch import nn
+
+    from inference.encoders.whisper import window_states
 
     class WhisperWindow(nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.enc = encoder
 
-        def forward(self, mel: torch.Tensor) -> torch.Tensor:
-            enc = self.enc
-            x = nn.functional.gelu(enc.conv1(mel))
-            x = nn.functional.gelu(enc.conv2(x)).permute(0, 2, 1)        # (1, T, D)
-            x = x + enc.embed_positions.weight[: x.shape[1]]
-            hidden = [x]
-            for block in enc.layers:
-                out = block(x, None)
-                x = out[0] if isinstance(out, tuple) else out
-                hidden.append(x)
-            return _layer_stack(hidden, enc.layer_norm(x), layer)
+        def forward(self, mel: Any) -> Any:
+            return _layer_stack(list(window_states(self.enc, mel)), layer)
 
     return WhisperWindow().eval()
 
@@ -107,7 +98,7 @@ def ssl_window_module(model: Any, layer: int | str, clip_norm: Any | None) -> An
             if not want_all:
                 return out.last_hidden_state
             hidden = list(out.hidden_states)
-            return _layer_stack(hidden, out.last_hidden_state, layer)
+            return _layer_stack(hidden[:-1] + [out.last_hidden_state], layer)
 
     return SSLWindow().eval()
 
@@ -252,10 +243,11 @@ def _export_encoder(encoder: Any, spec: Any, work: Path) -> dict[str, Any]:
         _export(module, (torch.zeros(1, n_mels, frames),), work / ENCODER_FILE, ["mel"],
                 ["features"], {"mel": {2: "mel_frames"}, "features": _time_axis(spec.layer)})
         np.save(work / MEL_FILTERS_FILE, encoder.mel_filters.astype(np.float32), allow_pickle=False)
-        # Whisper was trained on 30 s windows: a clip shorter than that is cut to a window of at
-        # least min_window_frames (see lipsync_runtime.windows.encoder_window_frames).
+        # Whisper was trained on 30 s windows: a clip shorter than that gets the full window
+        # (None) or, when the head was trained on cut windows (the spec's min_window_s), a window
+        # of at least min_window_frames (lipsync_runtime.windows.encoder_window_frames).
         return {**common, "frontend": "whisper_log_mel", "mel_filters": MEL_FILTERS_FILE,
-                "n_mels": int(n_mels), "min_window_frames": None}
+                "n_mels": int(n_mels), "min_window_frames": spec.min_window_frames}
     samples = 320 * 250 + encoder.receptive - 320
     stats = encoder.clip_norm is not None
     module = ssl_window_module(encoder.model, spec.layer, encoder.clip_norm)

@@ -120,7 +120,7 @@ def make_tiny_checkpoint_fixture():
 
 def make_tiny_checkpoint(directory: Path, encoder_dir: Path, kind: str = "bilstm",
                          encoder_kind: str = "wav2vec2", layer=-1, dtype: str = "float32",
-                         seed: int = 0) -> Path:
+                         seed: int = 0, min_window_s: float | None = None) -> Path:
     """Save a tiny random head for the tiny encoder at ``encoder_dir`` as a checkpoint folder."""
     import torch
 
@@ -131,7 +131,8 @@ def make_tiny_checkpoint(directory: Path, encoder_dir: Path, kind: str = "bilstm
     torch.manual_seed(seed)
     layers = 3 if layer == "all" else 1                 # tiny encoders: 2 layers + embeddings
     cfg = tiny_head_config(kind, layers=layers)
-    spec = EncoderSpec(kind=encoder_kind, source=str(encoder_dir), layer=layer)
+    spec = EncoderSpec(kind=encoder_kind, source=str(encoder_dir), layer=layer,
+                       min_window_s=min_window_s)
     return save_checkpoint(directory, build_head(cfg), cfg, spec,
                            training={"name": "tiny-random", "note": "test fixture"}, dtype=dtype)
 

@@ -25,7 +25,8 @@ import torch
 from inference.encoders.spec import FRAME_RATE_HZ, EncoderError, EncoderSpec, EncodingCancelled
 from lipsync_core.params import HOP_SAMPLES, SAMPLE_RATE  # noqa: F401 (re-exported)
 from lipsync_runtime.audio import check_wave
-from lipsync_runtime.windows import Window, frames_for, plan_windows  # noqa: F401 (re-exported)
+from lipsync_runtime.windows import (Window, encoder_window_frames, frames_for,  # noqa: F401
+                                     plan_windows)
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +67,10 @@ class SpeechEncoder:
         """Whole-clip preprocessing done once (normalisation, log-mel); cheap in memory."""
         raise NotImplementedError
 
-    def _run_window(self, prepared: Any, start: int, stop: int) -> tuple[torch.Tensor, ...]:
-        """Hidden states for frames [start, stop): a tuple of (1, stop - start or fewer, dim)."""
+    def _run_window(self, prepared: Any, start: int, stop: int,
+                    window: int) -> tuple[torch.Tensor, ...]:
+        """Hidden states for frames [start, stop) of a ``window``-frame window (the spec's, or a
+        shorter one cut to the clip): a tuple of (1, stop - start or fewer, dim)."""
         raise NotImplementedError
 
     # -- shared loop ----------------------------------------------------------------------------
@@ -98,7 +101,9 @@ class SpeechEncoder:
         """
         wave = check_wave(wave)
         total = frames_for(wave.size)
-        plan = plan_windows(total, self.spec.window_frames, self.spec.margin_frames)
+        window = encoder_window_frames(total, self.spec.window_frames, self.spec.min_window_frames)
+        margin = self.spec.margin_frames if window >= self.spec.window_frames else 0
+        plan = plan_windows(total, window, margin)          # the runtime engine plans the same
         shape = (total, self.dim) if self.spec.layer != "all" else (self.num_hidden, total, self.dim)
         out = torch.empty(shape, dtype=self.dtype, device=self.device)
         with torch.inference_mode():
@@ -106,7 +111,8 @@ class SpeechEncoder:
             for index, win in enumerate(plan):
                 if cancel is not None and cancel():
                     raise EncodingCancelled("Encoding was cancelled.")
-                feats = self._select(self._run_window(prepared, win.start, min(win.stop, total)))
+                feats = self._select(self._run_window(prepared, win.start, min(win.stop, total),
+                                                      window))
                 feats = _fit_frames(feats, min(win.stop, total) - win.start)
                 lo, hi = win.keep_start - win.start, win.keep_stop - win.start
                 out[..., win.keep_start:win.keep_stop, :] = feats[..., lo:hi, :]

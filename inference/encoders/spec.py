@@ -46,6 +46,11 @@ class EncoderSpec:
     window_s  : seconds of audio the encoder sees at once; None = the kind's default.
     margin_s  : seconds of context at each side of a window that is computed and discarded;
                 None = the kind's default. Both are rounded to whole 20 ms frames.
+    min_window_s : Whisper only. None = every clip shorter than a window is padded to the whole
+                window, as Whisper pads (a 2 s line costs a 30 s window); a number = such a clip
+                gets a window of max(clip, min_window_s) rounded up to a whole second, with no
+                margins (lipsync_runtime.windows.encoder_window_frames), so encoding costs about
+                the clip's length. A head trained on one setting should run with the same one.
     """
 
     kind: str
@@ -53,6 +58,7 @@ class EncoderSpec:
     layer: Layer = -1
     window_s: float | None = field(default=None)
     margin_s: float | None = field(default=None)
+    min_window_s: float | None = field(default=None)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -71,6 +77,16 @@ class EncoderSpec:
                                "use a window longer than twice the margin.")
         object.__setattr__(self, "window_s", window)
         object.__setattr__(self, "margin_s", margin)
+        if self.min_window_s is not None:
+            if self.kind != "whisper":
+                raise EncoderError("min_window_s is a Whisper setting; remove it for "
+                                   f"{self.kind} encoders, whose windows already fit the clip.")
+            minimum = self.min_window_s
+            if isinstance(minimum, bool) or not isinstance(minimum, (int, float)) or \
+                    not math.isfinite(minimum) or not 0 <= minimum <= window:
+                raise EncoderError(f"min_window_s must be a number of seconds from 0 to {window:g}; "
+                                   f"got {minimum!r}.")
+            object.__setattr__(self, "min_window_s", float(minimum))
 
     @property
     def window_frames(self) -> int:
@@ -82,16 +98,28 @@ class EncoderSpec:
         """Discarded context at each side of a window, in 50 Hz frames."""
         return int(round(self.margin_s * FRAME_RATE_HZ))  # type: ignore[operator]
 
+    @property
+    def min_window_frames(self) -> int | None:
+        """``min_window_s`` in 50 Hz frames, or None (every short clip gets the full window)."""
+        if self.min_window_s is None:
+            return None
+        return int(round(self.min_window_s * FRAME_RATE_HZ))
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict with every default resolved (so a checkpoint pins its windows)."""
-        return asdict(self)
+        """JSON-ready dict with every default resolved (so a checkpoint pins its windows).
+        ``min_window_s`` appears only when set, so specs (and feature-cache keys) made before it
+        existed stay the same."""
+        data = asdict(self)
+        if data.get("min_window_s") is None:
+            data.pop("min_window_s", None)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "EncoderSpec":
         """Inverse of ``to_dict``; unknown keys are refused so a typo cannot pass silently."""
         if not isinstance(data, dict):
             raise EncoderError("An encoder spec must be a JSON object.")
-        allowed = {"kind", "source", "layer", "window_s", "margin_s"}
+        allowed = {"kind", "source", "layer", "window_s", "margin_s", "min_window_s"}
         unknown = sorted(set(data) - allowed)
         if unknown:
             raise EncoderError(f"Unknown encoder setting(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}.")

@@ -117,7 +117,9 @@ class SSLSpeechEncoder(SpeechEncoder):
             self._clip_statistics(prepared)
         return prepared
 
-    def _run_window(self, prepared: torch.Tensor, start: int, stop: int) -> tuple[torch.Tensor, ...]:
+    def _run_window(self, prepared: torch.Tensor, start: int, stop: int,
+                    window: int) -> tuple[torch.Tensor, ...]:
+        # ``window`` is not needed: an SSL window is just the audio of [start, stop) (no padding).
         lo = start * HOP_SAMPLES
         hi = stop * HOP_SAMPLES + self.receptive - HOP_SAMPLES
         chunk = prepared[lo:hi].to(device=self.device, dtype=self.dtype).unsqueeze(0)  # (1, samples)

@@ -52,6 +52,9 @@ def test_spec_round_trip_pins_window_defaults():
                     "window_s": 30.0, "margin_s": 5.0}
     assert EncoderSpec.from_dict(json.loads(json.dumps(data))) == spec
     assert EncoderSpec.from_dict({"kind": "wavlm", "source": "x", "layer": "all"}).layer == "all"
+    cut = EncoderSpec(kind="whisper", source="x", min_window_s=1)
+    assert cut.to_dict()["min_window_s"] == 1.0 and cut.min_window_frames == 50
+    assert EncoderSpec.from_dict(cut.to_dict()) == cut
 
 
 @pytest.mark.parametrize("kwargs,match", [
@@ -59,6 +62,9 @@ def test_spec_round_trip_pins_window_defaults():
     ({"kind": "wav2vec2", "source": "x", "layer": "last"}, "integer or"),
     ({"kind": "wav2vec2", "source": "x", "window_s": 2.0, "margin_s": 1.0}, "longer than twice"),
     ({"kind": "whisper", "source": "x", "window_s": 40.0}, "30 seconds"),
+    ({"kind": "wav2vec2", "source": "x", "min_window_s": 1.0}, "Whisper setting"),
+    ({"kind": "whisper", "source": "x", "min_window_s": 31.0}, "from 0 to 30"),
+    ({"kind": "whisper", "source": "x", "min_window_s": "1"}, "number of seconds"),
 ])
 def test_spec_refuses_nonsense(kwargs, match):
     with pytest.raises(EncoderError, match=match):

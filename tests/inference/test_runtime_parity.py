@@ -62,6 +62,30 @@ def test_runtime_matches_torch(request, tmp_path, audio, make_tiny_checkpoint, e
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("layer", [-1, "all"])
+def test_cut_windows_match_torch(tmp_path, audio, make_tiny_checkpoint, export_runtime,
+                                 tiny_whisper_dir, layer):
+    """A head trained on windows cut to the clip (the spec's min_window_s): the export carries
+    the setting, and both engines cut a short clip's window the same way."""
+    checkpoint = make_tiny_checkpoint(tmp_path / "ckpt", tiny_whisper_dir, kind="transformer",
+                                      encoder_kind="whisper", layer=layer, min_window_s=1.0)
+    folder = export_runtime(checkpoint, tmp_path / "runtime")
+    runtime = RuntimeEngine(folder, device="cpu")                   # the model's own setting
+    assert runtime.min_window_frames == 50
+    reference = torch_engine(checkpoint, runtime)
+    full = RuntimeEngine(folder, device="cpu", min_window_s=None)
+    for seconds in (0.4, 3.0, 47.0):        # below the minimum, cut to 4 s, full windows
+        wave = audio.speechlike(seconds, seed=int(seconds * 10))
+        ours, theirs = runtime.predict_wave(wave), reference.predict_wave(wave)
+        assert np.abs(ours - theirs).max() < TINY_TOLERANCE, (layer, seconds)
+        padded = full.predict_wave(wave)
+        if seconds < 30:                    # the cut window really is another computation
+            assert np.abs(ours - padded).max() > 10 * TINY_TOLERANCE, seconds
+        else:
+            assert np.abs(ours - padded).max() < TINY_TOLERANCE
+
+
+@pytest.mark.slow
 def test_runtime_curves_files_match_torch_at_scene_rates(tmp_path, tiny_checkpoint,
                                                         tiny_runtime_model, speech_wav):
     runtime = RuntimeEngine(tiny_runtime_model, device="cpu", min_window_s=None)
