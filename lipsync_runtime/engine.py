@@ -111,7 +111,14 @@ class RuntimeEngine:
         clips encoded in streams, inference.encoders.base.encode_many), so a 2 s line costs about
         2/30 of a window instead of a whole one, with the features the head learned from. A clip
         longer than a window is encoded alone, as :meth:`predict_wave` does.
+
+        A model whose head was trained on windows cut to each clip (``min_window_frames`` set)
+        gets exactly that: every clip is encoded alone in its own short window, which costs about
+        its length already and keeps a clip's curves independent of its neighbours.
         """
+        if self.min_window_frames is not None:
+            return [self.predict_wave(np.asarray(w, dtype=np.float32), cancel=cancel)
+                    for w in waves]
         gap = int(round(gap_s * 16000))
         results: list[np.ndarray | None] = [None] * len(waves)
         stream: list[int] = []

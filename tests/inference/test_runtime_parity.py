@@ -83,6 +83,12 @@ def test_cut_windows_match_torch(tmp_path, audio, make_tiny_checkpoint, export_r
             assert np.abs(ours - padded).max() > 10 * TINY_TOLERANCE, seconds
         else:
             assert np.abs(ours - padded).max() < TINY_TOLERANCE
+    # Many short lines (the batch): each in its own cut window, as alone, not packed together.
+    lines = [audio.speechlike(s, seed=i) for i, s in enumerate((1.2, 2.5, 0.7))]
+    for alone, many in zip([runtime.predict_wave(w) for w in lines], runtime.predict_many(lines)):
+        assert np.array_equal(alone, many)
+    packed = full.predict_many(lines)                 # a full-window model packs them instead
+    assert np.abs(packed[1] - full.predict_wave(lines[1])).max() > 10 * TINY_TOLERANCE
 
 
 @pytest.mark.slow
