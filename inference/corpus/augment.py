@@ -106,10 +106,16 @@ def colored_noise(n: int, color: str, rng: np.random.Generator) -> np.ndarray:
     return (white / rms).astype(np.float32)
 
 
+def speech_level(audio: np.ndarray) -> float:
+    """The level noise SNRs are measured against: RMS of the non-silent samples (|x| > 1e-4),
+    0.01 when there are none."""
+    speech = audio[np.abs(audio) > 1e-4]
+    return np.sqrt(np.mean(speech ** 2)) if speech.size else 0.01
+
+
 def add_noise(audio: np.ndarray, snr_db: float, color: str, rng: np.random.Generator
               ) -> np.ndarray:
-    speech = audio[np.abs(audio) > 1e-4]
-    level = np.sqrt(np.mean(speech ** 2)) if speech.size else 0.01
+    level = speech_level(audio)
     noise = colored_noise(len(audio), color, rng) * level / (10.0 ** (snr_db / 20.0))
     return (audio + noise).astype(np.float32)
 
