@@ -12,7 +12,9 @@ Every job is checked before any work starts (object, shape keys, mapping, strip 
 curves file); without ``--keep-going`` one bad job stops the run before anything changes, with
 it the good jobs run and are saved and each failure is listed. ``--curves DIR`` keys curves files
 made by ``python -m inference batch`` (the job's "curves", else DIR/<strip name> or DIR/<sound
-file stem> with .npz/.json/.csv) and never starts the model's worker. ``--json``: stdout carries
+file stem> with .npz/.json/.csv) where present; a job with none runs the model as without
+``--curves`` (the summary's "device" says which each job used), and ``--curves-only`` makes a
+missing file that job's failure instead, so the model's worker is never started. ``--json``: stdout carries
 the summary only (Blender's own lines, e.g. "Read blend", go to stderr); open the file with
 ``--blend`` then, since Blender prints the read of a file given before ``--python`` itself.
 
@@ -86,7 +88,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--nla", action="store_true", help="push each result into an NLA strip")
     p.add_argument("--add-missing-shape-keys", action="store_true",
                    help="add the mapping's shape keys a mesh lacks (empty, for sculpting later)")
-    p.add_argument("--curves", help="folder of curves files to key (no model is loaded)")
+    p.add_argument("--curves", help="folder of curves files to key where present (jobs without "
+                   "one run the model)")
+    p.add_argument("--curves-only", action="store_true",
+                   help="with --curves: a job without a curves file fails; the model is never "
+                        "loaded")
     p.add_argument("--keep-going", action="store_true",
                    help="run and save the jobs that can run; list each failure in the summary")
     p.add_argument("--json", action="store_true", help="stdout is the JSON summary only")
@@ -113,6 +119,8 @@ def job_list(args: argparse.Namespace) -> list[dict[str, Any]]:
             raise BatchError(f"The job file {args.jobs!r} must hold a list of objects, each with "
                              "an 'object' name.")
         jobs += data
+    if args.curves_only and not args.curves:
+        raise UsageError("--curves-only needs --curves DIR, the folder of curves files to key.")
     if args.strip and len(args.strip) not in (1, len(args.object)):
         raise UsageError(f"Give one --strip for all objects or one per --object "
                          f"({len(args.object)} objects, {len(args.strip)} strips).")
@@ -199,7 +207,8 @@ def find_curves(folder: str, spec: dict[str, Any], strip: str, audio: str) -> Pa
         path = base / spec["curves"]
         if path.is_file():
             return path
-        raise BatchError(f"The curves file {str(path)!r} named by the job does not exist.")
+        raise BatchError(f"The curves file {str(path)!r} named by the job does not exist; run "
+                         "'python -m inference batch' on its audio first.")
     stems = [s for s in (strip, Path(audio).stem) if s]
     for stem in stems:
         for ext in CURVES_EXTENSIONS:
@@ -257,9 +266,11 @@ def run_jobs(a: Addon, args: argparse.Namespace, jobs: list[dict[str, Any]]) -> 
                 try:
                     curves_path = find_curves(args.curves, spec, job.source.name,
                                               job.source.audio_path)
-                except BatchError:
-                    job.cleanup()
-                    raise
+                except BatchError as missing:
+                    if args.curves_only:
+                        job.cleanup()
+                        raise
+                    log.info("%s; running the model for it", missing)
             checked.append((spec, obj, job, curves_path))
         except (BatchError, a.job.InputError, a.mapping.MappingError) as exc:
             checked.append(_failure(spec, str(exc)))

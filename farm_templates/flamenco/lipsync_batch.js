@@ -6,7 +6,7 @@
 // `blender` task per chunk running lipsync_addon/batch.py. Chunks of different .blend files run
 // side by side; chunks of the same file are chained (each depends on the one before and opens
 // its output), so no two tasks ever write the same file. With `curves_dir` (the output folder
-// of `python -m inference batch`) the tasks key those curves and never load a model.
+// of `python -m inference batch`) the tasks key those curves and load the model only for a job that has none.
 //
 // The `jobs` setting is a JSON list: [{"object": "Face", "strip": "Dialogue", "scene": "Shot",
 // "mapping": "arkit", "lead_ms": 30, "curves": "line001.json", "blend": "/shared/sh010.blend"}]

@@ -191,13 +191,33 @@ def test_keep_going_saves_what_succeeded_and_lists_each_failure(demo_curves, tmp
     assert curve("jawOpen")[1].max() > 0.1
 
 
-def test_a_missing_curves_file_is_one_sentence(tmp_path):
+def test_a_missing_curves_file_is_one_sentence_with_curves_only(tmp_path):
     empty = tmp_path / "curves"
     empty.mkdir()
     proc = subprocess.run(BATCH + ["--blend", str(DEMO / "face.blend"), "--object", "Face",
-                                   "--strip", "Dialogue", "--curves", str(empty), "--json"],
+                                   "--strip", "Dialogue", "--curves", str(empty), "--curves-only",
+                                   "--json"],
                           capture_output=True, text=True, env=no_model_env(), timeout=600)
     assert proc.returncode == 1
     (job,) = json.loads(proc.stdout)["jobs"]
     assert job["error"].startswith("No curves file for strip 'Dialogue'")
     assert "python -m inference batch" in job["error"]
+    proc = subprocess.run(BATCH + ["--blend", str(DEMO / "face.blend"), "--object", "Face",
+                                   "--curves-only", "--json"],
+                          capture_output=True, text=True, env=no_model_env(), timeout=600)
+    assert proc.returncode == 2 and "--curves-only needs --curves" in proc.stderr
+
+
+def test_jobs_without_curves_run_the_model(demo_curves, tmp_path):
+    """Curves are taken from the folder when present; a job with none runs the model."""
+    jobs = [{"object": "Face", "strip": "Dialogue"},
+            {"object": "Face", "strip": "Dialogue", "curves": "not_made_yet.json"}]
+    proc = subprocess.run(BATCH + ["--blend", str(DEMO / "face.blend"), "--jobs",
+                                   json.dumps(jobs), "--mapping", "arkit", "--curves",
+                                   str(demo_curves), "--json"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    cached, computed = json.loads(proc.stdout)["jobs"]
+    assert cached["device"] == "curves file speech_en.json"
+    assert computed["status"] == "done" and "CPU" in computed["device"], computed
+    assert abs(computed["keys"] - cached["keys"]) <= 26       # the same line, keyed from the model
