@@ -1,5 +1,6 @@
 """``python -m inference evaluate --model DIR --data DIR [--split test] [--out report.json]
-[--per-clip] [--engine]``: score a model against reference phones or capture targets.
+[--per-clip] [--engine] [--runtime DIR [--condition NAME ...]]``: score a model against
+reference phones or capture targets.
 
 Owns running a checkpoint over every utterance of a corpus split, turning reference phones into
 class segments and sound-timed reference curves, scoring three systems with metrics.py (the model,
@@ -13,8 +14,15 @@ product path, ``LipSyncEngine.predict``, instead (the encoder then windows the c
 production); ``--runtime DIR`` runs the shipped ONNX Runtime engine on that runtime model folder,
 with ``--min-window`` choosing how short clips are windowed (lipsync_runtime.windows).
 
+``--condition NAME`` (repeatable, or ``all``; with ``--runtime`` only) also scores every clip
+degraded by a recording condition (inference.training.conditions: noise, reverb, telephone,
+whisper, shout): the degraded wave goes to the engine and to the loudness baseline, the reference
+phones stay as they are. The report's "per_language" stays the clean one; "conditions" holds each
+condition's summaries per language and their difference from clean ("vs_clean"), and the printed
+output ends with a Markdown table of condition rows.
+
 Imports: numpy, torch, inference.checkpoint, inference.heads, inference.articulation,
-inference.training.features / metrics (inference.pipeline with --engine).
+inference.training.features / metrics / conditions (inference.pipeline with --engine).
 """
 from __future__ import annotations
 
@@ -30,6 +38,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from inference.training import conditions as conds
 from inference.training import metrics
 from inference.training.metrics import Segment
 
@@ -41,6 +50,14 @@ GOALS = {"aperture_auc": (0.97, 1.0), "closure_recall": (0.95, 1.0), "rounding_a
          "lip_roll_auc": (0.9, 1.0), "silence_closed": (1.0, 1.0), "lag_ms": (10.0, 100.0)}
 TABLE_KEYS = ("aperture_auc", "closure_recall", "false_closures", "rounding_auc", "lip_roll_auc",
               "silence_ratio", "silence_closed", "lag_ms", "lag_vs_targets_ms", "mae")
+# The condition table's columns: (label, summary key, pooled over clips?)
+CONDITION_COLUMNS = (("aperture AUC", "aperture_auc", True),
+                     ("closure recall", "closure_recall", True),
+                     ("closure recall (clip mean)", "closure_recall", False),
+                     ("false closures", "false_closures", True),
+                     ("rounding AUC", "rounding_auc", True), ("f/v AUC", "lip_roll_auc", True),
+                     ("silence closed", "silence_closed", False), ("lag ms", "lag_ms", False),
+                     ("MAE", "mae", False))
 
 
 def phone_segments(record: dict, n_frames: int, frame_rate: float = 50.0) -> list[Segment]:
@@ -70,13 +87,19 @@ def _head_predictor(model_dir: Path, device: str) -> tuple[dict, Callable[[np.nd
 def evaluate(model_dir: Path, data_dir: Path, split: str = "test", cache_dir: Path | None = None,
              device: str = "cpu", engine: bool = False, langs: tuple[str, ...] | None = None,
              per_clip: bool = False, runtime: Path | None = None,
-             min_window_s: float | None | str = "model", pack: bool = False) -> dict[str, Any]:
-    """The evaluation report (a JSON-ready dict) of ``model_dir`` on ``split`` of ``data_dir``."""
+             min_window_s: float | None | str = "model", pack: bool = False,
+             conditions: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """The evaluation report (a JSON-ready dict) of ``model_dir`` on ``split`` of ``data_dir``,
+    clean and under each of ``conditions`` (names of inference.training.conditions)."""
     import torch
     from inference.training.config import _default_cache
-    from inference.training.features import (compute_targets, fill_cache, fill_targets, plan,
-                                              read_wave)
+    from inference.training.features import fill_cache, fill_targets, plan, read_wave
     torch.set_num_threads(min(2, os.cpu_count() or 1))
+    names = conds.expand(conditions)
+    if len(names) > 1 and runtime is None:
+        raise ValueError("Conditions other than clean run on the shipped engine only; add "
+                         "--runtime DIR (the cached-features and --engine paths score clean "
+                         "audio).")
     config, run_head = _head_predictor(model_dir, device)
     spec = config["encoder"]
     cache = Path(cache_dir) if cache_dir else Path(_default_cache())
@@ -95,40 +118,19 @@ def evaluate(model_dir: Path, data_dir: Path, split: str = "test", cache_dir: Pa
     else:
         fill_cache(utts, spec, device)
 
-    packed: list[np.ndarray] = []
-    if pack:                  # the runtime's batch path: clips share encoder windows, in order
-        if runtime is None:
-            raise ValueError("--pack needs --runtime (it is the runtime engine's batch path).")
-        packed = lip_engine.predict_many([read_wave(u.wav) for u in utts])
-    clips: dict[str, list[dict]] = defaultdict(list)
-    for i, utt in enumerate(utts):
-        record = utt.record()
-        target = utt.load_targets()                                   # (frames, 26) at 50 Hz
-        n = len(target)
-        if pack:
-            pred = metrics_fit(packed[i], n)
-        elif runtime is not None:      # the model's own 50 Hz frames, as the cached path scores
-            pred = metrics_fit(lip_engine.predict_wave(read_wave(utt.wav)), n)
-        elif engine:
-            curves = lip_engine.predict(str(utt.wav), None, None, 50.0)
-            pred = metrics_fit(np.asarray(curves.frames, dtype=np.float32), n)
-        else:
-            pred = metrics_fit(run_head(utt.load_features()), n)
-            pred = gate_silence(pred, read_wave(utt.wav))
-        segments = sound_ref = None
-        if record.get("phones"):
-            segments = phone_segments(record, n)
-            sound_ref = compute_targets(record, utt.meta, n, lead=False)
-        wave = read_wave(utt.wav)
-        systems = {"model": pred, "loudness": metrics_fit(metrics.loudness_curves(wave), n),
-                   "reference": target}
-        for name, curves in systems.items():
-            m = metrics.clip_metrics(curves, target, segments, sound_ref)
-            m.update(key=utt.key, lang=utt.lang, voice=utt.voice, system=name)
-            clips[name].append(m)
-        log.info("clip %d/%d %s: aperture AUC %.3f, closure recall %.3f, lag %.0f ms", i + 1,
-                 len(utts), utt.key, clips["model"][-1].get("aperture_auc", math.nan),
-                 clips["model"][-1].get("closure_recall", math.nan), clips["model"][-1]["lag_ms"])
+    if pack and runtime is None:
+        raise ValueError("--pack needs --runtime (it is the runtime engine's batch path).")
+    talkers = [conds.Talker(clip_id(u), u.voice, read_wave(u.wav)) for u in utts] \
+        if any(conds.parse(c)[0] == "babble" for c in names) else []
+    by_condition: dict[str, dict[str, list[dict]]] = {}
+    for condition in names:
+        waves = [read_wave(u.wav) for u in utts]
+        if condition != "clean":
+            waves = [conds.degrade(w, condition, clip_id(u), u.voice, talkers)[0]
+                     for w, u in zip(waves, utts)]
+        by_condition[condition] = _score(utts, waves, condition, lip_engine if engine else None,
+                                         runtime is not None, pack, run_head)
+    clips = by_condition["clean"]
 
     report: dict[str, Any] = {"model": str(model_dir), "data": str(data_dir), "split": split,
                               "path": ("runtime " + str(runtime) + f" (min window {min_window_s}"
@@ -138,18 +140,93 @@ def evaluate(model_dir: Path, data_dir: Path, split: str = "test", cache_dir: Pa
                               "training": {k: config.get("training", {}).get(k) for k in
                                            ("name", "steps", "best_valid_loss", "wall_time_s")},
                               "definitions": metrics.__doc__, "per_language": {}}
-    for lang in sorted({u.lang for u in utts}) + ["all"]:
-        block = {}
-        for name in SYSTEMS:
-            chosen = [c for c in clips[name] if lang == "all" or c["lang"] == lang]
-            block[name] = metrics.summarize(chosen)
-        block["goals"] = goals(block["model"])
-        report["per_language"][lang] = block
+    langs_all = sorted({u.lang for u in utts}) + ["all"]
+    for lang in langs_all:
+        report["per_language"][lang] = _block(clips, lang, SYSTEMS)
+    if len(names) > 1:
+        report["conditions"] = {}
+        for condition in names:
+            per_lang = {}
+            for lang in langs_all:
+                block = _block(by_condition[condition], lang, ("model", "loudness"))
+                block["vs_clean"] = {s: compare(block[s], report["per_language"][lang][s])
+                                     for s in ("model", "loudness")}
+                per_lang[lang] = block
+            report["conditions"][condition] = {"definition": conds.describe(condition),
+                                               "per_language": per_lang}
     if per_clip:
-        report["clips"] = [{k: v for k, v in metrics.strip_pool(c).items()
-                            if k != "params" or name == "model"}
-                           for name in SYSTEMS for c in clips[name]]
+        report["clips"] = [dict({k: v for k, v in metrics.strip_pool(c).items()
+                                 if k != "params" or name == "model"}, condition=condition)
+                           for condition in names for name in SYSTEMS
+                           for c in by_condition[condition][name]]
     return metrics.json_safe(report)
+
+
+def clip_id(utt) -> str:
+    """"<lang>/<voice>/<id>": a clip's name without its corpus folder (seeds its conditions)."""
+    return utt.key.split("/", 1)[1]
+
+
+def _block(clips: dict[str, list[dict]], lang: str, systems: tuple[str, ...]) -> dict:
+    block = {}
+    for name in systems:
+        block[name] = metrics.summarize([c for c in clips[name]
+                                         if lang == "all" or c["lang"] == lang])
+    block["goals"] = goals(block["model"])
+    return block
+
+
+def compare(summary: dict, clean: dict) -> dict[str, Any]:
+    """Condition minus clean for every table metric (means over clips) and, under "pooled", for
+    the class metrics pooled over clips; NaN where either side has no value."""
+    def diff(a, b):
+        ok = all(isinstance(v, (int, float)) and not math.isnan(v) for v in (a, b))
+        return float(a - b) if ok else math.nan
+    out: dict[str, Any] = {k: diff(summary.get(k), clean.get(k)) for k in TABLE_KEYS}
+    out["pooled"] = {k: diff(summary.get("pooled", {}).get(k), clean.get("pooled", {}).get(k))
+                     for k in metrics.CLASS_METRICS}
+    return out
+
+
+def _score(utts: list, waves: list[np.ndarray], condition: str, lip_engine, runtime: bool,
+           pack: bool, run_head: Callable[[np.ndarray], np.ndarray]) -> dict[str, list[dict]]:
+    """Per-clip metrics of every system on ``waves`` (one (samples,) 16 kHz wave per utterance:
+    the clip itself, or its degraded copy when ``runtime``)."""
+    from inference.training.features import compute_targets
+    packed: list[np.ndarray] = []
+    if pack:                  # the runtime's batch path: clips share encoder windows, in order
+        packed = lip_engine.predict_many(waves)
+    clips: dict[str, list[dict]] = defaultdict(list)
+    for i, utt in enumerate(utts):
+        record = utt.record()
+        target = utt.load_targets()                                   # (frames, 26) at 50 Hz
+        n = len(target)
+        wave = waves[i]
+        if pack:
+            pred = metrics_fit(packed[i], n)
+        elif runtime:                  # the model's own 50 Hz frames, as the cached path scores
+            pred = metrics_fit(lip_engine.predict_wave(wave), n)
+        elif lip_engine is not None:   # torch product path (clean audio only)
+            curves = lip_engine.predict(str(utt.wav), None, None, 50.0)
+            pred = metrics_fit(np.asarray(curves.frames, dtype=np.float32), n)
+        else:
+            pred = metrics_fit(run_head(utt.load_features()), n)
+            pred = gate_silence(pred, wave)
+        segments = sound_ref = None
+        if record.get("phones"):
+            segments = phone_segments(record, n)
+            sound_ref = compute_targets(record, utt.meta, n, lead=False)
+        systems = {"model": pred, "loudness": metrics_fit(metrics.loudness_curves(wave), n),
+                   "reference": target}
+        for name, curves in systems.items():
+            m = metrics.clip_metrics(curves, target, segments, sound_ref)
+            m.update(key=utt.key, lang=utt.lang, voice=utt.voice, system=name)
+            clips[name].append(m)
+        log.info("%s clip %d/%d %s: aperture AUC %.3f, closure recall %.3f, lag %.0f ms",
+                 condition, i + 1, len(utts), utt.key,
+                 clips["model"][-1].get("aperture_auc", math.nan),
+                 clips["model"][-1].get("closure_recall", math.nan), clips["model"][-1]["lag_ms"])
+    return clips
 
 
 def gate_silence(curves: np.ndarray, wave: np.ndarray) -> np.ndarray:
@@ -205,6 +282,37 @@ def format_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def format_conditions(report: dict) -> str:
+    """Markdown tables, one per language: a row per condition, the model's metrics (class
+    metrics pooled over clips unless marked clip mean), each with its difference from clean."""
+    if "conditions" not in report:
+        return ""
+    lines = []
+    for lang in report["per_language"]:
+        lines += [f"**{lang}** ({report['per_language'][lang]['model']['clips']} clips; "
+                  "model; in brackets: minus clean)", "",
+                  "| condition | " + " | ".join(c[0] for c in CONDITION_COLUMNS) + " |",
+                  "|---" * (len(CONDITION_COLUMNS) + 1) + "|"]
+        for name, entry in report["conditions"].items():
+            block = entry["per_language"][lang]
+            cells = []
+            for _, key, pooled in CONDITION_COLUMNS:
+                value = (block["model"].get("pooled", {}) if pooled else block["model"]).get(key)
+                delta = (block["vs_clean"]["model"]["pooled"] if pooled
+                         else block["vs_clean"]["model"]).get(key)
+                if not isinstance(value, (int, float)):
+                    cells.append("-")
+                    continue
+                digits = 0 if key == "lag_ms" else 3
+                text = f"{value:.{digits}f}"
+                if name != "clean" and isinstance(delta, (int, float)):
+                    text += f" ({delta:+.{digits}f})"
+                cells.append(text)
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def _write_json_atomic(path: Path, data: Any) -> None:
     from lipsync_core.atomic import write_atomic
     text = json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False).encode("utf-8")
@@ -237,6 +345,10 @@ def main(argv: list[str]) -> int:
                              "under 30 s, 'full' for 30 s always, 'model' for the folder's setting")
     parser.add_argument("--pack", action="store_true",
                         help="with --runtime: clips share encoder windows (the batch path)")
+    parser.add_argument("--condition", action="append", metavar="NAME",
+                        help="with --runtime: also score the clips under this recording "
+                             "condition (repeatable): pink@SNR, brown@SNR, babble@SNR, music@SNR, "
+                             "reverb, telephone, whisper, shout, or all (docs/robustness.md)")
     parser.add_argument("--cache", help="feature cache directory (default: the training cache)")
     parser.add_argument("--lang", action="append", help="only this language (repeatable)")
     parser.add_argument("--device", default="cpu")
@@ -252,7 +364,8 @@ def main(argv: list[str]) -> int:
                           Path(args.cache) if args.cache else None, args.device, args.engine,
                           tuple(args.lang) if args.lang else None, args.per_clip,
                           Path(args.runtime) if args.runtime else None,
-                          _min_window(args.min_window), args.pack)
+                          _min_window(args.min_window), args.pack,
+                          tuple(args.condition) if args.condition else None)
     except Exception as exc:  # bad input: one line for a person; the traceback with --verbose
         if args.verbose or not isinstance(exc, (FileNotFoundError, ValueError)) and \
                 type(exc).__name__ not in ("ModelError", "EncoderError", "AudioError"):
@@ -262,6 +375,8 @@ def main(argv: list[str]) -> int:
     if args.out:
         _write_json_atomic(Path(args.out), report)
     print(format_table(report))
+    if "conditions" in report:
+        print(format_conditions(report))
     if args.out:
         print(f"report written to {args.out}")
     return 0
