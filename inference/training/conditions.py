@@ -16,7 +16,8 @@ the SNR exact.
 Names: ``clean``; ``pink@SNR``, ``brown@SNR``, ``babble@SNR``, ``music@SNR`` (SNR in dB, any
 number; ``all`` uses 10 and 0); ``reverb``; ``telephone``; ``whisper``; ``shout``.
 
-Imports: numpy, inference.corpus.augment (noise, reverb and telephone effects, reused).
+Imports: numpy, lipsync_core.params, inference.corpus.augment (noise, reverb and
+telephone effects, reused).
 """
 from __future__ import annotations
 
@@ -29,8 +30,8 @@ import numpy as np
 
 from inference.corpus.augment import (add_noise, band_limit, colored_noise, reverberate,
                                       speech_level)
+from lipsync_core.params import SAMPLE_RATE  # Hz, every corpus clip
 
-SAMPLE_RATE = 16000                  # Hz, every corpus clip
 NOISE_KINDS = ("pink", "brown", "babble", "music")
 ALL = ("clean", "pink@10", "pink@0", "brown@10", "brown@0", "babble@10", "babble@0",
        "music@10", "music@0", "reverb", "telephone", "whisper", "shout")
