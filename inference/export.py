@@ -15,6 +15,12 @@ project writes ONNX.
 - Weights are stored in float16 (the published Whisper base weights and our heads are float16
   already, so nothing is lost) with a Cast to float32 in the graph, which ONNX Runtime folds when it
   loads the model: half the file size, float32 arithmetic.
+- ``--int8-encoder`` quantises the encoder's matrix products to int8 (ONNX Runtime's dynamic
+  quantisation: int8 weights per output channel, activations quantised per run): about twice as
+  fast on a CPU with AVX-512 VNNI or AVX2, and 26 MB instead of 41 MB for Whisper base. Its
+  features differ a little from float32 ones, so a head meant for it is trained on features from
+  the same int8 encoder (``python -m inference train`` with ``features_runtime``); the config
+  records ``"quantization": "int8"`` and the encoder file's checksum pins it.
 - The folder is written under a temporary name beside the target and renamed into place.
 
 May import: torch, transformers (through inference.encoders), onnx, onnxruntime (to check the
@@ -161,8 +167,23 @@ def store_half(path: Path) -> None:
 
 
 # -- the export ------------------------------------------------------------------------------
-def export_model(checkpoint_dir: str | Path, out_dir: str | Path) -> Path:
-    """Export ``checkpoint_dir`` (a lipsync-checkpoint/1 folder) to a runtime folder ``out_dir``."""
+def quantize_int8(path: Path) -> None:
+    """Rewrite the float32 ONNX model at ``path`` with int8 matrix products (dynamic
+    quantisation, per-channel int8 weights). Deterministic: the same float32 file gives the same
+    bytes, so training features and the shipped encoder agree."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    out = path.with_name(path.stem + ".int8.onnx")
+    logging.getLogger("root").setLevel(logging.ERROR)      # the quantiser's notices
+    quantize_dynamic(str(path), str(out), weight_type=QuantType.QInt8, per_channel=True,
+                     op_types_to_quantize=["MatMul"])
+    out.replace(path)
+
+
+def export_model(checkpoint_dir: str | Path, out_dir: str | Path,
+                 int8_encoder: bool = False) -> Path:
+    """Export ``checkpoint_dir`` (a lipsync-checkpoint/1 folder) to a runtime folder ``out_dir``;
+    ``int8_encoder`` quantises the encoder (see the module docstring)."""
     import torch
 
     from .checkpoint import ModelError, load_checkpoint
@@ -184,6 +205,9 @@ def export_model(checkpoint_dir: str | Path, out_dir: str | Path) -> Path:
     try:
         enc_cfg = _export_encoder(encoder, spec, work)
         _export_head(loaded.head.float().eval(), head_cfg, encoder, work)
+        if int8_encoder:
+            quantize_int8(work / ENCODER_FILE)
+            enc_cfg["quantization"] = "int8"
         for name in (ENCODER_FILE, HEAD_FILE):
             store_half(work / name)
         source_dir = resolve_source(spec)
@@ -310,6 +334,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--checkpoint", default=None,
                         help="checkpoint folder (default: the project's assets/model)")
     parser.add_argument("--out", required=True, help="runtime model folder to write")
+    parser.add_argument("--int8-encoder", action="store_true",
+                        help="quantise the encoder's matrix products to int8 (about 2x faster on "
+                             "CPUs; train the head on its features)")
     parser.add_argument("--verbose", action="store_true")
     try:
         args = parser.parse_args(argv)
@@ -322,7 +349,8 @@ def main(argv: list[str]) -> int:
         from .encoders import EncoderError
         from .pipeline import resolve_model_dir
 
-        out = export_model(resolve_model_dir(args.checkpoint), args.out)
+        out = export_model(resolve_model_dir(args.checkpoint), args.out,
+                           int8_encoder=args.int8_encoder)
     except Exception as exc:                                      # noqa: BLE001 - CLI boundary
         return fail(PROG, exc, args.verbose, expected=isinstance(exc, (ModelError, EncoderError)))
     print(out)

@@ -48,6 +48,8 @@ class TrainConfig:
     cache_dir: str = field(default_factory=_default_cache)
     encode_stream_seconds: float = 0.0            # >0: encode utterances joined into streams of
                                                   # about this many seconds (features.py)
+    features_runtime: str | None = None           # a runtime model folder whose encoder.onnx
+                                                  # makes the features (e.g. an int8 encoder)
     out_dir: str = "out/train/run"                # training state, logs and the final model
     batch_size: int = 16
     crop_seconds: tuple[float, float] = (4.0, 8.0)  # random crop length range per batch

@@ -91,10 +91,12 @@ def _short_hash(data: bytes, n: int = 12) -> str:
     return hashlib.sha1(data).hexdigest()[:n]
 
 
-def encoder_key(spec_dict: dict, stream_seconds: float = 0.0) -> str:
+def encoder_key(spec_dict: dict, stream_seconds: float = 0.0, runtime_sha: str = "") -> str:
     """Directory name of one encoder's features: slug + hash of the whole spec dict (and of the
-    stream length, when streaming)."""
+    stream length, when streaming, and of the runtime encoder file, when it makes them)."""
     keyed = dict(spec_dict, _stream_seconds=float(stream_seconds)) if stream_seconds else spec_dict
+    if runtime_sha:
+        keyed = dict(keyed, _runtime_encoder=runtime_sha)
     canonical = json.dumps(keyed, sort_keys=True, separators=(",", ":")).encode()
     source = Path(str(spec_dict.get("source", ""))).name or str(spec_dict.get("source", ""))
     layer = spec_dict.get("layer", "")
@@ -142,12 +144,29 @@ def _utt_id(row: dict) -> str:
     return str(row.get("id") or Path(row["path"]).stem)
 
 
+def runtime_encoder_sha(runtime: Path | None, spec_dict: dict) -> str:
+    """The sha256 of the encoder file of the runtime model folder ``runtime`` ("" for None),
+    after checking that it is the spec's encoder (kind, source, layer)."""
+    if runtime is None:
+        return ""
+    from lipsync_runtime.model import load_model
+    model = load_model(runtime, verify=True)
+    enc = model.encoder
+    for key in ("kind", "source", "layer"):
+        if enc.get(key) != spec_dict.get(key):
+            raise ValueError(f"The runtime model {runtime} has encoder {key} {enc.get(key)!r} but "
+                             f"the training config asks for {spec_dict.get(key)!r}; export that "
+                             "encoder (python -m inference export) and name it in features_runtime.")
+    return str(model.config["files"][enc["file"]]["sha256"])
+
+
 def plan(corpora: list[Path], spec_dict: dict, cache: Path, splits: tuple[str, ...] | None = None,
-         langs: tuple[str, ...] | None = None, stream_seconds: float = 0.0) -> list[CachedUtterance]:
+         langs: tuple[str, ...] | None = None, stream_seconds: float = 0.0,
+         runtime: Path | None = None) -> list[CachedUtterance]:
     """Where every utterance's features and targets are (or will be) cached. Reads each wav once
-    to hash it (cheap next to encoding)."""
+    to hash it (cheap next to encoding). ``runtime``: see :func:`fill_cache`."""
     cache = Path(cache)
-    enc_dir = cache / encoder_key(spec_dict, stream_seconds)
+    enc_dir = cache / encoder_key(spec_dict, stream_seconds, runtime_encoder_sha(runtime, spec_dict))
     tgt_dir = cache / f"targets-{articulation_key()}"
     out = []
     for corpus in corpora:
@@ -232,16 +251,23 @@ def fill_targets(utts: list[CachedUtterance]) -> None:
 
 
 def fill_cache(utts: list[CachedUtterance], spec_dict: dict, device: str = "cpu",
-               dtype: str = "float32", stream_seconds: float = 0.0) -> None:
+               dtype: str = "float32", stream_seconds: float = 0.0,
+               runtime: Path | None = None) -> None:
     """Compute every missing target and feature file. The encoder is loaded only if needed.
 
     ``stream_seconds`` > 0 encodes the utterances joined into streams of about that many seconds
     (``SpeechEncoder.encode_many``), as long audio is encoded at inference; 0 encodes each alone,
     as a single short clip is. It must match the value ``plan`` was given (it is in the cache key).
+    ``runtime``: a runtime model folder whose ``encoder.onnx`` makes the features instead of the
+    torch encoder (each utterance alone, windowed as the spec says), so a head can be trained on
+    exactly what a quantised shipped encoder gives (``export --int8-encoder``).
     """
     fill_targets(utts)
     todo = [u for u in utts if not u.features.exists()]
     if not todo:
+        return
+    if runtime is not None:
+        _fill_from_runtime(todo, spec_dict, Path(runtime), stream_seconds)
         return
     import torch
     from inference.encoders import EncoderSpec, load_encoder
@@ -264,6 +290,34 @@ def fill_cache(utts: list[CachedUtterance], spec_dict: dict, device: str = "cpu"
             array = fit_frames(array, frames_for(len(wave)), axis=array.ndim - 2)
             save_npy_atomic(utt.features, array.astype(np.float16))
             done_s += utt.duration
+        now = time.monotonic()
+        if now - last > 10 or done_s >= total_s - 1e-6:
+            last = now
+            rate = done_s / max(now - t0, 1e-6)
+            log.info("features %.1f/%.1f min of audio, %.1fx real time, ETA %s",
+                     done_s / 60, total_s / 60, rate, _fmt_s((total_s - done_s) / max(rate, 1e-6)))
+
+
+def _fill_from_runtime(todo: list[CachedUtterance], spec_dict: dict, runtime: Path,
+                       stream_seconds: float) -> None:
+    """Features of ``todo`` from the runtime model folder's ONNX encoder (see fill_cache)."""
+    from inference.encoders import EncoderSpec
+    from lipsync_runtime.engine import RuntimeEngine
+    if stream_seconds:
+        raise ValueError("features_runtime encodes each utterance alone; set "
+                         "encode_stream_seconds to 0.")
+    spec = EncoderSpec.from_dict(spec_dict)
+    engine = RuntimeEngine(runtime, device="cpu", min_window_s=spec.min_window_s)
+    engine.full_window, engine.margin = spec.window_frames, spec.margin_frames
+    total_s = sum(u.duration for u in todo)
+    log.info("encoding %d utterances (%.1f min of audio) with the runtime encoder of %s",
+             len(todo), total_s / 60, runtime)
+    t0, done_s, last = time.monotonic(), 0.0, 0.0
+    for utt in todo:
+        wave = read_wave(utt.wav)
+        array = fit_frames(engine.encode(wave), frames_for(len(wave)), axis=-2)
+        save_npy_atomic(utt.features, array.astype(np.float16))
+        done_s += utt.duration
         now = time.monotonic()
         if now - last > 10 or done_s >= total_s - 1e-6:
             last = now
@@ -305,9 +359,10 @@ def main(argv: list[str]) -> int:
     from inference.encoders import EncoderSpec
     spec = EncoderSpec.from_dict(cfg.encoder).to_dict()
     splits = tuple(cfg.train_splits) + (cfg.valid_split,)
+    runtime = Path(cfg.features_runtime) if cfg.features_runtime else None
     utts = plan(cfg.corpus_paths, spec, Path(cfg.cache_dir), splits, cfg.langs,
-                cfg.encode_stream_seconds)
-    fill_cache(utts, spec, cfg.device, stream_seconds=cfg.encode_stream_seconds)
+                cfg.encode_stream_seconds, runtime)
+    fill_cache(utts, spec, cfg.device, stream_seconds=cfg.encode_stream_seconds, runtime=runtime)
     print(f"{len(utts)} utterances cached under {cfg.cache_dir}")
     return 0
 

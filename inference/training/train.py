@@ -134,11 +134,12 @@ def train(cfg, resume: bool = False, stop_at: int | None = None) -> dict[str, An
     from inference.training.selection import select_by_voice
     spec = EncoderSpec.from_dict(cfg.encoder).to_dict()     # defaults resolved: the cache key
     splits = tuple(cfg.train_splits) + (cfg.valid_split,)
+    runtime = Path(cfg.features_runtime).expanduser() if cfg.features_runtime else None
     utts = plan(cfg.corpus_paths, spec, Path(cfg.cache_dir), splits, cfg.langs,
-                cfg.encode_stream_seconds)
+                cfg.encode_stream_seconds, runtime)
     utts = select_by_voice(utts, cfg.voice_minutes, cfg.default_voice_minutes, cfg.seed,
                            tuple(cfg.train_splits))
-    fill_cache(utts, spec, cfg.device, stream_seconds=cfg.encode_stream_seconds)
+    fill_cache(utts, spec, cfg.device, stream_seconds=cfg.encode_stream_seconds, runtime=runtime)
     train_ex = [Example.load(u) for u in utts if u.split in cfg.train_splits]
     valid_ex = [Example.load(u) for u in utts if u.split == cfg.valid_split]
     if not train_ex:

@@ -197,3 +197,54 @@ def test_transformer_on_all_layers_trains_and_saves_fp16(setup):
     assert loaded.config["dtype"] == "float16"
     assert loaded.head_cfg.kind == "transformer" and loaded.head_cfg.num_encoder_layers == 3
     assert loaded.config["encoder"]["layer"] == "all"
+
+
+@pytest.mark.slow
+def test_head_trained_on_int8_cut_window_features_exports_with_that_encoder(
+        setup, tiny_whisper_dir, make_tiny_checkpoint, export_runtime, tmp_path):
+    """The fast runtime's features end to end: an int8 encoder exported once makes the training
+    features (windows cut to each utterance), and the trained head's export gets the very same
+    encoder file, so the shipped model runs on what its head learned."""
+    import onnx
+
+    from inference.export import export_model
+    from inference.training import train
+    from inference.training.features import read_wave
+    from lipsync_runtime.engine import RuntimeEngine
+    from lipsync_runtime.model import load_model
+
+    root, corpus, _ = setup
+    seed_ckpt = make_tiny_checkpoint(tmp_path / "seed", tiny_whisper_dir, kind="transformer",
+                                     encoder_kind="whisper")
+    features_rt = export_model(seed_ckpt, tmp_path / "int8", int8_encoder=True)
+    again = export_model(seed_ckpt, tmp_path / "int8_again", int8_encoder=True)
+    model = load_model(features_rt)
+    assert model.encoder["quantization"] == "int8"
+    sha = model.config["files"]["encoder.onnx"]["sha256"]
+    assert load_model(again).config["files"]["encoder.onnx"]["sha256"] == sha    # deterministic
+    ops = {node.op_type for node in onnx.load(str(features_rt / "encoder.onnx")).graph.node}
+    assert {"MatMulInteger", "DynamicQuantizeLinear"} <= ops
+
+    cfg = _repo_config("tiny_transformer_test.json", corpus, tiny_whisper_dir, root)
+    cfg["encoder"] = {"kind": "whisper", "source": str(tiny_whisper_dir), "layer": -1,
+                      "min_window_s": 1.0}
+    cfg.update(features_runtime=str(features_rt), encode_stream_seconds=0,
+               out_dir=str(root / "int8cut"))
+    path = root / "int8cut.json"
+    path.write_text(json.dumps(cfg))
+    assert train.main(["--config", str(path)]) == 0
+
+    # the cached features are the int8 encoder's on a window cut to the utterance
+    engine = RuntimeEngine(features_rt, device="cpu", min_window_s=1.0)
+    wav = corpus / "en" / "synth" / "u00.wav"
+    cached = [p for p in (root / "cache").rglob("u00.*.npy")
+              if "targets-" not in str(p) and "whisper" in str(p)]
+    (feature_file,) = cached
+    expected = engine.encode(read_wave(wav)).astype(np.float16)
+    assert np.array_equal(np.load(feature_file), expected)
+
+    shipped = export_runtime(root / "int8cut" / "model", tmp_path / "shipped")   # float32
+    int8 = export_model(root / "int8cut" / "model", tmp_path / "shipped8", int8_encoder=True)
+    assert load_model(int8).config["files"]["encoder.onnx"]["sha256"] == sha
+    assert load_model(int8).encoder["min_window_frames"] == 50
+    assert load_model(shipped).encoder.get("quantization") is None
