@@ -28,6 +28,7 @@ export), inference.*, lipsync_core, lipsync_runtime.
 """
 from __future__ import annotations
 
+import argparse
 import datetime as _dt
 import json
 import logging
@@ -181,9 +182,10 @@ def quantize_int8(path: Path) -> None:
 
 
 def export_model(checkpoint_dir: str | Path, out_dir: str | Path,
-                 int8_encoder: bool = False) -> Path:
+                 int8_encoder: bool | None = None) -> Path:
     """Export ``checkpoint_dir`` (a lipsync-checkpoint/1 folder) to a runtime folder ``out_dir``;
-    ``int8_encoder`` quantises the encoder (see the module docstring)."""
+    ``int8_encoder`` quantises the encoder (see the module docstring); None = as the head was
+    trained (the checkpoint's ``features_encoder``), else float32."""
     import torch
 
     from .checkpoint import ModelError, load_checkpoint
@@ -194,6 +196,9 @@ def export_model(checkpoint_dir: str | Path, out_dir: str | Path,
     device = torch.device("cpu")
     loaded = load_checkpoint(checkpoint_dir, device, torch.float32)
     spec = loaded.encoder_spec
+    learned = (loaded.config.get("training") or {}).get("features_encoder") or {}
+    if int8_encoder is None:
+        int8_encoder = learned.get("quantization") == "int8"
     encoder = load_encoder(spec, device, torch.float32)
     head_cfg = loaded.head_cfg
     if encoder.dim != head_cfg.in_dim:
@@ -210,6 +215,10 @@ def export_model(checkpoint_dir: str | Path, out_dir: str | Path,
             enc_cfg["quantization"] = "int8"
         for name in (ENCODER_FILE, HEAD_FILE):
             store_half(work / name)
+        if learned.get("sha256") and file_entry(work / ENCODER_FILE)["sha256"] != learned["sha256"]:
+            log.warning("the exported encoder is not the one this head was trained on (another "
+                        "quantisation, or another onnx/onnxruntime/torch version); check the "
+                        "export with python -m inference evaluate --runtime before shipping it")
         source_dir = resolve_source(spec)
         licence = _copy_licence(source_dir, work)
         files = {name: file_entry(work / name) for name in sorted(p.name for p in work.iterdir())}
@@ -334,9 +343,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--checkpoint", default=None,
                         help="checkpoint folder (default: the project's assets/model)")
     parser.add_argument("--out", required=True, help="runtime model folder to write")
-    parser.add_argument("--int8-encoder", action="store_true",
+    parser.add_argument("--int8-encoder", action=argparse.BooleanOptionalAction, default=None,
                         help="quantise the encoder's matrix products to int8 (about 2x faster on "
-                             "CPUs; train the head on its features)")
+                             "CPUs); default: as the checkpoint's head was trained")
     parser.add_argument("--verbose", action="store_true")
     try:
         args = parser.parse_args(argv)

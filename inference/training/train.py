@@ -266,6 +266,12 @@ def train(cfg, resume: bool = False, stop_at: int | None = None) -> dict[str, An
         "history": progress["history"][-50:],
         "config": cfg.to_dict(),
     }
+    if runtime is not None:         # the encoder file the head learned from; export matches it
+        from lipsync_runtime.model import load_model
+        features_model = load_model(runtime, verify=False)
+        summary["features_encoder"] = {
+            "quantization": features_model.encoder.get("quantization"),
+            "sha256": features_model.config["files"][features_model.encoder["file"]]["sha256"]}
     final = build_head(head_cfg)
     final.load_state_dict(best_weights, strict=True)
     save_checkpoint(out / "model", final, head_cfg, spec, training=summary,

@@ -243,8 +243,10 @@ def test_head_trained_on_int8_cut_window_features_exports_with_that_encoder(
     expected = engine.encode(read_wave(wav)).astype(np.float16)
     assert np.array_equal(np.load(feature_file), expected)
 
-    shipped = export_runtime(root / "int8cut" / "model", tmp_path / "shipped")   # float32
-    int8 = export_model(root / "int8cut" / "model", tmp_path / "shipped8", int8_encoder=True)
+    shipped = export_runtime(root / "int8cut" / "model", tmp_path / "shipped")
+    int8 = export_model(root / "int8cut" / "model", tmp_path / "shipped8")   # as trained
     assert load_model(int8).config["files"]["encoder.onnx"]["sha256"] == sha
     assert load_model(int8).encoder["min_window_frames"] == 50
-    assert load_model(shipped).encoder.get("quantization") is None
+    plain = export_model(root / "int8cut" / "model", tmp_path / "plain", int8_encoder=False)
+    assert load_model(plain).encoder.get("quantization") is None
+    assert load_model(shipped).encoder["quantization"] == "int8"      # the CLI's default too
