@@ -250,3 +250,10 @@ def test_head_trained_on_int8_cut_window_features_exports_with_that_encoder(
     plain = export_model(root / "int8cut" / "model", tmp_path / "plain", int8_encoder=False)
     assert load_model(plain).encoder.get("quantization") is None
     assert load_model(shipped).encoder["quantization"] == "int8"      # the CLI's default too
+    both = export_model(root / "int8cut" / "model", tmp_path / "both", int8_head=True)
+    assert load_model(both).head["quantization"] == "int8"
+    ops = {node.op_type for node in onnx.load(str(both / "head.onnx")).graph.node}
+    assert "MatMulInteger" in ops
+    wave = read_wave(wav)
+    close = RuntimeEngine(int8, device="cpu").predict_wave(wave)
+    assert np.abs(RuntimeEngine(both, device="cpu").predict_wave(wave) - close).max() < 0.2
