@@ -90,6 +90,10 @@ def resample_curves(curves: np.ndarray, dst_fps: float, src_hz: float = FRAME_RA
     N = num_frames(T, dst_fps, src_hz)
     if N == 0:
         return np.zeros((0, len(PARAMS)), dtype=np.float32)
+    if dst_fps == src_hz and N == T:
+        # Same rate: frame k is sample k. The window mean below would blur each "mean" curve by
+        # a quarter of its neighbours (weights 1/8, 3/4, 1/8) and soften short closures.
+        return curves.astype(np.float32)
     centre = np.arange(N, dtype=np.float64) * (src_hz / dst_fps)   # (N,) in source samples
     half = 0.5 * src_hz / dst_fps                                    # half window, samples
     lo, hi = centre - half, centre + half

@@ -81,12 +81,11 @@ def test_50hz_to_50hz_keeps_samples():
     rng = np.random.default_rng(0)
     curves = rng.uniform(0, 1, (64, NUM_PARAMS)).astype(np.float32)
     out = resample_curves(curves, 50.0)
-    # peak params: never closer to rest than the sample itself
-    assert np.all(out[:, CLOSE] >= curves[:, CLOSE] - 1e-6)
-    # mean params: box average of width one sample around each sample
-    np.testing.assert_allclose(out[5:-5, JAW],
-                               0.75 * curves[5:-5, JAW] + 0.125 * (curves[4:-6, JAW] +
-                                                                   curves[6:-4, JAW]), atol=1e-5)
+    # the same rate is the samples themselves: no window average softening a 40 ms closure
+    np.testing.assert_array_equal(out, curves)
+    # a rate a hair off 50 still summarises windows (and stays close)
+    near = resample_curves(curves, 50.001)
+    assert np.all(near[:64, CLOSE] >= curves[:, CLOSE] - 1e-3)
 
 
 def test_empty_and_bad_input():
