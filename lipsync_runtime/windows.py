@@ -2,6 +2,7 @@
 ONNX Runtime engine and the torch path.
 
 Owns: ``frames_for``, ``Window`` and ``plan_windows`` (encoder windows with discarded margins),
+``fitted_margin`` (the margins of a model trained on cut windows),
 ``chunk_windows`` (equal-length head windows around cores), ``encoder_window_frames`` (how long
 the encoder's window is for a clip).
 May import: the standard library and lipsync_core. Ships in the extension.
@@ -48,6 +49,27 @@ def plan_windows(total: int, window: int, margin: int) -> list[Window]:
         keep_stop = total if last else start + window - margin
         plan.append(Window(start, start + window, keep_start, keep_stop))
     return plan
+
+
+MIN_CONTEXT_FRAMES = 50     # 1 s: the least context a cut-window model's window edge gets
+
+
+def fitted_margin(total: int, window: int, margin: int,
+                  floor: int = MIN_CONTEXT_FRAMES) -> int:
+    """The margin for ``total`` frames of long audio under a model trained on windows cut to
+    each clip: the fewest windows that keep at least ``floor`` frames of context at every seam,
+    with all the room they have to spare given to context, up to ``margin``.
+
+    The full-window plan (``margin`` 250, 5 s) hops 20 s; this one hops up to 28 s, so an hour
+    takes 129 windows instead of 180, and 45-55 s clips two instead of three. Such a head learned
+    from clips whose edges had no context at all, so a 1-5 s margin is more than it ever saw.
+    """
+    margin, floor = int(margin), min(int(floor), int(margin))
+    if total <= window:
+        return margin
+    count = -(-(total - window) // (window - 2 * floor)) + 1         # windows at the floor
+    hop = -(-(total - window) // (count - 1))                        # the widest even hop
+    return max(floor, min(margin, (window - hop) // 2))
 
 
 def encoder_window_frames(total: int, full: int, min_frames: int | None) -> int:

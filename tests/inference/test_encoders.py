@@ -78,6 +78,18 @@ def test_from_dict_refuses_unknown_keys():
 
 # -- window plan ------------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("total,windows", [(1400, 1), (2250, 2), (2750, 2), (3000, 3), (3750, 3),
+                                           (180000, 129)])
+def test_fitted_margins_take_the_fewest_windows_with_a_second_of_context(total, windows):
+    from lipsync_runtime.windows import MIN_CONTEXT_FRAMES, fitted_margin
+    margin = fitted_margin(total, 1500, 250)
+    plan = plan_windows(total, 1500, margin)
+    assert len(plan) == windows and MIN_CONTEXT_FRAMES <= margin <= 250
+    assert len(plan_windows(total, 1500, MIN_CONTEXT_FRAMES)) == windows     # no fewer possible
+    assert plan[-1].keep_stop == total and all(a.keep_stop == b.keep_start
+                                               for a, b in zip(plan, plan[1:]))
+
+
 @pytest.mark.parametrize("total", [1, 99, 100, 101, 250, 1499, 1500, 1501, 3000, 4321])
 @pytest.mark.parametrize("window,margin", [(100, 10), (1500, 250), (1000, 100)])
 def test_windows_tile_the_output_with_context(total, window, margin):
