@@ -277,7 +277,7 @@ def fill_cache(utts: list[CachedUtterance], spec_dict: dict, device: str = "cpu"
     log.info("encoding %d utterances (%.1f min of audio) with %s%s", len(todo), total_s / 60,
              spec_dict.get("source"),
              f", in {stream_seconds:g} s streams" if stream_seconds else ", one at a time")
-    t0, done_s, last = time.monotonic(), 0.0, 0.0
+    report = _Progress(total_s)
     for group in _groups(todo, stream_seconds):
         waves = [read_wave(u.wav) for u in group]
         with torch.inference_mode():
@@ -289,13 +289,7 @@ def fill_cache(utts: list[CachedUtterance], spec_dict: dict, device: str = "cpu"
             array = f.detach().to("cpu", torch.float32).numpy()
             array = fit_frames(array, frames_for(len(wave)), axis=array.ndim - 2)
             save_npy_atomic(utt.features, array.astype(np.float16))
-            done_s += utt.duration
-        now = time.monotonic()
-        if now - last > 10 or done_s >= total_s - 1e-6:
-            last = now
-            rate = done_s / max(now - t0, 1e-6)
-            log.info("features %.1f/%.1f min of audio, %.1fx real time, ETA %s",
-                     done_s / 60, total_s / 60, rate, _fmt_s((total_s - done_s) / max(rate, 1e-6)))
+        report.add(sum(u.duration for u in group))
 
 
 def _fill_from_runtime(todo: list[CachedUtterance], spec_dict: dict, runtime: Path,
@@ -312,18 +306,30 @@ def _fill_from_runtime(todo: list[CachedUtterance], spec_dict: dict, runtime: Pa
     total_s = sum(u.duration for u in todo)
     log.info("encoding %d utterances (%.1f min of audio) with the runtime encoder of %s",
              len(todo), total_s / 60, runtime)
-    t0, done_s, last = time.monotonic(), 0.0, 0.0
+    report = _Progress(total_s)
     for utt in todo:
         wave = read_wave(utt.wav)
         array = fit_frames(engine.encode(wave), frames_for(len(wave)), axis=-2)
         save_npy_atomic(utt.features, array.astype(np.float16))
-        done_s += utt.duration
+        report.add(utt.duration)
+
+
+class _Progress:
+    """A log line about every 10 s (and at the end) while features are made."""
+
+    def __init__(self, total_s: float) -> None:
+        self.total_s, self.done_s = total_s, 0.0
+        self.t0 = self.last = time.monotonic()
+
+    def add(self, seconds: float) -> None:
+        self.done_s += seconds
         now = time.monotonic()
-        if now - last > 10 or done_s >= total_s - 1e-6:
-            last = now
-            rate = done_s / max(now - t0, 1e-6)
+        if now - self.last > 10 or self.done_s >= self.total_s - 1e-6:
+            self.last = now
+            rate = self.done_s / max(now - self.t0, 1e-6)
             log.info("features %.1f/%.1f min of audio, %.1fx real time, ETA %s",
-                     done_s / 60, total_s / 60, rate, _fmt_s((total_s - done_s) / max(rate, 1e-6)))
+                     self.done_s / 60, self.total_s / 60, rate,
+                     _fmt_s((self.total_s - self.done_s) / max(rate, 1e-6)))
 
 
 def _groups(utts: list[CachedUtterance], stream_seconds: float) -> list[list[CachedUtterance]]:
