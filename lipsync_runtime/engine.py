@@ -32,8 +32,7 @@ from .logmel import log_mel
 from .model import RuntimeModel, load_model
 from .predict import CancelFn, ProgressFn, Timings, predict_file
 from .providers import describe, make_session
-from .windows import (chunk_windows, encoder_window_frames, fitted_margin, frames_for,
-                      plan_windows)
+from .windows import chunk_windows, encoder_plan, frames_for
 
 log = logging.getLogger(__name__)
 
@@ -163,11 +162,7 @@ class RuntimeEngine:
         """(samples,) at 16 kHz -> (frames, dim) or (layers, frames, dim) float32 at 50 Hz."""
         wave = check_wave(wave)
         total = frames_for(wave.size)
-        window = encoder_window_frames(total, self.full_window, self.min_window_frames)
-        margin = self.margin if window >= self.full_window else 0
-        if self.min_window_frames is not None:          # a cut-window model: fewer windows
-            margin = fitted_margin(total, window, margin)
-        plan = plan_windows(total, window, margin)
+        window, plan = encoder_plan(total, self.full_window, self.margin, self.min_window_frames)
         prepared = self._prepare(wave, total)
         layers = int(self.model.encoder["num_layers_out"])
         dim = int(self.model.encoder["dim"])

@@ -2,7 +2,8 @@
 ONNX Runtime engine and the torch path.
 
 Owns: ``frames_for``, ``Window`` and ``plan_windows`` (encoder windows with discarded margins),
-``fitted_margin`` (the margins of a model trained on cut windows),
+``fitted_margin`` (the margins of a model trained on cut windows), ``encoder_plan`` (the
+whole encoder plan of a clip, for both engines),
 ``chunk_windows`` (equal-length head windows around cores), ``encoder_window_frames`` (how long
 the encoder's window is for a clip).
 May import: the standard library and lipsync_core. Ships in the extension.
@@ -84,6 +85,21 @@ def encoder_window_frames(total: int, full: int, min_frames: int | None) -> int:
         return full
     want = max(int(total), int(min_frames), 1)
     return min(full, -(-want // 50) * 50)
+
+
+def encoder_plan(total: int, full: int, margin: int,
+                 min_frames: int | None) -> tuple[int, list[Window]]:
+    """(window length, windows) for a clip of ``total`` frames: the one plan both engines use.
+
+    ``full``/``margin``: the spec's window and margin; ``min_frames``: None for a model trained on
+    full (padded) windows, else the shortest cut window (:func:`encoder_window_frames`). A cut
+    window has no margins; a cut-window model plans long audio with :func:`fitted_margin`.
+    """
+    window = encoder_window_frames(total, full, min_frames)
+    margin = margin if window >= full else 0
+    if min_frames is not None:
+        margin = fitted_margin(total, window, margin)
+    return window, plan_windows(total, window, margin)
 
 
 def chunk_windows(T: int, core: int, context: int) -> list[tuple[int, int, int, int]]:

@@ -25,8 +25,8 @@ import torch
 from inference.encoders.spec import FRAME_RATE_HZ, EncoderError, EncoderSpec, EncodingCancelled
 from lipsync_core.params import HOP_SAMPLES, SAMPLE_RATE  # noqa: F401 (re-exported)
 from lipsync_runtime.audio import check_wave
-from lipsync_runtime.windows import (Window, encoder_window_frames,  # noqa: F401
-                                     fitted_margin, frames_for, plan_windows)
+from lipsync_runtime.windows import (Window, encoder_plan, frames_for,  # noqa: F401
+                                     plan_windows)
 
 log = logging.getLogger(__name__)
 
@@ -101,11 +101,8 @@ class SpeechEncoder:
         """
         wave = check_wave(wave)
         total = frames_for(wave.size)
-        window = encoder_window_frames(total, self.spec.window_frames, self.spec.min_window_frames)
-        margin = self.spec.margin_frames if window >= self.spec.window_frames else 0
-        if self.spec.min_window_frames is not None:      # a cut-window model: fewer windows
-            margin = fitted_margin(total, window, margin)
-        plan = plan_windows(total, window, margin)          # the runtime engine plans the same
+        window, plan = encoder_plan(total, self.spec.window_frames, self.spec.margin_frames,
+                                    self.spec.min_window_frames)   # as the runtime engine plans
         shape = (total, self.dim) if self.spec.layer != "all" else (self.num_hidden, total, self.dim)
         out = torch.empty(shape, dtype=self.dtype, device=self.device)
         with torch.inference_mode():
