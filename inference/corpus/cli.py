@@ -2,7 +2,7 @@
 
     corpus build --out DIR [--lang en,ja] [--voices a,b] [--families piper,espeak] [--minutes N]
                  [--seed S] [--jobs N]
-    corpus augment --in DIR --out DIR [--copies N] [--seed S]
+    corpus augment --in DIR --out DIR [--copies N] [--seed S] [--recording]
     corpus align --audio-dir DIR --out DIR
     corpus arctic --out DIR        (alias: corpus heldout)
     corpus livelink --csv F --audio F --out DIR
@@ -48,6 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--copies", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--lang", default=None, help="only these languages (comma-separated)")
+    p.add_argument("--recording", action="store_true",
+                   help="copies under recording conditions instead (noise, babble, music, room, "
+                        "telephone, whisper to shout; recording.py), as the robustness "
+                        "evaluation scores them")
 
     p = sub.add_parser("align", help="force-align (audio, transcript .txt) pairs (English)")
     p.add_argument("--audio-dir", required=True, type=Path)
@@ -97,7 +101,10 @@ def main(argv: list[str]) -> int:
             print(json.dumps({"out": str(args.out), "seconds": summary}, ensure_ascii=False))
             return 0
         if args.command == "augment":
-            from .augment import augment_corpus
+            if args.recording:
+                from .recording import recording_corpus as augment_corpus
+            else:
+                from .augment import augment_corpus
             n = augment_corpus(args.inp, args.out, args.copies, args.seed, langs=_csv(args.lang))
             print(json.dumps({"out": str(args.out), "utterances": n}))
             return 0
