@@ -13,23 +13,34 @@ Fcl_MTH_Close; an ARKit-only rig: mouthClose = jawOpen = 0.3) and the artist's o
 with m = 10 % of the open gap; "open" = above the closed range by 20 % of the open gap; "through
 each other" = below the closed range.
 
-On real speech (assets/demo/speech_*.wav, their .phones.json timings, curves from the model)
-every p/b/m phone must reach the closed range on one of its frames, every open vowel must open,
-and no frame may go through. The characters are NOT in the repository (their licences do not
-allow it): docs/characters.md says where each comes from; they are looked for in
-``$LIPSYNC_CHARACTERS`` (default ``~/.cache/lipsync-characters``) and tests skip without them.
+On real speech every p/b/m phone must reach the closed range on one of its frames, every open
+vowel must open, and no frame may go through. The speech is either the demo clips
+(assets/demo/speech_*.wav with their .phones.json) or a held-out set of human speech (a
+manifest.jsonl of .wav + phone-timing JSON, ARPAbet or Open JTalk); tests/blender/speech_clips.py
+reads both into one phone set and predicts each clip's curves once (cached). Every clip goes
+through the same step, :func:`measure_clip`; character_tally.py pools the figures per split,
+language, character and preset and lists each miss with the curves' values there;
+character_sheets.py renders and lays out sheets. The characters are NOT in the repository
+(their licences do not allow it): docs/characters.md says where each comes from; they are
+looked for in ``$LIPSYNC_CHARACTERS`` (default ``~/.cache/lipsync-characters``) and tests skip
+without them.
 
-Run as a script for the figures and renders::
+Run as a script for the figures and renders (one command; ``--runtime`` picks the model)::
 
+    .venv/bin/python tests/blender/characters.py                     # demo clips, 3 cases
+    .venv/bin/python tests/blender/characters.py --clips /work/data/heldout \
+        --runtime assets/runtime --out out/characters --json out/characters.json
     .venv/bin/python tests/blender/characters.py --character rpm --preset arkit --lang en \
-        --curves /tmp/en.json --out out/characters
+        --curves /tmp/en.json --convention table                       # the old table
 
-Imports: bpy, numpy, the add-on loaded from the repository (blender_process).
+Imports: bpy, numpy, the add-on loaded from the repository (blender_process), speech_clips,
+character_tally, character_sheets.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from dataclasses import dataclass, field
@@ -38,6 +49,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
+
+from character_tally import Tally, markdown  # noqa: E402
+from speech_clips import (CLASSES, DEFAULT_CACHE, DEFAULT_RUNTIME, Clip, classes_of,  # noqa: E402
+                          curves_for, demo_clip, load_clips)
+
+log = logging.getLogger("characters")
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("LIPSYNC_CHARACTERS", Path.home() / ".cache" / "lipsync-characters"))
@@ -51,12 +68,8 @@ CHARACTERS = {
               "closed": {"Fcl_MTH_Close": 1.0}, "open": {"Fcl_MTH_A": 1.0},
               "round": "Fcl_MTH_U"},
 }
-PHONES = {   # phone classes in the demo speech's .phones.json (IPA, as Piper / Open JTalk give)
-    "pbm": {"p", "b", "m"},
-    "open": {"ɑː", "æ", "a", "aː", "aɪ", "aʊ", "ʌ", "ɑ"},
-    "round": {"uː", "oʊ", "u", "o", "oː", "w", "ɔː", "ɔːɹ"},
-    "fv": {"f", "v"},
-}
+DEFAULT_PRESET = {"rpm": "arkit", "vroid": "vroid"}
+DEFAULT_CASES = (("rpm", "arkit"), ("rpm", "oculus"), ("vroid", "vroid"))
 CLOSED_MARGIN = 0.10       # of the open gap, each side of the closed range
 OPEN_FRACTION = 0.20       # of the open gap above the closed range counts as open
 
@@ -157,14 +170,16 @@ class Result:
     frames: int = 0
     picks: dict = field(default_factory=dict)         # class -> frames to render
     outcomes: dict = field(default_factory=dict)      # class -> {(phone, start, end): passed}
+    details: list = field(default_factory=list)       # one dict per measured phone
 
     def rate(self, name: str) -> float:
         ok, n = self.per_class.get(name, (0, 0))
         return ok / n if n else float("nan")
 
 
-def measure(bpy, scene, obj, probe: Probe, timing, lead_s: float, phones: list) -> Result:
-    """Lip gaps over every keyed frame and per phone class (module docstring)."""
+def measure(bpy, scene, obj, probe: Probe, timing, lead_s: float, segments) -> Result:
+    """Lip gaps over every keyed frame and per phone class (module docstring); ``segments`` are
+    (internal phone, start_s, end_s), classed by speech_clips.classes_of."""
     first, last = scene.frame_start, scene.frame_end
     gaps = {}
     for f in range(first, last + 1):
@@ -172,33 +187,29 @@ def measure(bpy, scene, obj, probe: Probe, timing, lead_s: float, phones: list) 
         gaps[f] = evaluated_gap(bpy, obj, probe)
     lo, hi = probe.closed_range
     result = Result(through=sum(g < lo for g in gaps.values()), frames=len(gaps))
-    for cls, names in PHONES.items():
-        ok = total = 0
-        picks = []
-        outcomes = {}
-        for phone, a, b in phones:
-            if phone not in names:
-                continue
-            fa = int(np.ceil(timing.frame_of(a, lead_s)))
-            fb = int(np.floor(timing.frame_of(b, lead_s)))
-            span = [f for f in range(fa, fb + 1) if f in gaps] or \
-                [int(round(timing.frame_of((a + b) / 2, lead_s)))]
-            span = [f for f in span if f in gaps]
-            if not span:
-                continue
-            total += 1
+    for cls in CLASSES:
+        result.per_class[cls], result.picks[cls], result.outcomes[cls] = (0, 0), [], {}
+    for phone, a, b in segments:
+        fa = int(np.ceil(timing.frame_of(a, lead_s)))
+        fb = int(np.floor(timing.frame_of(b, lead_s)))
+        span = [f for f in range(fa, fb + 1) if f in gaps] or \
+            [f for f in [int(round(timing.frame_of((a + b) / 2, lead_s)))] if f in gaps]
+        for cls in classes_of(phone) if span else ():
             if cls == "pbm":
                 best = min(span, key=gaps.get)
                 passed = gaps[best] <= hi
             else:
                 best = max(span, key=gaps.get)
                 passed = gaps[best] >= probe.open_threshold if cls == "open" else True
-            ok += passed
-            outcomes[(phone, a, b)] = bool(passed)
-            picks.append(best)
-        result.per_class[cls] = (ok, total)
-        result.picks[cls] = picks
-        result.outcomes[cls] = outcomes
+            ok, n = result.per_class[cls]
+            result.per_class[cls] = (ok + passed, n + 1)
+            result.outcomes[cls][(phone, a, b)] = bool(passed)
+            result.picks[cls].append(best)
+            result.details.append({"class": cls, "phone": phone, "start": a, "end": b,
+                                   "frame": best, "gap_mm": gaps[best] * 1e3,
+                                   "window": (timing.file_time(best - 0.5, lead_s),
+                                              timing.file_time(best + 0.5, lead_s)),
+                                   "passed": bool(passed)})
     return result
 
 
@@ -242,30 +253,6 @@ def mouth_centre(bpy, obj, probe: Probe) -> np.ndarray:
     return world[np.r_[probe.upper, probe.lower]].mean(axis=0)
 
 
-def render(bpy, scene, frames: dict, out: Path, centre, size: int = 360) -> list[Path]:
-    """Workbench PNGs of the lower face at the given {label: frame}, the camera in front of
-    ``centre`` (the lips; the face looks along -Y as glTF imports it)."""
-    cam_data = bpy.data.cameras.new("MouthCam")
-    cam_data.type = "ORTHO"
-    cam_data.ortho_scale = 0.16
-    cam = bpy.data.objects.new("MouthCam", cam_data)
-    scene.collection.objects.link(cam)
-    cam.location = (float(centre[0]), float(centre[1]) - 0.6, float(centre[2]) + 0.02)
-    cam.rotation_euler = (np.pi / 2, 0.0, 0.0)
-    scene.camera = cam
-    scene.render.engine = "BLENDER_WORKBENCH"
-    scene.render.resolution_x = scene.render.resolution_y = size
-    scene.render.image_settings.file_format = "PNG"
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for label, f in frames.items():
-        scene.frame_set(int(f))
-        scene.render.filepath = str(out / f"{label}_f{int(f):04d}.png")
-        bpy.ops.render.render(write_still=True)
-        paths.append(Path(scene.render.filepath))
-    return paths
-
-
 def bench_rekey(bpy, scene, repeats: int = 5) -> dict:
     """Median seconds of bpy.ops.lipsync.rekey() after an intensity change, every-frame keys
     and reduced Bezier keys (tolerance 0.02)."""
@@ -284,50 +271,127 @@ def bench_rekey(bpy, scene, repeats: int = 5) -> dict:
     return out
 
 
+
+def measure_clip(bpy, pkg, case: tuple[str, str], clip: Clip, curves: Path,
+                 convention: str | None = None):
+    """Key ``case`` = (character, preset) from ``curves`` of ``clip`` and measure it: the one
+    per-clip step of the demo and the held-out runs. (result, scene, head, probe)."""
+    scene, head, probe, timing, lead = build_scene(bpy, pkg, case[0], case[1], clip.wav, curves,
+                                                   convention=convention)
+    return measure(bpy, scene, head, probe, timing, lead, clip.segments), scene, head, probe
+
+
+def _sheet_picks(res: Result, clip: Clip, taken: dict, per_class: int) -> dict:
+    """Frames of ``clip`` to render: every miss, and passes of a class while fewer than
+    ``per_class`` clips of this language have shown it. {label: (frame, detail)}."""
+    picks = {}
+    for d in res.details:
+        shown = taken.setdefault((clip.split, clip.lang, d["class"]), [])
+        if d["passed"] and (len(shown) >= per_class or clip.id in shown):
+            continue
+        if d["passed"]:
+            shown.append(clip.id)
+        picks[f"{clip.id}_{d['class']}_{d['frame']:04d}"] = (d["frame"], d)
+    return picks
+
+
+def run_clips(bpy, pkg, cases, clips, runtime: Path, cache: Path, out: Path | None,
+              convention: str | None = None, curves: Path | None = None,
+              per_class: int = 3) -> dict:
+    """Measure every case on every clip (curves predicted once per clip, cached); with ``out``,
+    render every miss and a few passes per class and language, laid out in sheets.
+    {(split, lang, character, preset): Tally}."""
+    from character_sheets import compose_sheet, render
+    tallies: dict = {}
+    for case in cases:
+        taken: dict = {}
+        cells: dict = {}                       # (split, lang, class) -> sheet cells
+        for clip in clips:
+            path = curves or curves_for(clip, runtime, cache)
+            res, scene, head, probe = measure_clip(bpy, pkg, case, clip, path, convention)
+            tally = tallies.setdefault((clip.split, clip.lang, *case), Tally())
+            tally.add(clip, res, path)
+            log.info("%s %s/%s: %s, through %d", clip.id, *case, res.per_class, res.through)
+            if out is None:
+                continue
+            picks = _sheet_picks(res, clip, taken, per_class)
+            pngs = render(bpy, scene, {k: f for k, (f, _) in picks.items()},
+                          out / "frames" / f"{case[0]}_{case[1]}", mouth_centre(bpy, head, probe),
+                          size=232)
+            for label, (f, d) in picks.items():
+                cells.setdefault((clip.split, clip.lang, d["class"]), []).append(
+                    {"png": pngs[label], "passed": d["passed"],
+                     "label": f"{clip.id} /{d['phone']}/ {d['start']:.2f}-{d['end']:.2f} s, "
+                              f"frame {f}, gap {d['gap_mm']:+.2f} mm"})
+        for split, lang in sorted({(s, lg) for s, lg, _ in cells}):
+            rows = [(cls, cells.get((split, lang, cls), [])) for cls in CLASSES]
+            print(compose_sheet(bpy, rows, out / f"sheet_{case[0]}_{case[1]}_{split}_{lang}.png"))
+    return tallies
+
+
+def parse_cases(args) -> list[tuple[str, str]]:
+    if args.character or args.preset:
+        char = args.character or "rpm"
+        return [(char, args.preset or DEFAULT_PRESET[char])]
+    return [tuple(c.split(":")) for c in args.cases.split(",")]
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Key a real character and measure its lips.")
-    parser.add_argument("--character", default="rpm", choices=sorted(CHARACTERS))
-    parser.add_argument("--preset", default="arkit")
+    parser = argparse.ArgumentParser(description="Key real characters from the model's curves "
+                                     "of phone-timed speech and measure their lips.")
+    parser.add_argument("--character", choices=sorted(CHARACTERS),
+                        help="one character (default: every case of --cases)")
+    parser.add_argument("--preset", default=None, help="its preset (default: its own)")
+    parser.add_argument("--cases", default=",".join(f"{c}:{p}" for c, p in DEFAULT_CASES),
+                        help="character:preset,... (default %(default)s)")
     parser.add_argument("--convention", default=None, help="override (e.g. table: the old way)")
-    parser.add_argument("--lang", default="en", choices=["en", "ja"])
-    parser.add_argument("--curves", type=Path, required=True, help="predict's JSON for the wav")
-    parser.add_argument("--out", type=Path, default=None, help="folder for renders")
+    parser.add_argument("--clips", type=Path, default=None, help="held-out set: a manifest.jsonl "
+                        "or a folder (default: the demo clips of --lang)")
+    parser.add_argument("--split", default=None, help="only these splits of --clips, comma "
+                        "separated (default: all, each reported on its own)")
+    parser.add_argument("--lang", default=None, choices=["en", "ja"],
+                        help="demo clip language (default: both)")
+    parser.add_argument("--curves", type=Path, default=None,
+                        help="curves of the one demo clip (default: predicted with --runtime)")
+    parser.add_argument("--runtime", type=Path, default=DEFAULT_RUNTIME,
+                        help="model for predict --model (default %(default)s)")
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE,
+                        help="where predicted curves are kept (default %(default)s)")
+    parser.add_argument("--out", type=Path, default=None, help="folder for renders and sheets")
+    parser.add_argument("--json", type=Path, default=None, help="write the figures and misses")
     parser.add_argument("--bench", action="store_true",
                         help="time Re-key (kept curves, no model) after changing the intensity")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     os.environ.setdefault("BLENDER_USER_RESOURCES", str(Path.home() / ".cache" / "lipsync-bpy"))
+    cases = parse_cases(args)
+    for char, _ in cases:
+        if char not in CHARACTERS or character_file(char) is None:
+            raise SystemExit(f"Character {char!r} is unknown or not in {CACHE}; see "
+                             "docs/characters.md.")
+    if args.clips:
+        clips = load_clips(args.clips, tuple(args.split.split(",")) if args.split else None)
+    else:
+        clips = [demo_clip(lang) for lang in ([args.lang] if args.lang else ["en", "ja"])]
+    if args.curves and len(clips) != 1:
+        raise SystemExit("--curves is for one demo clip; give --lang too (or drop --curves).")
     import bpy
     from blender_process import load_repo_package
     pkg = load_repo_package()
     pkg.register()
-    if character_file(args.character) is None:
-        raise SystemExit(f"{CACHE / CHARACTERS[args.character]['file']} is missing; see "
-                         "docs/characters.md.")
-    wav = ROOT / "assets" / "demo" / f"speech_{args.lang}.wav"
-    phones = json.loads(wav.with_suffix(".phones.json").read_text(encoding="utf-8"))["phones"]
-    scene, head, probe, timing, lead = build_scene(bpy, pkg, args.character, args.preset, wav,
-                                                   args.curves, convention=args.convention)
-    res = measure(bpy, scene, head, probe, timing, lead, phones)
-    lo, hi = probe.closed_range
-    figures = {"character": args.character, "preset": args.preset,
-               "convention": head.lipsync.convention, "lang": args.lang,
-               "gap_mm": {"rest": probe.rest * 1e3, "closed": probe.closed * 1e3,
-                          "open": probe.opened * 1e3, "closed_range": [lo * 1e3, hi * 1e3],
-                          "open_threshold": probe.open_threshold * 1e3},
-               "pbm_sealed": res.per_class["pbm"], "open_vowels_open": res.per_class["open"],
-               "through_frames": res.through, "frames": res.frames,
-               "report": scene.lipsync.last_report}
-    if args.bench:
-        figures["rekey_s"] = bench_rekey(bpy, scene)
-    print(json.dumps(figures, ensure_ascii=False))
-    if args.out:
-        picks = {}
-        for cls in ("pbm", "open", "round", "fv"):
-            for i, f in enumerate(res.picks.get(cls, [])[:2]):
-                picks[f"{args.character}_{args.preset}_{args.lang}_{cls}{i}"] = f
-        for p in render(bpy, scene, picks, args.out, mouth_centre(bpy, head, probe)):
-            print(p)
-    pkg.unregister()
+    try:
+        tallies = run_clips(bpy, pkg, cases, clips, args.runtime, args.cache, args.out,
+                            args.convention, args.curves)
+        figures = [{"split": k[0], "lang": k[1], "character": k[2], "preset": k[3],
+                    **t.figures(), "misses": t.misses} for k, t in sorted(tallies.items())]
+        if args.bench:
+            figures.append({"rekey_s": bench_rekey(bpy, bpy.context.scene)})
+        print(markdown(tallies))
+        if args.json:
+            args.json.write_text(json.dumps(figures, ensure_ascii=False, indent=1) + "\n",
+                                 encoding="utf-8")
+    finally:
+        pkg.unregister()
     return 0
 
 

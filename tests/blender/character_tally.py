@@ -1,0 +1,74 @@
+"""Pooled lip figures of many clips (tests/blender/characters.py): per (split, language,
+character, preset) the p/b/m sealed, open vowels open, frames with the lips through each other,
+and every miss with the model's mouth_close / jaw_open where the phone peaks and on the measured frame;
+a Markdown table.
+
+Imports: speech_clips (standard library, numpy, lipsync_core); no bpy.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from speech_clips import CLASSES, Clip, curve_values
+
+
+@dataclass
+class Tally:
+    """Pooled figures of one (split, language, character, preset)."""
+    counts: dict = field(default_factory=lambda: {c: [0, 0] for c in CLASSES})
+    through: int = 0
+    frames: int = 0
+    clips: int = 0
+    misses: list = field(default_factory=list)
+
+    def add(self, clip: Clip, res, curves: Path) -> list[dict]:
+        """Pool one clip (a characters.Result); returns its misses (p/b/m not sealed, open vowels not open), each
+        with the curves' mouth_close / jaw_open where the phone peaks."""
+        self.clips += 1
+        self.through += res.through
+        self.frames += res.frames
+        for cls, (ok, n) in res.per_class.items():
+            self.counts[cls][0] += ok
+            self.counts[cls][1] += n
+        found = []
+        for d in res.details:
+            if d["passed"] or d["class"] not in ("pbm", "open"):
+                continue
+            peak = "mouth_close" if d["class"] == "pbm" else "jaw_open"
+            found.append({"clip": clip.id, **{k: d[k] for k in ("class", "phone", "frame")},
+                          "start": round(d["start"], 3), "end": round(d["end"], 3),
+                          "gap_mm": round(d["gap_mm"], 2),
+                          "curves": curve_values(curves, d["start"], d["end"], peak, d["window"])})
+        self.misses += found
+        return found
+
+    def figures(self) -> dict:
+        return {"pbm_sealed": self.counts["pbm"], "open_vowels_open": self.counts["open"],
+                "through_frames": self.through, "frames": self.frames, "clips": self.clips}
+
+
+def _pct(ok_n) -> str:
+    ok, n = ok_n
+    return f"{ok}/{n} ({100.0 * ok / n:.1f}%)" if n else "-"
+
+
+def markdown(tallies: dict) -> str:
+    """The pooled table and the list of misses, Markdown."""
+    lines = ["| split | lang | character / preset | p/b/m sealed | open vowels open "
+             "| frames through each other | clips |", "|---|---|---|---|---|---|---|"]
+    for (split, lang, char, preset), t in sorted(tallies.items()):
+        lines.append(f"| {split} | {lang} | {char} / {preset} | {_pct(t.counts['pbm'])} | "
+                     f"{_pct(t.counts['open'])} | {t.through} / {t.frames} | {t.clips} |")
+    lines.append("")
+    for (split, lang, char, preset), t in sorted(tallies.items()):
+        for m in t.misses:
+            c = m["curves"]
+            what = "not sealed" if m["class"] == "pbm" else "not open"
+            lines.append(f"- {split} {lang} {char}/{preset}: {m['clip']} /{m['phone']}/ "
+                         f"{m['start']:.2f}-{m['end']:.2f} s {what} (gap {m['gap_mm']:+.2f} mm, "
+                         f"frame {m['frame']}); curves at {c['t']:.2f} s: mouth_close "
+                         f"{c['mouth_close']:.2f}, jaw_open {c['jaw_open']:.2f}; the frame ({c['frame_t']:.2f} s) "
+                         f"plays mouth_close {c['frame_mouth_close']:.2f} (window peak), jaw_open "
+                         f"{c['frame_jaw_open']:.2f} (mean)")
+    return "\n".join(lines)
