@@ -11,13 +11,18 @@ Timecode ``HH:MM:SS:FF.fff``: FF is the frame inside the second at the CSV's nom
 t = start_time + k / fps exactly even for 29.97 fps, and the corpus reader recovers t.
 
 Blendshape values: the ARKit preset of lipsync_core.mapping (derived from each parameter's
-``arkit_positive`` / ``arkit_negative`` names in lipsync_core.params) applied to the curves at
-intensity 1: an unsigned parameter drives its shapes, a signed one its + shapes with max(v, 0)
-and its - shapes with max(-v, 0); a shape named by several parameters (mouthUpperUpLeft by
-mouth_open and upper_lip_up_left) takes the mean of their contributions. Shapes no parameter
-drives (eyes, brows, nose) are 0. Values are clamped to [0, 1].
+``arkit_positive`` / ``arkit_negative`` names in lipsync_core.params) retargeted by ARKit's own
+convention (lipsync_core.retarget.shape_values, as the add-on keys an ARKit rig) at intensity 1:
+MouthClose is the closure's strength times JawOpen, so it never exceeds JawOpen, as captured
+ARKit data and Unreal/Maya ARKit rigs expect; the jaw opens a little through a seal and the lip
+openers and the funnel give way to a closure. Otherwise an unsigned parameter drives its shapes,
+a signed one its + shapes with max(v, 0) and its - shapes with max(-v, 0); a shape named by
+several parameters (mouthUpperUpLeft by mouth_open and upper_lip_up_left) takes the mean of their
+contributions. Shapes no parameter drives (eyes, brows, nose) are 0. Values are clamped to [0, 1].
+A round trip through inference/corpus/livelink.py gives the parameters back exactly where the
+mouth is not closing (mouth_close 0); a closure comes back as MouthClose = strength x JawOpen.
 
-Imports: standard library, numpy, lipsync_core.{atomic, curves, mapping}.
+Imports: standard library, numpy, lipsync_core.{atomic, curves, mapping, retarget}.
 """
 from __future__ import annotations
 
@@ -30,7 +35,8 @@ import numpy as np
 
 from .atomic import write_bytes_atomic
 from .curves import Curves
-from .mapping import ARKIT_52, apply, arkit_preset
+from .mapping import ARKIT_52, arkit_preset
+from .retarget import shape_values
 
 # The app's column order (Live Link Face CSV / its UDP payload); ARKit's names with a capital.
 LIVELINK_BLENDSHAPES: tuple[str, ...] = (
@@ -62,7 +68,7 @@ assert len(LIVELINK_BLENDSHAPES) == 52 and \
 
 def blendshape_weights(curves: Curves) -> np.ndarray:
     """(frames, 52) float32 ARKit weights in [0, 1], columns in :data:`LIVELINK_BLENDSHAPES` order."""
-    values = apply(curves.frames, arkit_preset(), 1.0)       # {arkit name: (frames,)}
+    values = shape_values(curves.frames, arkit_preset(), 1.0, curves.fps)   # {name: (frames,)}
     out = np.zeros((curves.num_frames, len(LIVELINK_BLENDSHAPES)), dtype=np.float32)
     for j, name in enumerate(LIVELINK_BLENDSHAPES):
         column = values.get(_ARKIT_BY_LOWER[name.lower()])

@@ -1,5 +1,6 @@
 """lipsync_core.livelink: curves -> a Live Link Face CSV that the corpus reader
-(inference/corpus/livelink.py) reads back to the same mouth parameters."""
+(inference/corpus/livelink.py) reads back to the same mouth parameters where the mouth is not
+closing, and whose MouthClose never exceeds JawOpen (ARKit's convention, as captured data has)."""
 import numpy as np
 import pytest
 
@@ -9,9 +10,11 @@ from lipsync_core.livelink import HEADER, LIVELINK_BLENDSHAPES, timecode, write_
 from lipsync_core.params import NUM_PARAMS, PARAM_NAMES, index_of
 
 
-def _curves(fps=60.0, n=90, start=0.0):
+def _curves(fps=60.0, n=90, start=0.0, closing=False):
     rng = np.random.default_rng(0)
     frames = rng.uniform(0.0, 1.0, (n, NUM_PARAMS)).astype(np.float32)
+    if not closing:          # a closure is retargeted (MouthClose tied to JawOpen): no round trip
+        frames[:, index_of("mouth_close")] = 0.0
     # jaw_forward is signed but ARKit has no jaw-back shape: only its + half survives
     for name in ("jaw_shift", "lip_corner_left", "lip_corner_right", "mouth_shift"):
         frames[:, index_of(name)] = rng.uniform(-1.0, 1.0, n)
@@ -80,3 +83,28 @@ def test_non_integer_rate_keeps_exact_times(tmp_path):
     path = write_livelink(tmp_path / "ntsc.csv", curves)
     times, _, _ = read_livelink_csv(path, fps=30.0)
     np.testing.assert_allclose(times, np.arange(100) / (30000 / 1001), atol=2e-5)
+
+
+def _column(path, name):
+    _, shapes, _ = read_livelink_csv(path)
+    return shapes[name.lower()]
+
+
+def test_mouth_close_never_exceeds_jaw_open(tmp_path):
+    # the model's closures: mouth_close up to 1 while the jaw sits near 0 (the plain weighted
+    # table wrote MouthClose 1.0 over JawOpen 0.03, which folds an ARKit rig's lips through
+    # each other); random frames plus a held seal and its onset
+    curves = _curves(closing=True)
+    frames = np.array(curves.frames)
+    frames[:10, index_of("mouth_close")] = [0.0, 0.3, 0.6, 1.0, 1.0, 1.0, 1.0, 0.6, 0.3, 0.0]
+    frames[:10, index_of("jaw_open")] = 0.03
+    path = write_livelink(tmp_path / "take.csv", Curves(60.0, 0.0, PARAM_NAMES, frames))
+    close, jaw = _column(path, "MouthClose"), _column(path, "JawOpen")
+    assert (close <= jaw + 1e-6).all(), np.flatnonzero(close > jaw + 1e-6)
+    # a full seal: the jaw a little open (retarget's seal_jaw 0.08), MouthClose equal to it,
+    # the lip openers shut
+    np.testing.assert_allclose(jaw[3:7], 0.08, atol=1e-6)
+    np.testing.assert_allclose(close[3:7], jaw[3:7], atol=1e-6)
+    for name in ("MouthLowerDownLeft", "MouthUpperUpRight", "MouthFunnel"):
+        assert _column(path, name)[3:7].max() == 0.0
+    assert (close[10:] > 0).any() and close[0] == 0.0
