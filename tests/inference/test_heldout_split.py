@@ -1,0 +1,190 @@
+"""Held-out discipline: the real-speech clips split by talker into "valid" (choosing models) and
+"test" (reporting), and ``evaluate --split`` scoring one split, the other, or both.
+
+The table checks and the split selection need no download: the tiny corpus is made from the
+demo speech in assets/demo (exact phone timings), scored by the shipped runtime model. The build
+check reads sdists from the local cache only (``$LIPSYNC_CACHE/sdists``, default
+~/.cache/lipsync/sdists) and skips when they are not there.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from inference.corpus.heldout_clips import (CLIPS, NOTATION, PREVIOUS_TEST_IDS, SPEAKERS, SPLITS,
+                                            clip_rows, discipline_problems)
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "assets" / "demo"
+SDISTS = Path(os.environ.get("LIPSYNC_CACHE", Path.home() / ".cache" / "lipsync")) / "sdists"
+# The archive member each clip held out before the split was cut from: same ids, same audio.
+PREVIOUS_AUDIO = {
+    "arctic_a0009": "arctic_a0009.wav", "arctic_a0007": "arctic_a0007.wav",
+    "cmu_goforward": "test/data/goforward.raw", "cmu_forever": "forever/input_2_16k.wav",
+    "mfa_english_slow": "english_slow.wav", "mfa_english_fast": "english_fast.wav",
+    "mfa_english_t": "english_t.wav", "librispeech_61_70968_0000": "61-70968-0000.flac",
+    "jfk_inaugural": "samples/jfk.wav", "jsut_basic5000_0001": "BASIC5000_0001.wav",
+    "commonvoice_ja_24511055": "common_voice_ja_24511055.mp3",
+    "mfa_japanese_slow": "japanese_slow.wav", "mfa_japanese_fast": "japanese_fast.wav",
+    **{f"librivox_sas01_{n}": f"austen_64kb-{n}.wav"
+       for n in ("0870", "0880", "0890", "0920", "0930")},
+}
+# sha256 of cmu_goforward.wav as the importer wrote it before the split (16 kHz PCM16).
+GOFORWARD_WAV_SHA256 = "97ec638609b9c7eeb616764b4e5713d7ed2d0a8e1a2f8246631d9074d47aaf11"
+
+
+def test_clip_table_is_well_formed():
+    assert set(SPLITS) == {"valid", "test"}
+    for utt_id, clip in CLIPS.items():
+        assert re.fullmatch(r"[a-z0-9_]+", utt_id), utt_id
+        assert re.fullmatch(r"[A-Za-z0-9_.-]+==[0-9][0-9A-Za-z.]*", clip.requirement), utt_id
+        assert clip.audio.endswith((".wav", ".flac", ".mp3", ".raw")), utt_id
+        assert clip.lang in NOTATION and re.fullmatch(r"[a-z0-9_]+", clip.voice), utt_id
+        assert clip.licence.strip() and clip.speaker in SPEAKERS, utt_id
+        assert clip.prompt is None or clip.prompt.strip(), utt_id
+        assert clip.labels is None or clip.labels.endswith(".lab"), utt_id
+    for name, speaker in SPEAKERS.items():
+        assert speaker.split in SPLITS and speaker.why.strip(), name
+        assert any(c.speaker == name for c in CLIPS.values()), f"{name} speaks no clip"
+
+
+def test_previous_clips_stay_test_with_the_same_audio():
+    assert len(PREVIOUS_TEST_IDS) == 18 == len(set(PREVIOUS_TEST_IDS))
+    assert set(PREVIOUS_TEST_IDS) == set(PREVIOUS_AUDIO)
+    for utt_id in PREVIOUS_TEST_IDS:
+        assert CLIPS[utt_id].split == "test", utt_id
+        assert CLIPS[utt_id].audio.endswith(PREVIOUS_AUDIO[utt_id]), utt_id
+
+
+def test_no_talker_or_recording_in_both_splits():
+    assert discipline_problems(clip_rows()) == []
+    recordings = [c.recording for c in CLIPS.values()]
+    assert len(recordings) == len(set(recordings))
+    valid = [c for c in CLIPS.values() if c.split == "valid"]
+    test = [c for c in CLIPS.values() if c.split == "test"]
+    assert {c.speaker for c in valid}.isdisjoint({c.speaker for c in test})
+    assert {(c.lang, c.voice) for c in valid}.isdisjoint({(c.lang, c.voice) for c in test})
+    assert sum(c.lang == "en" for c in valid) >= 8
+
+
+def test_discipline_problems_names_each_breach():
+    row = {"id": "a", "split": "valid", "speaker": "s1", "recording": "p==1:a.wav",
+           "voice": "v1", "lang": "en"}
+    assert discipline_problems([row]) == []
+    same_talker = dict(row, id="b", split="test", recording="p==1:b.wav", voice="v2")
+    assert any("speaker 's1'" in p for p in discipline_problems([row, same_talker]))
+    same_recording = dict(row, id="c", split="test", speaker="s2", voice="v3")
+    assert any("recording" in p for p in discipline_problems([row, same_recording]))
+    same_voice = dict(row, id="d", split="test", speaker="s3", recording="p==1:d.wav")
+    assert any("voice 'en/v1'" in p for p in discipline_problems([row, same_voice]))
+    assert any("train" in p for p in discipline_problems([dict(row, split="train")]))
+    assert any("speaker" in p for p in discipline_problems([dict(row, speaker="")]))
+
+
+def _tiny_corpus(root: Path) -> Path:
+    """Three demo-speech utterances: English valid, English test, Japanese test."""
+    import soundfile as sf
+
+    from inference.corpus.format import Utterance, write_manifest, write_utterance
+    out = root / "heldout"
+    for utt_id, name, split, voice in (("en_valid", "speech_en", "valid", "talker_a"),
+                                       ("en_test", "speech_en", "test", "talker_b"),
+                                       ("ja_test", "speech_ja", "test", "talker_c")):
+        meta = json.loads((DEMO / f"{name}.phones.json").read_text(encoding="utf-8"))
+        audio, sr = sf.read(DEMO / f"{name}.wav", dtype="float32")
+        write_utterance(out, Utterance(
+            id=utt_id, text=meta["text"], lang=meta["lang"], voice=voice, engine="human",
+            notation=meta["notation"], audio=audio, sample_rate=sr,
+            phones=[tuple(p) for p in meta["phones"]], licence="demo", split=split))
+    write_manifest(out)
+    return out
+
+
+def test_select_splits():
+    from inference.training.evaluate import select_splits
+    assert select_splits("test") == ("test",) and select_splits("valid") == ("valid",)
+    assert select_splits("all") == ("valid", "test")
+    with pytest.raises(ValueError, match="use test, valid or all"):
+        select_splits("dev")
+
+
+@pytest.mark.slow
+def test_evaluate_scores_the_chosen_split(tmp_path, capsys):
+    """The shipped runtime model on a tiny built set: each --split scores exactly its clips and
+    says which split it scored; "all" reports each split per language too."""
+    from inference.training import evaluate
+    corpus = _tiny_corpus(tmp_path)
+    common = ["--model", str(ROOT / "assets" / "model"), "--data", str(corpus), "--runtime",
+              str(ROOT / "assets" / "runtime"), "--min-window", "full", "--per-clip",
+              "--cache", str(tmp_path / "cache")]
+    reports = {}
+    for split in ("default", "valid", "all"):
+        out = tmp_path / f"{split}.json"
+        argv = common + ["--out", str(out)] + ([] if split == "default" else ["--split", split])
+        assert evaluate.main(argv) == 0
+        reports[split] = json.loads(out.read_text())
+        assert capsys.readouterr().out.startswith(
+            f"split: {'test' if split == 'default' else split} (clips: ")
+
+    def keys(report):
+        return sorted({c["key"].rsplit("/", 1)[1] for c in report["clips"]})
+    assert reports["default"]["split"] == "test"
+    assert keys(reports["default"]) == ["en_test", "ja_test"]
+    assert sorted(reports["default"]["per_language"]) == ["all", "en", "ja"]
+    assert reports["valid"]["clips_per_split"] == {"valid": 1}
+    assert keys(reports["valid"]) == ["en_valid"]
+    assert sorted(reports["valid"]["per_language"]) == ["all", "en"]
+    every = reports["all"]
+    assert keys(every) == ["en_test", "en_valid", "ja_test"]
+    assert every["clips_per_split"] == {"valid": 1, "test": 2}
+    assert every["per_split"]["test"]["en"]["model"]["clips"] == 1
+    assert every["per_split"]["valid"]["all"]["model"]["clips"] == 1
+    # The same clip scores the same whichever split selection included it.
+    assert (every["per_split"]["valid"]["en"]["model"]["aperture_auc"]
+            == pytest.approx(reports["valid"]["per_language"]["en"]["model"]["aperture_auc"]))
+
+
+def test_evaluate_refuses_an_unknown_split(capsys):
+    from inference.training import evaluate
+    with pytest.raises(SystemExit):
+        evaluate.main(["--model", "m", "--data", "d", "--split", "dev"])
+    assert "invalid choice: 'dev'" in capsys.readouterr().err
+
+
+def _cached(requirement: str) -> bool:
+    from inference.corpus.arctic import _cached as cached
+    return SDISTS.is_dir() and cached(requirement, SDISTS) is not None
+
+
+@pytest.mark.slow
+def test_build_writes_each_talkers_split(tmp_path):
+    """A valid clip and a test clip built from the cached sdists: the split and talker reach the
+    json and the manifest, and the old clip's audio is byte-identical to the earlier build."""
+    pytest.importorskip("pocketsphinx")
+    from inference.corpus.arctic import import_arctic
+    chosen = {k: CLIPS[k] for k in ("cmu_goforward", "parselmouth_1_b")}
+    missing = [c.requirement for c in chosen.values() if not _cached(c.requirement)]
+    if missing:
+        pytest.skip(f"sdists not cached in {SDISTS}: {', '.join(missing)} (run 'python -m "
+                    f"inference corpus heldout --cache {SDISTS} --out DIR' once)")
+    out = tmp_path / "heldout"
+    assert import_arctic(out, cache=SDISTS, clips=chosen) == list(chosen)
+    rows = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+    assert {r["id"]: r["split"] for r in rows} == {"cmu_goforward": "test",
+                                                    "parselmouth_1_b": "valid"}
+    record = json.loads((out / "en" / "parselmouth_b" / "parselmouth_1_b.json").read_text())
+    assert record["speaker"] == "parselmouth-b" and record["split_reason"]
+    assert record["text"] == "one" and any(p[0] == "W" for p in record["phones"])
+    wav = (out / "en" / "cmu" / "cmu_goforward.wav").read_bytes()
+    assert hashlib.sha256(wav).hexdigest() == GOFORWARD_WAV_SHA256
+    # A stale clip from another split in the same voice folder is refused.
+    stale = json.loads((out / "en" / "cmu" / "cmu_goforward.json").read_text())
+    stale.update(id="stale", split="valid", recording="x==1:stale.wav")
+    (out / "en" / "cmu" / "stale.json").write_text(json.dumps(stale))
+    with pytest.raises(ValueError, match="mixes its splits"):
+        import_arctic(out, cache=SDISTS, clips={"cmu_goforward": CLIPS["cmu_goforward"]})
