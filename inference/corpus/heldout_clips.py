@@ -232,7 +232,8 @@ def discipline_problems(rows: Iterable[dict[str, Any]]) -> list[str]:
             splits_of[(key, value)][str(row.get("split"))].append(str(row.get("id")))
     for (key, value), by_split in sorted(splits_of.items()):
         if len(by_split) > 1:
-            where = "; ".join(f"{s}: {', '.join(sorted(ids))}" for s, ids in sorted(by_split.items()))
+            where = "; ".join(f"{s}: {', '.join(sorted(ids))}"
+                              for s, ids in sorted(by_split.items()))
             problems.append(f"The {key} {value!r} is in more than one split ({where}).")
     return problems
 

@@ -1,5 +1,5 @@
-"""``python -m inference evaluate --model DIR --data DIR [--split test|valid|all] [--out report.json]
-[--per-clip] [--engine] [--runtime DIR [--condition NAME ...]]``: score a model against
+"""``python -m inference evaluate --model DIR --data DIR [--split test|valid|all]
+[--out report.json] [--per-clip] [--engine] [--runtime DIR [--condition NAME ...]]``: score a model against
 reference phones or capture targets.
 
 Owns running a checkpoint over every utterance of a corpus split, turning reference phones into

@@ -86,15 +86,20 @@ def test_discipline_problems_names_each_breach():
     assert any("speaker" in p for p in discipline_problems([dict(row, speaker="")]))
 
 
-def _tiny_corpus(root: Path) -> Path:
-    """Three demo-speech utterances: English valid, English test, Japanese test."""
+def _tiny_corpus(root: Path, more_valid: bool = False) -> Path:
+    """Demo-speech utterances: English valid, English test, Japanese test, English train, and
+    with ``more_valid`` a Japanese valid one too."""
     import soundfile as sf
 
     from inference.corpus.format import Utterance, write_manifest, write_utterance
     out = root / "heldout"
-    for utt_id, name, split, voice in (("en_valid", "speech_en", "valid", "talker_a"),
-                                       ("en_test", "speech_en", "test", "talker_b"),
-                                       ("ja_test", "speech_ja", "test", "talker_c")):
+    rows = [("en_valid", "speech_en", "valid", "talker_a"),
+            ("en_test", "speech_en", "test", "talker_b"),
+            ("ja_test", "speech_ja", "test", "talker_c"),
+            ("en_train", "speech_en", "train", "talker_d")]
+    if more_valid:
+        rows.append(("ja_valid", "speech_ja", "valid", "talker_e"))
+    for utt_id, name, split, voice in rows:
         meta = json.loads((DEMO / f"{name}.phones.json").read_text(encoding="utf-8"))
         audio, sr = sf.read(DEMO / f"{name}.wav", dtype="float32")
         write_utterance(out, Utterance(
@@ -147,6 +152,28 @@ def test_evaluate_scores_the_chosen_split(tmp_path, capsys):
     # The same clip scores the same whichever split selection included it.
     assert (every["per_split"]["valid"]["en"]["model"]["aperture_auc"]
             == pytest.approx(reports["valid"]["per_language"]["en"]["model"]["aperture_auc"]))
+
+
+@pytest.mark.slow
+def test_babble_mixes_only_talkers_of_the_clips_own_split(tmp_path, monkeypatch):
+    from inference.training import evaluate
+    corpus = _tiny_corpus(tmp_path, more_valid=True)
+    mixed: dict[str, list[str]] = {}
+    degrade = evaluate.conds.degrade
+
+    def spy(audio, name, clip_id, voice, talkers=()):
+        mixed[clip_id] = [t.clip_id for t in talkers]
+        return degrade(audio, name, clip_id, voice, talkers)
+    monkeypatch.setattr(evaluate.conds, "degrade", spy)
+    report = evaluate.evaluate(ROOT / "assets" / "model", corpus, "all", tmp_path / "cache",
+                               runtime=ROOT / "assets" / "runtime", min_window_s=None,
+                               conditions=("babble@10",))
+    assert report["clips_per_split"] == {"valid": 2, "test": 2}
+    assert sorted(mixed) == ["en/talker_a/en_valid", "en/talker_b/en_test",
+                             "ja/talker_c/ja_test", "ja/talker_e/ja_valid"]
+    for clip_id, talkers in mixed.items():
+        split = clip_id.rsplit("_", 1)[1]
+        assert talkers and all(t.rsplit("_", 1)[1] == split for t in talkers), (clip_id, talkers)
 
 
 def test_evaluate_refuses_an_unknown_split(capsys):
