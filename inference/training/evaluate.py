@@ -1,6 +1,6 @@
 """``python -m inference evaluate --model DIR --data DIR [--split test|valid|all]
-[--out report.json] [--per-clip] [--engine] [--runtime DIR [--condition NAME ...]]``: score a model against
-reference phones or capture targets.
+[--out report.json] [--per-clip] [--engine] [--runtime DIR [--condition NAME ...]]``: score a
+model against reference phones or capture targets.
 
 Owns running a checkpoint over every utterance of a corpus split, turning reference phones into
 class segments and sound-timed reference curves, scoring three systems with metrics.py (the model,
