@@ -169,8 +169,18 @@ def labelled_clip(utt_id: str, cache: Path) -> tuple[np.ndarray, list[tuple[str,
     audio16k = to_16k(audio, sr)
     if clip.labels:
         return audio16k, arpabet_from_labels(_member(archive, clip.labels).decode("utf-8"))
-    from .align import align_audio
-    return audio16k, align_audio(audio16k, clip.prompt)
+    return audio16k, _align_english(audio16k, clip, clip.prompt)
+
+
+def _align_english(audio16k: np.ndarray, clip: Clip, prompt: str) -> list[tuple[str, float, float]]:
+    """pocketsphinx forced alignment of ``prompt``, with the clip's extra pronunciations."""
+    from .align import _decoder, align_audio
+    decoder = None
+    if clip.pronunciations:
+        decoder = _decoder()
+        for word, arpabet in clip.pronunciations:
+            decoder.add_word(word, arpabet, True)
+    return align_audio(audio16k, prompt, decoder)
 
 
 def import_arctic(out: Path, cache: Path | None = None,
@@ -208,8 +218,7 @@ def import_arctic(out: Path, cache: Path | None = None,
                 phones.append(("sil", phones[-1][2], duration))
             phones = [(p, a, min(b, duration)) for p, a, b in phones if a < duration]
         elif clip.lang == "en":
-            from .align import align_audio
-            phones = align_audio(audio16k, prompt)
+            phones = _align_english(audio16k, clip, prompt)
             labels = "pocketsphinx 5.1.1 forced alignment of the known prompt"
         else:
             try:

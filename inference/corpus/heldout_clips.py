@@ -97,6 +97,8 @@ class Clip:
     transcript: str | None = None  # member holding the text; None: the audio's name + .txt
     labels: str | None = None    # member with reference phone labels (HTS, 100 ns units)
     speaker: str = ""            # key of SPEAKERS: the talker, whose split the clip takes
+    pronunciations: tuple[tuple[str, str], ...] = ()   # (word, ARPAbet) the aligner's
+                                                       # dictionary lacks
 
     @property
     def split(self) -> str:
@@ -113,14 +115,19 @@ def _pm(name: str, prompt: str, speaker: str, voice: str, licence: str = PARSELM
 
 
 DIGITS = ("one", "two", "three", "four", "five")
-# MFA test clip -> (talker, transcript from its TextGrid). Left out: multilingual_ipa_2 and _5
-# (words outside pocketsphinx's dictionary: platchat, overwatch, custa) and multilingual_ipa_us_2
-# and _us_4 (pocketsphinx cannot align them to their transcripts).
+# MFA test clip -> (talker, transcript from its TextGrid). Left out: multilingual_ipa_us_2 and
+# _us_4 (pocketsphinx cannot align them to their transcripts).
 PODCAST = {
     "multilingual_ipa": ("mfa-podcast-one",
                          "i can't think of an animal that's less chad-like than a sloth"),
+    "multilingual_ipa_2": ("mfa-podcast-one",
+                           "welcome to a series of platchat videos where we're gonna tackle "
+                           "every single team in the overwatch league twenty twenty"),
     "multilingual_ipa_3": ("mfa-podcast-one", "and run you through"),
     "multilingual_ipa_4": ("mfa-podcast-one", "kinda our fears and also predictions for them"),
+    "multilingual_ipa_5": ("mfa-podcast-one",
+                           "i'm sideshow joined by custa and reinforce we've got a special "
+                           "edition of platchat"),
     "multilingual_ipa_us": ("mfa-podcast-two", "uh with only like four games to go"),
     "multilingual_ipa_us_3": ("mfa-podcast-two",
                               "really good performances against top teams that have ended up "
@@ -129,6 +136,9 @@ PODCAST = {
                               "uh and this was the first time i think the justice really looked "
                               "like an elite team"),
 }
+# Names in the podcast clips that CMUdict lacks, spelled in ARPAbet.
+PODCAST_WORDS = (("platchat", "P L AE T CH AE T"), ("overwatch", "OW V ER W AA CH"),
+                 ("custa", "K AH S T AH"))
 CARDS = ("ten of clubs", "four queen of clubs", "seven of clubs", "five five",
          "eight of spades four of clubs seven of hearts")   # test/data/cards/cards.transcription
 
@@ -196,7 +206,8 @@ CLIPS = {
     "parselmouth_bet": _pm("bet.wav", "bet", "parselmouth-batbet", "parselmouth_batbet"),
     **{f"mfa_{name}": Clip(MFA, MFA_WAV + name + ".flac", "en",
                            speaker.replace("mfa-", "").replace("-", "_"), MFA_TESTS, text,
-                           speaker=speaker)
+                           speaker=speaker, pronunciations=tuple(
+                               (w, arpabet) for w, arpabet in PODCAST_WORDS if w in text))
        for name, (speaker, text) in PODCAST.items()},
     **{f"commonvoice_en_{n}": Clip(MFA, MFA_WAV + f"common_voice_en_{n}.mp3", "en",
                                    "commonvoice_en", "Mozilla Common Voice (CC0)",

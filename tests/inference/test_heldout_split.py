@@ -48,6 +48,8 @@ def test_clip_table_is_well_formed():
         assert clip.licence.strip() and clip.speaker in SPEAKERS, utt_id
         assert clip.prompt is None or clip.prompt.strip(), utt_id
         assert clip.labels is None or clip.labels.endswith(".lab"), utt_id
+        for word, arpabet in clip.pronunciations:
+            assert word in clip.prompt.lower() and re.fullmatch(r"[A-Z]+( [A-Z]+)*", arpabet)
     for name, speaker in SPEAKERS.items():
         assert speaker.split in SPLITS and speaker.why.strip(), name
         assert any(c.speaker == name for c in CLIPS.values()), f"{name} speaks no clip"
