@@ -18,17 +18,18 @@ MISS_RGBA = (0.9, 0.1, 0.1, 1.0)
 BORDER_PX = 4
 
 
-def render(bpy, scene, frames: dict, out: Path, centre, size: int = 360) -> dict:
-    """Workbench PNGs of the lower face at ``{label: frame}``, the camera in front of
-    ``centre`` (the lips at rest, world metres); {label: path}."""
+def render(bpy, scene, frames: dict, out: Path, centre, size: int = 360,
+           width_m: float = 0.08) -> dict:
+    """Workbench PNGs of the mouth at ``{label: frame}``, ``width_m`` metres across, the
+    camera in front of ``centre`` (the lips at rest, world metres); {label: path}."""
     cam = scene.objects.get("MouthCam")
     if cam is None:
         cam_data = bpy.data.cameras.new("MouthCam")
         cam_data.type = "ORTHO"
-        cam_data.ortho_scale = 0.16                    # metres across the picture
         cam = bpy.data.objects.new("MouthCam", cam_data)
         scene.collection.objects.link(cam)
-    cam.location = (float(centre[0]), float(centre[1]) - 0.6, float(centre[2]) + 0.02)
+    cam.data.ortho_scale = width_m
+    cam.location = (float(centre[0]), float(centre[1]) - 0.6, float(centre[2]) - 0.005)
     cam.rotation_euler = (np.pi / 2, 0.0, 0.0)
     scene.camera = cam
     scene.render.engine = "BLENDER_WORKBENCH"

@@ -1,6 +1,7 @@
 """Pooled lip figures of many clips (tests/blender/characters.py): per (split, language,
 character, preset) the p/b/m sealed, open vowels open, frames with the lips through each other,
-and every miss with the model's mouth_close / jaw_open where the phone peaks and on the measured frame;
+and every miss with the model's mouth_close / jaw_open where the phone peaks and what its measured frame
+plays (the curves on the scene's frames, as the add-on keys them);
 a Markdown table.
 
 Imports: speech_clips (standard library, numpy, lipsync_core); no bpy.
@@ -39,7 +40,8 @@ class Tally:
             found.append({"clip": clip.id, **{k: d[k] for k in ("class", "phone", "frame")},
                           "start": round(d["start"], 3), "end": round(d["end"], 3),
                           "gap_mm": round(d["gap_mm"], 2),
-                          "curves": curve_values(curves, d["start"], d["end"], peak, d["window"])})
+                          "curves": curve_values(curves, d["start"], d["end"], peak),
+                          "played": {k: round(v, 3) for k, v in d["played"].items()}})
         self.misses += found
         return found
 
@@ -68,7 +70,7 @@ def markdown(tallies: dict) -> str:
             lines.append(f"- {split} {lang} {char}/{preset}: {m['clip']} /{m['phone']}/ "
                          f"{m['start']:.2f}-{m['end']:.2f} s {what} (gap {m['gap_mm']:+.2f} mm, "
                          f"frame {m['frame']}); curves at {c['t']:.2f} s: mouth_close "
-                         f"{c['mouth_close']:.2f}, jaw_open {c['jaw_open']:.2f}; the frame ({c['frame_t']:.2f} s) "
-                         f"plays mouth_close {c['frame_mouth_close']:.2f} (window peak), jaw_open "
-                         f"{c['frame_jaw_open']:.2f} (mean)")
+                         f"{c['mouth_close']:.2f}, jaw_open {c['jaw_open']:.2f}; the frame plays "
+                         f"mouth_close {m['played']['mouth_close']:.2f}, jaw_open "
+                         f"{m['played']['jaw_open']:.2f}")
     return "\n".join(lines)

@@ -177,6 +177,29 @@ class Result:
         return ok / n if n else float("nan")
 
 
+def phone_frames(timing, lead_s: float, start: float, end: float, frames) -> list[int]:
+    """The scene frames (of ``frames``) that show a phone from ``start`` to ``end`` s: those
+    inside it, else the one nearest its middle."""
+    fa = int(np.ceil(timing.frame_of(start, lead_s)))
+    fb = int(np.floor(timing.frame_of(end, lead_s)))
+    return [f for f in range(fa, fb + 1) if f in frames] or \
+        [f for f in [int(round(timing.frame_of((start + end) / 2, lead_s)))] if f in frames]
+
+
+def played_params(curves: Path, timing, lead_s: float) -> dict[int, dict[str, float]]:
+    """{scene frame: mouth_close and jaw_open the scene plays there}: the curves put on the
+    integer frames exactly as the add-on keys them (lipsync_core.keyplan)."""
+    from lipsync_repo.lipsync_core import keyplan
+    from lipsync_repo.lipsync_core.curves import read_curves
+    from lipsync_repo.lipsync_core.params import index_of
+    c = read_curves(curves)
+    job = keyplan.plan(timing, lead_s * 1000.0)
+    on = keyplan.curves_on_frames(c.frames, c.fps, c.start_time, timing, job)   # (N, 26)
+    close, jaw = index_of("mouth_close"), index_of("jaw_open")
+    return {job.first_frame + k: {"mouth_close": float(row[close]), "jaw_open": float(row[jaw])}
+            for k, row in enumerate(on)}
+
+
 def measure(bpy, scene, obj, probe: Probe, timing, lead_s: float, segments) -> Result:
     """Lip gaps over every keyed frame and per phone class (module docstring); ``segments`` are
     (internal phone, start_s, end_s), classed by speech_clips.classes_of."""
@@ -190,10 +213,7 @@ def measure(bpy, scene, obj, probe: Probe, timing, lead_s: float, segments) -> R
     for cls in CLASSES:
         result.per_class[cls], result.picks[cls], result.outcomes[cls] = (0, 0), [], {}
     for phone, a, b in segments:
-        fa = int(np.ceil(timing.frame_of(a, lead_s)))
-        fb = int(np.floor(timing.frame_of(b, lead_s)))
-        span = [f for f in range(fa, fb + 1) if f in gaps] or \
-            [f for f in [int(round(timing.frame_of((a + b) / 2, lead_s)))] if f in gaps]
+        span = phone_frames(timing, lead_s, a, b, gaps)
         for cls in classes_of(phone) if span else ():
             if cls == "pbm":
                 best = min(span, key=gaps.get)
@@ -207,8 +227,6 @@ def measure(bpy, scene, obj, probe: Probe, timing, lead_s: float, segments) -> R
             result.picks[cls].append(best)
             result.details.append({"class": cls, "phone": phone, "start": a, "end": b,
                                    "frame": best, "gap_mm": gaps[best] * 1e3,
-                                   "window": (timing.file_time(best - 0.5, lead_s),
-                                              timing.file_time(best + 0.5, lead_s)),
                                    "passed": bool(passed)})
     return result
 
@@ -275,10 +293,15 @@ def bench_rekey(bpy, scene, repeats: int = 5) -> dict:
 def measure_clip(bpy, pkg, case: tuple[str, str], clip: Clip, curves: Path,
                  convention: str | None = None):
     """Key ``case`` = (character, preset) from ``curves`` of ``clip`` and measure it: the one
-    per-clip step of the demo and the held-out runs. (result, scene, head, probe)."""
+    per-clip step of the demo and the held-out runs; each measured phone also gets the
+    mouth_close / jaw_open its frame plays. (result, scene, head, probe, timing, lead)."""
     scene, head, probe, timing, lead = build_scene(bpy, pkg, case[0], case[1], clip.wav, curves,
                                                    convention=convention)
-    return measure(bpy, scene, head, probe, timing, lead, clip.segments), scene, head, probe
+    res = measure(bpy, scene, head, probe, timing, lead, clip.segments)
+    played = played_params(curves, timing, lead)
+    for d in res.details:
+        d["played"] = played[d["frame"]]
+    return res, scene, head, probe, timing, lead
 
 
 def _sheet_picks(res: Result, clip: Clip, taken: dict, per_class: int) -> dict:
@@ -308,7 +331,7 @@ def run_clips(bpy, pkg, cases, clips, runtime: Path, cache: Path, out: Path | No
         cells: dict = {}                       # (split, lang, class) -> sheet cells
         for clip in clips:
             path = curves or curves_for(clip, runtime, cache)
-            res, scene, head, probe = measure_clip(bpy, pkg, case, clip, path, convention)
+            res, scene, head, probe, _, _ = measure_clip(bpy, pkg, case, clip, path, convention)
             tally = tallies.setdefault((clip.split, clip.lang, *case), Tally())
             tally.add(clip, res, path)
             log.info("%s %s/%s: %s, through %d", clip.id, *case, res.per_class, res.through)

@@ -15,8 +15,9 @@ set: a ``manifest.jsonl`` (one line per clip: ``id``, ``path`` of the .wav, ``js
 to their ``.wav``.
 
 Curves: ``python -m inference predict WAV -o X.json --model RUNTIME``, the command users run,
-cached under ``cache/<runtime fingerprint>/<clip id>-<path hash>.json`` so a rerun (another
-character, another preset) never predicts twice; a changed model file gives another fingerprint.
+cached under ``cache/<fingerprint>/<clip id>-<path hash>.json`` so a rerun (another character,
+another preset) never predicts twice; a changed model file or changed inference code gives
+another fingerprint.
 
 Imports: standard library, numpy, lipsync_core.curves and inference.articulation (no torch, no
 bpy).
@@ -118,7 +119,9 @@ def load_clips(source: Path, splits: tuple[str, ...] | None = None) -> list[Clip
 
 
 def runtime_fingerprint(runtime: Path) -> str:
-    """A short hash of the runtime folder's file names, sizes and mtimes (or of a checkpoint)."""
+    """A short hash of the model (the runtime folder's file names, sizes and mtimes, or a
+    checkpoint's) and of the code that turns audio into curves (the text of every .py file of
+    inference/, lipsync_runtime/ and lipsync_core/), so changed code never reads stale curves."""
     runtime = Path(runtime).resolve()
     files = sorted(runtime.rglob("*")) if runtime.is_dir() else [runtime]
     h = hashlib.sha1(str(runtime).encode())
@@ -126,6 +129,9 @@ def runtime_fingerprint(runtime: Path) -> str:
         if f.is_file():
             st = f.stat()
             h.update(f"{f.relative_to(runtime.parent)}:{st.st_size}:{st.st_mtime_ns}".encode())
+    for package in ("inference", "lipsync_runtime", "lipsync_core"):
+        for f in sorted((ROOT / package).rglob("*.py")):
+            h.update(f.read_bytes())
     return h.hexdigest()[:12]
 
 
@@ -145,12 +151,10 @@ def curves_for(clip: Clip, runtime: Path = DEFAULT_RUNTIME, cache: Path = DEFAUL
     return out
 
 
-def curve_values(curves_path: Path, start: float, end: float, peak: str,
-                 window: tuple[float, float] | None = None) -> dict[str, float]:
-    """mouth_close and jaw_open of the curves inside [start, end] s, at the sample where
-    ``peak`` ("mouth_close" or "jaw_open") is highest (the nearest sample if none is inside);
-    with a scene frame's ``window`` (s) also what that frame plays, as lipsync_core.timing
-    resamples: mouth_close's peak over the window, jaw_open's mean (``frame_*``)."""
+def curve_values(curves_path: Path, start: float, end: float, peak: str) -> dict[str, float]:
+    """mouth_close and jaw_open of the curves (the model's samples) inside [start, end] s, at
+    the sample where ``peak`` ("mouth_close" or "jaw_open") is highest (the nearest sample if
+    none is inside)."""
     c = read_curves(curves_path)
     t = c.times()
     close, jaw = c.column("mouth_close"), c.column("jaw_open")
@@ -159,14 +163,8 @@ def curve_values(curves_path: Path, start: float, end: float, peak: str,
         inside = np.array([int(np.argmin(np.abs(t - (start + end) / 2)))])
     col = close if peak == "mouth_close" else jaw
     k = inside[int(np.argmax(col[inside]))]
-    out = {"t": round(float(t[k]), 3), "mouth_close": round(float(close[k]), 3),
-           "jaw_open": round(float(jaw[k]), 3)}
-    if window is not None:
-        x = np.linspace(window[0], window[1], 17)
-        out.update(frame_t=round(float(x.mean()), 3),
-                   frame_mouth_close=round(float(np.interp(x, t, close).max()), 3),
-                   frame_jaw_open=round(float(np.interp(x, t, jaw).mean()), 3))
-    return out
+    return {"t": round(float(t[k]), 3), "mouth_close": round(float(close[k]), 3),
+            "jaw_open": round(float(jaw[k]), 3)}
 
 
 __all__ = ["Clip", "CLASSES", "classes_of", "demo_clip", "load_clips", "curves_for",

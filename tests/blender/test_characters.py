@@ -5,26 +5,33 @@ separate teeth) and a VRoid Studio avatar (Fcl_MTH_A/I/U/E/O/Close, ARKit names,
 Skipped when the character is not in ``$LIPSYNC_CHARACTERS`` (it may not be redistributed;
 docs/characters.md says where it comes from) or when the model cannot make curves here.
 
-What must hold, on English and Japanese speech, for each character's presets:
+Speech: the demo clips, and the held-out human speech (``$LIPSYNC_HELDOUT``, default
+/work/data/heldout, split "test"; skipped without it). What must hold, on English and Japanese
+speech, for each character's presets:
 - the lips never go through each other (0 frames), where the old weighted ARKit table pushed
   them through on dozens of frames (checked too, so the measure can fail);
-- every p/b/m whose curves close (mouth_close >= 0.6 on one of its frames) seals within the
-  rig's closed-lip range, and every open vowel whose curves open (jaw_open >= 0.2 and
-  mouth_close < 0.2 on one of its frames) opens: what retargeting can do with the curves it
-  is given. The overall rates (which also
-  count phones where the model itself did not close or open) are printed for the report.
+- every p/b/m whose curves close (mouth_close >= 0.6 on one of its frames, as the frame plays
+  it) seals within the rig's closed-lip range, and every open vowel whose curves open
+  (jaw_open >= 0.2 and mouth_close < 0.2 on one of its frames) opens: what retargeting can do with the curves it
+  is given. The overall rates (which also count phones where the model itself did not close
+  or open) come from ``characters.py`` for the report;
+- a held-out manifest is measured in one run, pooled per language exactly as the demo path
+  measures each clip, with every miss listed.
 """
 import json
-import subprocess
-import sys
+import os
+from pathlib import Path
 
-import numpy as np
 import pytest
 
 bpy = pytest.importorskip("bpy")
 
 import characters as C  # noqa: E402
-from blender_process import ROOT, load_repo_package  # noqa: E402
+import speech_clips as S  # noqa: E402
+from blender_process import load_repo_package  # noqa: E402
+
+HELDOUT = Path(os.environ.get("LIPSYNC_HELDOUT", "/work/data/heldout"))
+
 
 def needs(character):
     return pytest.mark.skipif(C.character_file(character) is None,
@@ -37,7 +44,6 @@ CASES = [pytest.param("rpm", "arkit", marks=needs("rpm")),
          pytest.param("vroid", "vroid", marks=needs("vroid")),
          pytest.param("vroid", "oculus", marks=needs("vroid"))]
 pkg = load_repo_package()
-from lipsync_repo.lipsync_core.curves import read_curves  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -48,67 +54,64 @@ def registered():
 
 
 @pytest.fixture(scope="module")
-def curves(tmp_path_factory):
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("curves")
+
+
+@pytest.fixture(scope="module")
+def curves(cache):
     """The shipped model's curves of both demo clips (python -m inference predict)."""
-    out = {}
-    for lang in ("en", "ja"):
-        path = tmp_path_factory.mktemp("curves") / f"{lang}.json"
-        wav = ROOT / "assets" / "demo" / f"speech_{lang}.wav"
-        proc = subprocess.run([sys.executable, "-m", "inference", "predict", str(wav), "-o",
-                               str(path)], cwd=str(ROOT), capture_output=True, text=True,
-                              timeout=900)
-        if proc.returncode != 0:
-            pytest.skip(f"the model could not make curves here: {proc.stderr[-300:]}")
-        out[lang] = path
-    return out
+    try:
+        return {lang: S.curves_for(S.demo_clip(lang), S.DEFAULT_RUNTIME, cache)
+                for lang in ("en", "ja")}
+    except RuntimeError as exc:
+        pytest.skip(f"the model could not make curves here: {exc}")
 
 
 def run(lang, preset, curves_path, convention=None, character="rpm"):
-    wav = ROOT / "assets" / "demo" / f"speech_{lang}.wav"
-    phones = json.loads(wav.with_suffix(".phones.json").read_text(encoding="utf-8"))["phones"]
-    scene, head, probe, timing, lead = C.build_scene(bpy, pkg, character, preset, wav,
-                                                     curves_path, convention=convention)
-    res = C.measure(bpy, scene, head, probe, timing, lead, phones)
-    return res, phones, probe, timing, lead
+    clip = S.demo_clip(lang)
+    res, _, _, probe, timing, lead = C.measure_clip(bpy, pkg, (character, preset), clip,
+                                                    curves_path, convention)
+    return res, clip.segments, probe, timing, lead
 
 
-def phones_the_curves_articulate(curves_path, phones, timing, lead):
-    """(p/b/m the curves close, open vowels the curves open) on the frames that show them:
-    per frame, the closure's peak and the jaw's mean over the frame's window of the curves
-    (as the resampling to the scene rate reads them)."""
-    c = read_curves(curves_path)
-    t = c.times()
-    close, jaw = c.column("mouth_close"), c.column("jaw_open")
-    half = 0.5 / timing.fps
+def phones_the_curves_articulate(curves_path, segments, timing, lead):
+    """(p/b/m the curves close, open vowels the curves open) on the frames that show them, in
+    the parameters each frame plays (the curves on the scene's frames, as the add-on keys
+    them): mouth_close >= 0.6, or jaw_open >= 0.2 with mouth_close < 0.2."""
+    played = C.played_params(curves_path, timing, lead)
     closing, opening = set(), set()
-    for phone, a, b in phones:
-        frames = range(int(np.ceil(timing.frame_of(a, lead))), int(np.floor(timing.frame_of(b, lead))) + 1)
-        for f in frames:
-            mid = timing.file_time(f, lead)
-            window = np.linspace(mid - half, mid + half, 17)       # the frame's window, seconds
-            close_peak = np.interp(window, t, close).max()
-            jaw_mean = np.interp(window, t, jaw).mean()
-            if phone in C.PHONES["pbm"] and close_peak >= 0.6:
+    for phone, a, b in segments:
+        classes = S.classes_of(phone)
+        for f in C.phone_frames(timing, lead, a, b, played):
+            close, jaw = played[f]["mouth_close"], played[f]["jaw_open"]
+            if "pbm" in classes and close >= 0.6:
                 closing.add((phone, a, b))
-            if phone in C.PHONES["open"] and jaw_mean >= 0.2 and close_peak < 0.2:
+            if "open" in classes and jaw >= 0.2 and close < 0.2:
                 opening.add((phone, a, b))
+    return closing, opening
+
+
+def check_articulated(res, curves_path, segments, timing, lead, where=""):
+    """Every p/b/m the curves close seals, every open vowel they open opens."""
+    closing, opening = phones_the_curves_articulate(curves_path, segments, timing, lead)
+    missed = [p for p in closing if not res.outcomes["pbm"].get(p, False)]
+    assert not missed, f"{where}closed in the curves but not sealed on the face: {missed}"
+    missed = [p for p in opening if not res.outcomes["open"].get(p, False)]
+    assert not missed, f"{where}open in the curves but not open on the face: {missed}"
     return closing, opening
 
 
 @pytest.mark.parametrize("character,preset", CASES)
 @pytest.mark.parametrize("lang", ["en", "ja"])
 def test_lips_seal_open_and_never_pass_through(curves, lang, character, preset):
-    res, phones, probe, timing, lead = run(lang, preset, curves[lang], character=character)
+    res, segments, probe, timing, lead = run(lang, preset, curves[lang], character=character)
     print(f"{character} {preset} {lang}: p/b/m sealed {res.per_class['pbm']}, open vowels open "
           f"{res.per_class['open']}, through {res.through}/{res.frames} frames")
     assert probe.opened > probe.closed_range[1]               # the calibration makes sense
     assert res.through == 0
-    closing, opening = phones_the_curves_articulate(curves[lang], phones, timing, lead)
+    closing, opening = check_articulated(res, curves[lang], segments, timing, lead)
     assert closing and opening
-    missed = [p for p in closing if not res.outcomes["pbm"].get(p, False)]
-    assert not missed, f"closed in the curves but not sealed on the face: {missed}"
-    missed = [p for p in opening if not res.outcomes["open"].get(p, False)]
-    assert not missed, f"open in the curves but not open on the face: {missed}"
 
 
 @needs("rpm")
@@ -129,3 +132,52 @@ def test_auto_match_picks_the_convention_the_rig_follows(character, expected):
     bpy.context.view_layer.objects.active = head
     assert bpy.ops.lipsync.auto_match() == {"FINISHED"}
     assert head.lipsync.table_name == expected, bpy.context.scene.lipsync.last_report
+
+
+@needs("rpm")
+def test_a_manifest_is_measured_in_one_run_with_each_miss_listed(curves, cache, tmp_path):
+    # the held-out path (a manifest of .wav + phone JSON) on the demo clips: pooled per
+    # language exactly as the demo path measures each clip, every failure listed as a miss
+    manifest = tmp_path / "manifest.jsonl"
+    lines = []
+    for lang in ("en", "ja"):
+        wav = S.demo_clip(lang).wav
+        lines.append(json.dumps({"id": f"demo_{lang}", "path": str(wav), "lang": lang, "split": "t",
+                                 "json": str(wav.with_suffix(".phones.json"))}))
+    manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    clips = S.load_clips(manifest)
+    first = [S.curves_for(c, S.DEFAULT_RUNTIME, cache) for c in clips]
+    stamps = [p.stat().st_mtime_ns for p in first]
+    again = [S.curves_for(c, S.DEFAULT_RUNTIME, cache) for c in clips]      # cached: not rerun
+    assert again == first and [p.stat().st_mtime_ns for p in again] == stamps
+    tallies = C.run_clips(bpy, pkg, [("rpm", "arkit")], clips, S.DEFAULT_RUNTIME, cache, None)
+    assert sorted(tallies) == [("t", "en", "rpm", "arkit"), ("t", "ja", "rpm", "arkit")]
+    for lang in ("en", "ja"):
+        single = run(lang, "arkit", curves[lang])[0]
+        tally = tallies[("t", lang, "rpm", "arkit")]
+        assert tally.counts["pbm"] == list(single.per_class["pbm"])
+        assert tally.counts["open"] == list(single.per_class["open"])
+        assert tally.through == single.through and tally.clips == 1
+        failed = [(d["phone"], round(d["start"], 3)) for d in single.details
+                  if not d["passed"] and d["class"] in ("pbm", "open")]
+        assert [(m["phone"], m["start"]) for m in tally.misses] == failed
+        for m in tally.misses:
+            assert m["clip"] == f"demo_{lang}"
+            assert 0.0 <= m["curves"]["mouth_close"] <= 1.0
+            assert 0.0 <= m["played"]["jaw_open"] <= 1.0
+    table = C.markdown(tallies)
+    assert "| t | en | rpm / arkit |" in table and "| t | ja | rpm / arkit |" in table
+
+
+@pytest.mark.skipif(not (HELDOUT / "manifest.jsonl").is_file(),
+                    reason=f"no held-out speech at {HELDOUT} (set LIPSYNC_HELDOUT)")
+@pytest.mark.parametrize("character,preset", CASES[:3])
+def test_real_held_out_speech_never_pushes_the_lips_through(character, preset):
+    # human speech (the held-out test split): 0 frames through each other, and every p/b/m the
+    # curves close seals, every open vowel they open opens; the rates are for the report
+    clips = S.load_clips(HELDOUT, ("test",))
+    for clip in clips:
+        path = S.curves_for(clip)
+        res, _, _, _, timing, lead = C.measure_clip(bpy, pkg, (character, preset), clip, path)
+        assert res.through == 0, f"{clip.id}: {res.through} frames through each other"
+        check_articulated(res, path, clip.segments, timing, lead, f"{clip.id}: ")
