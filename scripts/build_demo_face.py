@@ -1,4 +1,5 @@
-"""Build assets/demo/face.blend: the demo face (object "Face" with the 52 ARKit shape keys),
+"""Build assets/demo/face.blend: the demo face (object "Face" with the 52 ARKit shape keys and
+nothing else: no driver, no corrective key; its mouthClose follows ARKit's convention),
 a front camera, lights, simple materials, the scene at 24 fps and a sound strip "Dialogue" that
 plays //speech_en.wav from frame 1.
 
@@ -109,28 +110,8 @@ def add_shape_keys(obj: bpy.types.Object, geo: dict) -> None:
         key.slider_min, key.slider_max = 0.0, 1.0
         key.value = 0.0                                       # 5.0 starts new keys at 1.0
         key.data.foreach_set("co", (base + deltas[name]).astype(np.float32).ravel())
-    helper = obj.shape_key_add(name=demo_face_keys.CLOSE_OVER_JAW, from_mix=False)
-    helper.data.foreach_set(
-        "co", (base + deltas[demo_face_keys.CLOSE_OVER_JAW]).astype(np.float32).ravel())
-    key = obj.data.shape_keys
-    key.name = "FaceKeys"
-    drive_min(key, helper, "mouthClose", "jawOpen")
+    obj.data.shape_keys.name = "FaceKeys"
     obj.data.update()
-
-
-def drive_min(key: bpy.types.Key, target: bpy.types.ShapeKey, a: str, b: str) -> None:
-    """Drive ``target``'s value with min(a, b) of two other keys (a simple expression, so it
-    runs with Python auto-execution off)."""
-    driver = target.driver_add("value").driver
-    driver.type = "SCRIPTED"
-    for var_name, key_name in (("a", a), ("b", b)):
-        var = driver.variables.new()
-        var.name = var_name
-        var.type = "SINGLE_PROP"
-        var.targets[0].id_type = "KEY"
-        var.targets[0].id = key
-        var.targets[0].data_path = f'key_blocks["{key_name}"].value'
-    driver.expression = "min(a, b)"
 
 
 def make_neck(scene: bpy.types.Scene, skin: bpy.types.Material) -> None:
@@ -226,9 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     os.replace(tmp, out)
     for leftover in out.parent.glob(out.stem + ".tmp.blend1"):
         leftover.unlink()
-    LOG.info("%s: %d vertices, %d ARKit shape keys + %s (driven), %d frames at %d fps", out,
-             len(geo["verts"]), len(demo_face_keys.ARKIT_NAMES), demo_face_keys.CLOSE_OVER_JAW,
-             scene.frame_end, FPS)
+    LOG.info("%s: %d vertices, %d ARKit shape keys (no drivers), %d frames at %d fps", out,
+             len(geo["verts"]), len(demo_face_keys.ARKIT_NAMES), scene.frame_end, FPS)
     print(out)
     return 0
 

@@ -2,10 +2,11 @@
 
 The mouth and jaw keys are shaped with care, since they are what the lip-sync drives:
 jawOpen rotates the jaw region (lower lip, chin, lower teeth, tongue) about a hinge in front of
-the ears; mouthClose seals the lips over the open jaw through a driven corrective key
-(CLOSE_OVER_JAW = min(mouthClose, jawOpen) moves each lip halfway across the jaw's gap), and on
-its own only presses the lips lightly, so jawOpen + mouthClose gives sealed lips over an open
-jaw and a mouthClose larger than jawOpen never pushes the lips through each other;
+the ears; mouthClose follows ARKit's convention exactly: it closes the lips *against the open
+jaw*, each lip moving halfway across the gap jawOpen = 1 opens, so mouthClose = jawOpen gives
+sealed lips over an open jaw at any opening, and (as in ARKit) a mouthClose above jawOpen pushes
+the lips through each other. No driver or corrective key: the retargeting keeps mouthClose at
+or below jawOpen (lipsync_core/retarget.py);
 funnel and pucker push the lips forward and narrow them (funnel also opens a round hole);
 smile/frown lift/lower the corners; stretch widens; dimple pulls the corners back; roll turns a
 lip in; shrug lifts a lip; press thins and flattens the lips; lowerDown/upperUp bare the teeth;
@@ -42,10 +43,6 @@ ARKIT_NAMES = [
     "tongueOut",
 ]
 SIDES = {"Left": 1, "Right": -1}        # the character's left is +X
-# Corrective key, not an ARKit name: a driver sets it to min(mouthClose, jawOpen), so mouthClose
-# seals the lips over whatever the jaw opened, and alone only presses them (never through each
-# other), whatever the lip-sync writes.
-CLOSE_OVER_JAW = "mouthClose_jawOpen"
 
 JAW_HINGE = np.array([0.004, -0.012])   # (y, z) of the jaw hinge axis (parallel to X), m
 JAW_ANGLE = np.radians(15.0)            # jawOpen = 1 rotates the jaw this far
@@ -165,14 +162,10 @@ def jaw_open(f: Face) -> np.ndarray:
     return _rotate_x(f.v, JAW_HINGE, JAW_ANGLE * f.jaw_weight()) - f.v
 
 
-def mouth_seal(f: Face) -> np.ndarray:
-    """mouthClose on its own: the lips press lightly together (they already touch at rest)."""
-    return 0.8 * (press(f, 1) + press(f, -1))
-
-
 def mouth_close(f: Face) -> np.ndarray:
-    """The corrective CLOSE_OVER_JAW key (driven by min(mouthClose, jawOpen)): each lip vertex goes halfway to where its mirror (-theta) sits with the jaw open, so
-    both lips meet in the middle of the opening; the corners (their own mirror) stay put."""
+    """ARKit's mouthClose: each lip vertex goes halfway to where its mirror (-theta) sits with
+    the jaw fully open, so with mouthClose = jawOpen both lips meet in the middle of the opening;
+    the corners (their own mirror) stay put."""
     d_jaw = jaw_open(f)
     w = f.lip_weight(reach=0.008)
     w[f.cavity & (f.ring == -1)] = 0.5
@@ -298,12 +291,12 @@ def regions(geo: dict) -> list[tuple[str, np.ndarray, np.ndarray]]:
 
 
 def all_deltas(geo: dict) -> dict[str, np.ndarray]:
-    """Every ARKit key name (and CLOSE_OVER_JAW) -> (V, 3) offsets in metres from the basis."""
+    """Every ARKit key name -> (V, 3) offsets in metres from the basis."""
     from demo_face_upper_keys import (blink, brow_down, brow_up, cheek_puff, cheek_squint,
                                       look, nose_sneer, squint, wide)
     f = Face(geo)
     d: dict[str, np.ndarray] = {
-        "jawOpen": jaw_open(f), "mouthClose": mouth_seal(f), CLOSE_OVER_JAW: mouth_close(f),
+        "jawOpen": jaw_open(f), "mouthClose": mouth_close(f),
         "mouthFunnel": mouth_funnel(f), "mouthPucker": mouth_pucker(f),
         "jawForward": jaw_move(f, dy=-0.006), "jawLeft": jaw_move(f, dx=0.007),
         "jawRight": jaw_move(f, dx=-0.007),
@@ -330,7 +323,7 @@ def all_deltas(geo: dict) -> dict[str, np.ndarray]:
         d[f"browOuterUp{name}"] = brow_up(f, side, False)
         d[f"cheekSquint{name}"] = cheek_squint(f, side)
         d[f"noseSneer{name}"] = nose_sneer(f, side)
-    missing = (set(ARKIT_NAMES) | {CLOSE_OVER_JAW}) ^ set(d)
+    missing = set(ARKIT_NAMES) ^ set(d)
     if missing:
         raise RuntimeError(f"shape keys out of step with ARKIT_NAMES: {sorted(missing)}")
     return d

@@ -67,15 +67,19 @@ CHARACTERS = {
     "vroid": {"file": "talkinghead-vroid-decoded.glb", "head": "Face", "meshes": ["Face"],
               "closed": {"Fcl_MTH_Close": 1.0}, "open": {"Fcl_MTH_A": 1.0},
               "round": "Fcl_MTH_U"},
+    # the bundled script-built ARKit head (assets/demo/face.blend; in the repository)
+    "demo": {"file": str(ROOT / "assets" / "demo" / "face.blend"), "head": "Face",
+             "meshes": ["Face"], "closed": {"jawOpen": 0.3, "mouthClose": 0.3},
+             "open": {"jawOpen": 1.0}, "round": "mouthFunnel"},
 }
-DEFAULT_PRESET = {"rpm": "arkit", "vroid": "vroid"}
+DEFAULT_PRESET = {"rpm": "arkit", "vroid": "vroid", "demo": "arkit"}
 DEFAULT_CASES = (("rpm", "arkit"), ("rpm", "oculus"), ("vroid", "vroid"))
 CLOSED_MARGIN = 0.10       # of the open gap, each side of the closed range
 OPEN_FRACTION = 0.20       # of the open gap above the closed range counts as open
 
 
 def character_file(name: str) -> Path | None:
-    path = CACHE / CHARACTERS[name]["file"]
+    path = CACHE / CHARACTERS[name]["file"]          # an absolute "file" stays as it is
     return path if path.is_file() else None
 
 
@@ -236,8 +240,17 @@ def build_scene(bpy, pkg, name: str, preset: str, wav: Path, curves: Path, fps: 
     """Import the character, key it from ``curves`` with ``preset``; (scene, head, probe, job
     timing)."""
     spec = CHARACTERS[name]
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    bpy.ops.import_scene.gltf(filepath=str(character_file(name)))
+    path = character_file(name)
+    if path.suffix == ".blend":                      # its own scene, without its strips
+        bpy.ops.wm.open_mainfile(filepath=str(path))
+        se = bpy.context.scene.sequence_editor
+        if se is not None:
+            strips = se.strips if hasattr(se, "strips") else se.sequences
+            for strip in list(strips):
+                strips.remove(strip)
+    else:
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        bpy.ops.import_scene.gltf(filepath=str(path))
     scene = bpy.context.scene
     scene.render.fps, scene.render.fps_base = fps, 1
     head = bpy.data.objects[spec["head"]]
