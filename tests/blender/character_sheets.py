@@ -1,6 +1,7 @@
 """Renders of a keyed character's mouth, and contact sheets of them, for looking at.
 
-:func:`render` writes Workbench PNGs of the lower face at given frames (orthographic camera in
+:func:`pick_frames` chooses what to show (every miss, a few passes per class), :func:`render`
+writes Workbench PNGs of the lower face at given frames (orthographic camera in
 front of the lips; glTF faces look along -Y). :func:`compose_sheet` lays such PNGs out in rows
 (one row per phone class), each cell framed green (passed) or red (missed), and writes the
 sheet as one PNG with a ``.txt`` legend naming every cell (clip, phone, time, frame).
@@ -44,6 +45,22 @@ def render(bpy, scene, frames: dict, out: Path, centre, size: int = 360,
         bpy.ops.render.render(write_still=True)
         paths[label] = Path(scene.render.filepath)
     return paths
+
+
+def pick_frames(details: list, clip, taken: dict, per_class: int, per_clip: int) -> dict:
+    """Frames of ``clip`` to render from its measured phones (characters.Result.details):
+    every miss, and passes of a class while fewer than
+    ``per_class`` have been shown in its split and language, ``per_clip`` at most from one clip.
+    {label: (frame, detail)}."""
+    picks = {}
+    for d in details:
+        shown = taken.setdefault((clip.split, clip.lang, d["class"]), [])
+        if d["passed"] and (len(shown) >= per_class or shown.count(clip.id) >= per_clip):
+            continue
+        if d["passed"]:
+            shown.append(clip.id)
+        picks[f"{clip.id}_{d['class']}_{d['frame']:04d}"] = (d["frame"], d)
+    return picks
 
 
 def _read_png(bpy, path: Path) -> np.ndarray:

@@ -317,27 +317,13 @@ def measure_clip(bpy, pkg, case: tuple[str, str], clip: Clip, curves: Path,
     return res, scene, head, probe, timing, lead
 
 
-def _sheet_picks(res: Result, clip: Clip, taken: dict, per_class: int) -> dict:
-    """Frames of ``clip`` to render: every miss, and passes of a class while fewer than
-    ``per_class`` clips of this language have shown it. {label: (frame, detail)}."""
-    picks = {}
-    for d in res.details:
-        shown = taken.setdefault((clip.split, clip.lang, d["class"]), [])
-        if d["passed"] and (len(shown) >= per_class or clip.id in shown):
-            continue
-        if d["passed"]:
-            shown.append(clip.id)
-        picks[f"{clip.id}_{d['class']}_{d['frame']:04d}"] = (d["frame"], d)
-    return picks
-
-
 def run_clips(bpy, pkg, cases, clips, runtime: Path, cache: Path, out: Path | None,
               convention: str | None = None, curves: Path | None = None,
               per_class: int = 3) -> dict:
     """Measure every case on every clip (curves predicted once per clip, cached); with ``out``,
     render every miss and a few passes per class and language, laid out in sheets.
     {(split, lang, character, preset): Tally}."""
-    from character_sheets import compose_sheet, render
+    from character_sheets import compose_sheet, pick_frames, render
     tallies: dict = {}
     for case in cases:
         taken: dict = {}
@@ -350,7 +336,8 @@ def run_clips(bpy, pkg, cases, clips, runtime: Path, cache: Path, out: Path | No
             log.info("%s %s/%s: %s, through %d", clip.id, *case, res.per_class, res.through)
             if out is None:
                 continue
-            picks = _sheet_picks(res, clip, taken, per_class)
+            alike = sum(c.split == clip.split and c.lang == clip.lang for c in clips)
+            picks = pick_frames(res.details, clip, taken, per_class, 1 if alike > 1 else per_class)
             pngs = render(bpy, scene, {k: f for k, (f, _) in picks.items()},
                           out / "frames" / f"{case[0]}_{case[1]}", mouth_centre(bpy, head, probe),
                           size=232)
