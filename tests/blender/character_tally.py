@@ -22,6 +22,7 @@ class Tally:
     frames: int = 0
     clips: int = 0
     misses: list = field(default_factory=list)
+    calibration: dict = field(default_factory=dict)   # the rig's lip gaps, mm (characters.Probe)
 
     def add(self, clip: Clip, res, curves: Path) -> list[dict]:
         """Pool one clip (a characters.Result); returns its misses (p/b/m not sealed, open vowels not open), each
@@ -47,7 +48,8 @@ class Tally:
 
     def figures(self) -> dict:
         return {"pbm_sealed": self.counts["pbm"], "open_vowels_open": self.counts["open"],
-                "through_frames": self.through, "frames": self.frames, "clips": self.clips}
+                "through_frames": self.through, "frames": self.frames, "clips": self.clips,
+                "gap_mm": self.calibration}
 
 
 def _pct(ok_n) -> str:

@@ -219,10 +219,10 @@ def measure(bpy, scene, obj, probe: Probe, timing, lead_s: float, segments) -> R
     for phone, a, b in segments:
         span = phone_frames(timing, lead_s, a, b, gaps)
         for cls in classes_of(phone) if span else ():
-            if cls == "pbm":
+            if cls in ("pbm", "fv"):           # the most closed frame (f/v: the lip on the teeth)
                 best = min(span, key=gaps.get)
-                passed = gaps[best] <= hi
-            else:
+                passed = gaps[best] <= hi if cls == "pbm" else True
+            else:                               # the most open frame
                 best = max(span, key=gaps.get)
                 passed = gaps[best] >= probe.open_threshold if cls == "open" else True
             ok, n = result.per_class[cls]
@@ -333,6 +333,10 @@ def run_clips(bpy, pkg, cases, clips, runtime: Path, cache: Path, out: Path | No
             res, scene, head, probe, _, _ = measure_clip(bpy, pkg, case, clip, path, convention)
             tally = tallies.setdefault((clip.split, clip.lang, *case), Tally())
             tally.add(clip, res, path)
+            lo, hi = probe.closed_range
+            tally.calibration = {"rest": probe.rest * 1e3, "closed": probe.closed * 1e3,
+                                 "open": probe.opened * 1e3, "closed_range": [lo * 1e3, hi * 1e3],
+                                 "open_threshold": probe.open_threshold * 1e3}   # mm
             log.info("%s %s/%s: %s, through %d", clip.id, *case, res.per_class, res.through)
             if out is None:
                 continue
