@@ -190,6 +190,12 @@ def phone_frames(timing, lead_s: float, start: float, end: float, frames) -> lis
         [f for f in [int(round(timing.frame_of((start + end) / 2, lead_s)))] if f in frames]
 
 
+def keyplan_of(timing, lead_s: float):
+    """The job plan (lipsync_core.keyplan.Plan) of a strip's timing and lead."""
+    from lipsync_repo.lipsync_core import keyplan
+    return keyplan.plan(timing, lead_s * 1000.0)
+
+
 def played_params(curves: Path, timing, lead_s: float) -> dict[int, dict[str, float]]:
     """{scene frame: mouth_close and jaw_open the scene plays there}: the curves put on the
     integer frames exactly as the add-on keys them (lipsync_core.keyplan)."""
@@ -235,10 +241,11 @@ def measure(bpy, scene, obj, probe: Probe, timing, lead_s: float, segments) -> R
     return result
 
 
-def build_scene(bpy, pkg, name: str, preset: str, wav: Path, curves: Path, fps: int = 24,
+def build_scene(bpy, pkg, name: str, preset: str, wav: Path, curves, fps: int = 24,
                 convention: str | None = None):
     """Import the character, key it from ``curves`` with ``preset``; (scene, head, probe, job
-    timing)."""
+    timing, lead s, the curves file keyed). ``curves`` is a file, or a function of the strip's
+    job plan (lipsync_core.keyplan.Plan) that gives one (the curves Generate would ask for)."""
     spec = CHARACTERS[name]
     path = character_file(name)
     if path.suffix == ".blend":                      # its own scene, without its strips
@@ -268,14 +275,15 @@ def build_scene(bpy, pkg, name: str, preset: str, wav: Path, curves: Path, fps: 
     strips = se.strips if hasattr(se, "strips") else se.sequences
     strip = strips.new_sound("Dialogue", str(wav), 1, 1)
     se.active_strip = strip
-    result = bpy.ops.lipsync.import_curves(filepath=str(curves))
-    assert result == {"FINISHED"}, scene.lipsync.last_report
     from lipsync_repo.lipsync_addon import strip_source
     from lipsync_repo.lipsync_core import keyplan
     timing = strip_source.read_strip(scene).timing
     plan = keyplan.plan(timing, scene.lipsync.lead_ms)
+    curves = Path(curves(plan) if callable(curves) else curves)
+    result = bpy.ops.lipsync.import_curves(filepath=str(curves))
+    assert result == {"FINISHED"}, scene.lipsync.last_report
     scene.frame_start, scene.frame_end = plan.first_frame, plan.last_frame
-    return scene, head, probe, timing, plan.lead_s
+    return scene, head, probe, timing, plan.lead_s, curves
 
 
 def mouth_centre(bpy, obj, probe: Probe) -> np.ndarray:
@@ -303,13 +311,14 @@ def bench_rekey(bpy, scene, repeats: int = 5) -> dict:
 
 
 
-def measure_clip(bpy, pkg, case: tuple[str, str], clip: Clip, curves: Path,
+def measure_clip(bpy, pkg, case: tuple[str, str], clip: Clip, curves,
                  convention: str | None = None):
     """Key ``case`` = (character, preset) from ``curves`` of ``clip`` and measure it: the one
     per-clip step of the demo and the held-out runs; each measured phone also gets the
-    mouth_close / jaw_open its frame plays. (result, scene, head, probe, timing, lead)."""
-    scene, head, probe, timing, lead = build_scene(bpy, pkg, case[0], case[1], clip.wav, curves,
-                                                   convention=convention)
+    mouth_close / jaw_open its frame plays. ``curves``: as build_scene takes it.
+    (result, scene, head, probe, timing, lead)."""
+    scene, head, probe, timing, lead, curves = build_scene(bpy, pkg, case[0], case[1], clip.wav,
+                                                           curves, convention=convention)
     res = measure(bpy, scene, head, probe, timing, lead, clip.segments)
     played = played_params(curves, timing, lead)
     for d in res.details:
@@ -319,9 +328,12 @@ def measure_clip(bpy, pkg, case: tuple[str, str], clip: Clip, curves: Path,
 
 def run_clips(bpy, pkg, cases, clips, runtime: Path, cache: Path, out: Path | None,
               convention: str | None = None, curves: Path | None = None,
-              per_class: int = 3) -> dict:
+              per_class: int = 3, as_generate: bool = False) -> dict:
     """Measure every case on every clip (curves predicted once per clip, cached); with ``out``,
-    render every miss and a few passes per class and language, laid out in sheets.
+    render every miss and a few passes per class and language, laid out in sheets. Curves: the
+    whole file at the model's 50 fps, imported (Import Curves), or with ``as_generate`` what
+    Generate asks the model for (the strip's audio from the first keyed frame's time, at the
+    scene rate: no resampling or sub-frame shift on import).
     {(split, lang, character, preset): Tally}."""
     from character_sheets import compose_sheet, pick_frames, render
     tallies: dict = {}
@@ -329,8 +341,14 @@ def run_clips(bpy, pkg, cases, clips, runtime: Path, cache: Path, out: Path | No
         taken: dict = {}
         cells: dict = {}                       # (split, lang, class) -> sheet cells
         for clip in clips:
-            path = curves or curves_for(clip, runtime, cache)
-            res, scene, head, probe, _, _ = measure_clip(bpy, pkg, case, clip, path, convention)
+            path = curves or (
+                (lambda plan, clip=clip: curves_for(clip, runtime, cache, plan.start, plan.end,
+                                                    plan.fps)) if as_generate
+                else curves_for(clip, runtime, cache))
+            res, scene, head, probe, timing, lead = measure_clip(bpy, pkg, case, clip, path,
+                                                                 convention)
+            if callable(path):
+                path = path(keyplan_of(timing, lead))
             tally = tallies.setdefault((clip.split, clip.lang, *case), Tally())
             tally.add(clip, res, path)
             lo, hi = probe.closed_range
@@ -384,6 +402,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="model for predict --model (default %(default)s)")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE,
                         help="where predicted curves are kept (default %(default)s)")
+    parser.add_argument("--as-generate", action="store_true", help="curves as Generate asks "
+                        "for them (the strip's audio at the scene rate) instead of predict's "
+                        "whole-file 50 fps curves imported")
     parser.add_argument("--out", type=Path, default=None, help="folder for renders and sheets")
     parser.add_argument("--json", type=Path, default=None, help="write the figures and misses")
     parser.add_argument("--bench", action="store_true",
@@ -408,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     pkg.register()
     try:
         tallies = run_clips(bpy, pkg, cases, clips, args.runtime, args.cache, args.out,
-                            args.convention, args.curves)
+                            args.convention, args.curves, as_generate=args.as_generate)
         figures = [{"split": k[0], "lang": k[1], "character": k[2], "preset": k[3],
                     **t.figures(), "misses": t.misses} for k, t in sorted(tallies.items())]
         if args.bench:

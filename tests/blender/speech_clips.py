@@ -135,15 +135,22 @@ def runtime_fingerprint(runtime: Path) -> str:
     return h.hexdigest()[:12]
 
 
-def curves_for(clip: Clip, runtime: Path = DEFAULT_RUNTIME, cache: Path = DEFAULT_CACHE) -> Path:
-    """The model's curves of ``clip`` (JSON at the model's 50 fps), predicted once and cached."""
+def curves_for(clip: Clip, runtime: Path = DEFAULT_RUNTIME, cache: Path = DEFAULT_CACHE,
+               start: float | None = None, end: float | None = None,
+               fps: float | None = None) -> Path:
+    """The model's curves of ``clip`` (JSON; the whole file at the model's 50 fps, or the
+    ``start``..``end`` seconds at ``fps`` as Generate asks the worker), predicted once, cached."""
     key = hashlib.sha1(str(clip.wav.resolve()).encode()).hexdigest()[:8]
+    request = [] if start is None and end is None and fps is None else \
+        ["--start", f"{start or 0.0:.6f}", "--end", f"{end:.6f}", "--fps", f"{fps:g}"]
+    if request:
+        key += "-" + hashlib.sha1(" ".join(request).encode()).hexdigest()[:8]
     out = Path(cache) / runtime_fingerprint(runtime) / f"{clip.id}-{key}.json"
     if out.is_file():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "inference", "predict", str(clip.wav), "-o", str(out),
-           "--model", str(runtime)]
+           "--model", str(runtime), *request]
     proc = subprocess.run(cmd, cwd=str(ROOT), capture_output=True, text=True, timeout=900)
     if proc.returncode != 0 or not out.is_file():
         raise RuntimeError(f"predict failed on {clip.wav}: {proc.stderr.strip()[-400:]}")
