@@ -69,6 +69,10 @@ SIGNED_MASK: tuple[bool, ...] = tuple(p.signed for p in PARAMS)
 FRAME_RATE_HZ = 50.0                           # model output rate: one frame per 20 ms
 SAMPLE_RATE = 16000                            # Hz: the audio every speech encoder here reads
 HOP_SAMPLES = 320                              # samples per 50 Hz frame (SAMPLE_RATE / FRAME_RATE_HZ)
+# mouth_close (0..1) at or above this means the lips are sealed: the evaluation's closure test
+# (inference/training/metrics.py) and the retargeting's full seal (viseme_solve.closure_strength)
+# read the model's output with this one meaning
+MOUTH_CLOSE_SEALED = 0.5
 
 
 def index_of(name: str) -> int:

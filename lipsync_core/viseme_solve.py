@@ -32,7 +32,7 @@ import math
 
 import numpy as np
 
-from .params import BY_NAME, PARAMS
+from .params import BY_NAME, MOUTH_CLOSE_SEALED, PARAMS
 
 # features: every parameter's positive half, then the negative half of each signed parameter
 FEATURES: tuple[tuple[str, str], ...] = tuple(
@@ -47,8 +47,10 @@ ACTIVE_SET_ROUNDS = 80  # rounds of the active-set solve before the fallback
 KKT_TOL = 1e-10         # gradient size below which a bound weight stays at its bound
 MAX_ITERS = 2000        # fallback (FISTA) iterations, at most
 TOL = 1e-9              # fallback: largest weight change per iteration at which it stops
-# closure strength: mouth_close below LO is no closure, above HI a full seal (parameter units)
-CLOSURE_LO, CLOSURE_HI = 0.2, 0.6
+# closure strength: mouth_close below LO is no closure, from HI on a full seal (parameter units);
+# HI is the value the evaluation already counts as closed, so a curve scored as a seal is played
+# as one (0.6 left /m/ at mouth_close 0.53 1.7-3.3 mm open on Ready Player Me's ARKit keys)
+CLOSURE_LO, CLOSURE_HI = 0.2, MOUTH_CLOSE_SEALED
 REST_THRESHOLD = 0.15   # hold mode: below this no shape is shown (the rest pose)
 
 

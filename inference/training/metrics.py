@@ -38,13 +38,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lipsync_core.params import FRAME_RATE_HZ, NUM_PARAMS, PARAM_NAMES, index_of
+from lipsync_core.params import FRAME_RATE_HZ, MOUTH_CLOSE_SEALED, NUM_PARAMS, PARAM_NAMES, index_of
 
 CLASS_NAMES = ("bilabial", "open_vowel", "rounded_vowel", "spread_vowel", "labiodental", "silence")
 MAX_LAG_S = 0.25                 # seconds searched either side by the lag estimate
 CLOSURE_PERCENTILE = 20.0        # percent of speech-frame aperture below which lips count as closed
 CLOSURE_TOLERANCE = 1            # frames either side of a bilabial segment
-MOUTH_CLOSE_ON = 0.5             # mouth_close at or above this is a closure whatever the aperture
+MOUTH_CLOSE_ON = MOUTH_CLOSE_SEALED  # mouth_close at or above this is a closure whatever the aperture
 SILENCE_MARGIN = 3               # frames of silence next to speech left out of "silence closed"
 SILENCE_CLOSED_RATIO = 0.25      # silence aperture / speech aperture at or below this = closed
 CLASS_METRICS = ("aperture_auc", "closure_recall", "false_closures", "rounding_auc",

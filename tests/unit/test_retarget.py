@@ -36,6 +36,20 @@ def test_arkit_mouth_close_never_exceeds_jaw_open_and_the_jaw_opens_through_a_se
     assert open_["mouthClose"][0] == 0.0 and open_["mouthLowerDownLeft"][0] == pytest.approx(0.2)
 
 
+def test_a_curve_the_evaluation_counts_as_closed_plays_as_a_full_seal():
+    """mouth_close at MOUTH_CLOSE_SEALED (the closure test of inference/training/metrics.py) seals
+    the lips on every convention: ARKit's mouthClose reaches jawOpen, the Oculus solve shows PP
+    at full weight with the open visemes gone."""
+    from lipsync_core.params import MOUTH_CLOSE_SEALED
+    c = curves_with(mouth_close=MOUTH_CLOSE_SEALED, jaw_open=0.3, mouth_open=0.2)
+    arkit = retarget.shape_values(c, m.load_preset("arkit"))
+    assert arkit["mouthClose"][0] == pytest.approx(arkit["jawOpen"][0])
+    assert arkit["mouthLowerDownLeft"][0] == 0.0
+    oculus = retarget.shape_values(c, m.load_preset("oculus"))
+    assert oculus["viseme_PP"][0] == pytest.approx(1.0)
+    assert oculus["viseme_aa"][0] == pytest.approx(0.0, abs=1e-9)
+
+
 def test_arkit_press_roll_pucker_keep_their_own_meaning_through_a_seal():
     out = retarget.shape_values(curves_with(mouth_close=1.0, lip_press_left=0.6, lip_roll_lower=0.5,
                                             lip_pucker=0.4, lip_funnel=0.5), m.load_preset("arkit"))
