@@ -104,6 +104,18 @@ def _frame_range(path: Path, frames: int, rate: int, start: float | None,
     return first, last
 
 
+def audio_span(path: str | os.PathLike, start: float | None = None,
+               end: float | None = None) -> tuple[float, float, float]:
+    """(start, end, duration) in seconds of the range ``load_audio(path, start, end)`` would read,
+    without reading it: the same checks and the same one-sentence AudioErrors, an end past the
+    file clipped to it."""
+    path = _check_path(path)
+    with _open(path) as handle:
+        rate, frames = int(handle.samplerate), int(handle.frames)
+    first, last = _frame_range(path, frames, rate, start, end)
+    return first / rate, last / rate, frames / rate
+
+
 def load_audio(path: str | os.PathLike, start: float | None = None,
                end: float | None = None) -> np.ndarray:
     """Read ``path`` as float32 mono at 16 kHz.

@@ -4,7 +4,7 @@ the torch engine (inference/pipeline.py), which both give ``predict_wave``, ``mo
 ``last_timings``.
 
 Owns :class:`Timings` and :func:`predict_file`. May import: numpy, lipsync_core,
-lipsync_runtime.{audio, errors}. Ships in the extension.
+lipsync_runtime.{audio, errors, windows}. Ships in the extension.
 """
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from lipsync_core.curves import Curves
-from lipsync_core.params import FRAME_RATE_HZ, PARAM_NAMES
-from lipsync_core.timing import resample_curves
+from lipsync_core.params import FRAME_RATE_HZ, PARAM_NAMES, SAMPLE_RATE
+from lipsync_core.timing import encode_range, resample_curves
 
 from .errors import Cancelled
 
@@ -43,24 +43,34 @@ def predict_file(engine: Any, audio_path: str | os.PathLike, start: float | None
     """Curves for ``audio_path`` (optionally the ``start``..``end`` seconds of it) at 50 Hz, or
     at ``fps`` frames per second; frame 0 is at ``start`` (or 0) seconds of the file.
 
+    The model hears the range with up to a second of the file either side, from a start on the
+    file's own 50 Hz grid (lipsync_core.timing.encode_range), so a range's curves are the
+    file's: Generate's range starts at the lead (0.03 s), not on the grid.
+
     ``engine`` is either engine (this module's, or the torch one in inference/pipeline.py): it
     gives ``predict_wave``, ``model_info`` and ``last_timings``. Raises AudioError, EncoderError,
     ModelError or Cancelled.
     """
-    from .audio import load_audio
+    from .audio import audio_span, load_audio
+    from .windows import frames_for
 
     report = progress or (lambda stage, fraction: None)
     check = cancel or (lambda: False)
     t0 = time.perf_counter()
     report("audio", 0.0)
-    wave = load_audio(audio_path, start=start, end=end)                # (samples,) 16 kHz
+    first, last, duration = audio_span(audio_path, start, end)        # seconds, checked
+    begin, stop = encode_range(first, last, duration)                  # seconds, with context
+    wave = load_audio(audio_path, start=begin or None, end=stop)       # (samples,) 16 kHz
+    skip = int(round((first - begin) * SAMPLE_RATE))                   # samples before the range
+    wanted = min(len(wave) - skip, int(round((last - first) * SAMPLE_RATE)))
     report("audio", 1.0)
     t1 = time.perf_counter()
-    curves50 = engine.predict_wave(wave, progress=report, cancel=check)
+    curves50 = engine.predict_wave(wave, progress=report, cancel=check)   # (frames, 26) 50 Hz
     if check():
         raise Cancelled()
     engine.last_timings.audio = t1 - t0
-    frames = curves50 if fps is None else resample_curves(curves50, fps)
+    frames = resample_curves(curves50, FRAME_RATE_HZ if fps is None else fps,
+                             offset=(first - begin) * FRAME_RATE_HZ, count=frames_for(wanted))
     return Curves(fps=FRAME_RATE_HZ if fps is None else float(fps),
                   start_time=float(start or 0.0), params=PARAM_NAMES, frames=frames,
                   model=engine.model_info)

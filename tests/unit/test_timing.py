@@ -124,3 +124,14 @@ def test_smoothing_zero_is_identity():
     np.testing.assert_array_equal(smooth_curves(curves, 0), curves)
     with pytest.raises(ValueError):
         smooth_curves(curves, -1)
+
+
+def test_resampling_from_an_offset_reads_the_curves_from_there():
+    rng = np.random.default_rng(4)
+    curves = rng.random((90, NUM_PARAMS))
+    same = resample_curves(curves, 50.0, offset=7, count=20)
+    assert np.array_equal(same, curves[7:27].astype(np.float32))
+    for fps in (24.0, 60.0):          # an integer offset: the curves from sample 7 on
+        assert np.allclose(resample_curves(curves, fps, offset=7)[1:], resample_curves(curves[7:], fps)[1:])
+    half = resample_curves(curves, 25.0, offset=2.5, count=40)      # between two samples
+    assert half.shape == (20, NUM_PARAMS)
