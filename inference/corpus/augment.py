@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -188,33 +188,53 @@ def _id_number(utt_id: str) -> int:
     return int.from_bytes(hashlib.sha1(utt_id.encode("utf-8")).digest()[:8], "big")
 
 
-def augment_corpus(inp: Path, out: Path, copies: int, seed: int,
-                   langs: list[str] | None = None) -> int:
-    """Write ``copies`` augmented versions of every eligible utterance of ``inp`` into ``out``
-    (resumable: existing copies are skipped); return how many were written now."""
-    inp, out = Path(inp), Path(out)
-    records = [(p, r) for p, r in iter_records(inp)
-               if r.get("phones") and not r.get("augment") and r.get("split") != "test"
-               and (not langs or r["lang"] in langs)]
-    if not records:
-        raise FileNotFoundError(f"No utterances with phones to augment under {inp}.")
+def eligible(inp: Path, langs: list[str] | None = None) -> list[tuple[Path, dict]]:
+    """The utterances of ``inp`` a copy may be made of: with phones, not themselves copies, not
+    held-out test speech, in ``langs`` (all when None)."""
+    return [(p, r) for p, r in iter_records(inp)
+            if r.get("phones") and not r.get("augment") and r.get("split") != "test"
+            and (not langs or r["lang"] in langs)]
+
+
+CopyFn = Callable[[np.ndarray, list, dict, np.random.Generator],
+                  tuple[np.ndarray, list, dict[str, Any]]]
+
+
+def write_copies(records: list[tuple[Path, dict]], out: Path, copies: int, seed: int, tag: str,
+                 make: CopyFn, salt: tuple[int, ...] = ()) -> int:
+    """Write ``copies`` copies ``<id>-<tag><seed>.<k>`` of each record into ``out``; ``make``
+    turns (audio, phones, record, rng) into (audio, phones, what was done). The generator is
+    seeded by (seed, k, the source id, *salt). Resumable: existing copies are skipped. Returns
+    how many were written now; the manifest is rewritten every 100 and at the end."""
     written = 0
     for path, rec in records:
         for k in range(copies):
-            utt_id = f"{rec['id']}-aug{seed}.{k}"
+            utt_id = f"{rec['id']}-{tag}{seed}.{k}"
             if json_path(out, rec["lang"], rec["voice"], utt_id).exists():
                 continue
             _, audio = read_utterance(path)
-            rng = np.random.default_rng([seed, k, _id_number(rec["id"])])
-            aug_audio, phones, done = augment_one(audio, rec["phones"], rng)
+            rng = np.random.default_rng([seed, k, _id_number(rec["id"]), *salt])
+            new_audio, phones, done = make(audio, rec["phones"], rec, rng)
             done.update({"source": rec["id"], "seed": seed, "copy": k})
             write_utterance(out, Utterance(
                 id=utt_id, text=rec["text"], lang=rec["lang"], voice=rec["voice"],
-                engine=rec["engine"], notation=rec["notation"], audio=aug_audio,
+                engine=rec["engine"], notation=rec["notation"], audio=new_audio,
                 sample_rate=SAMPLE_RATE, phones=[tuple(p) for p in phones],
                 licence=rec["licence"], augment=done, split=rec.get("split")))
             written += 1
             if written % 100 == 0:
                 write_manifest(out)
+                LOG.info("%d copies written", written)
     write_manifest(out)
     return written
+
+
+def augment_corpus(inp: Path, out: Path, copies: int, seed: int,
+                   langs: list[str] | None = None) -> int:
+    """Write ``copies`` augmented versions of every eligible utterance of ``inp`` into ``out``
+    (resumable: existing copies are skipped); return how many were written now."""
+    records = eligible(Path(inp), langs)
+    if not records:
+        raise FileNotFoundError(f"No utterances with phones to augment under {inp}.")
+    return write_copies(records, Path(out), copies, seed, "aug",
+                        lambda audio, phones, rec, rng: augment_one(audio, phones, rng))

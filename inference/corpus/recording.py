@@ -33,9 +33,8 @@ import numpy as np
 from inference.training.conditions import (PHONE_LOW_HZ, Talker, babble, highpass, mix_at_snr,
                                            set_level, synth_music)
 
-from .augment import _id_number, band_limit, colored_noise, reverberate
-from .format import SAMPLE_RATE, Utterance, iter_records, json_path, read_utterance
-from .format import write_manifest, write_utterance
+from .augment import band_limit, colored_noise, eligible, reverberate, write_copies
+from .format import iter_records, read_utterance
 
 LOG = logging.getLogger(__name__)
 
@@ -140,32 +139,14 @@ def recording_corpus(inp: Path, out: Path, copies: int, seed: int,
     ``out`` (resumable: existing copies are skipped); return how many were written now. Eligible:
     has phones, is not itself a copy, is not held-out test speech."""
     inp, out = Path(inp), Path(out)
-    everything = list(iter_records(inp))
-    records = [(p, r) for p, r in everything
-               if r.get("phones") and not r.get("augment") and r.get("split") != "test"
-               and (not langs or r["lang"] in langs)]
+    records = eligible(inp, langs)
     if not records:
         raise FileNotFoundError(f"No utterances with phones to augment under {inp}.")
-    talkers = talker_pool(everything, seed)
+    talkers = talker_pool(list(iter_records(inp)), seed)
     LOG.info("%d utterances, %d babble talkers", len(records), len(talkers))
-    written = 0
-    for path, rec in records:
-        for k in range(copies):
-            utt_id = f"{rec['id']}-rec{seed}.{k}"
-            if json_path(out, rec["lang"], rec["voice"], utt_id).exists():
-                continue
-            _, audio = read_utterance(path)
-            rng = np.random.default_rng([seed, k, _id_number(rec["id"]), 13])
-            copy, done = recording_copy(audio, rec["voice"], talkers, rng)
-            done.update({"source": rec["id"], "seed": seed, "copy": k})
-            write_utterance(out, Utterance(
-                id=utt_id, text=rec["text"], lang=rec["lang"], voice=rec["voice"],
-                engine=rec["engine"], notation=rec["notation"], audio=copy,
-                sample_rate=SAMPLE_RATE, phones=[tuple(p) for p in rec["phones"]],
-                licence=rec["licence"], augment=done, split=rec.get("split")))
-            written += 1
-            if written % 200 == 0:
-                write_manifest(out)
-                LOG.info("%d copies written", written)
-    write_manifest(out)
-    return written
+
+    def make(audio: np.ndarray, phones: list, rec: dict, rng: np.random.Generator):
+        copy, done = recording_copy(audio, rec["voice"], talkers, rng)
+        return copy, phones, done
+
+    return write_copies(records, out, copies, seed, "rec", make, salt=(13,))
