@@ -26,7 +26,8 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-train.txt $(REQ_EXT
 # The runtime model the extension ships (assets/runtime/: encoder.onnx, head.onnx, config.json),
 # exported from the shipped checkpoint in assets/model/ and the fetched Whisper encoder.
 RUNTIME := assets/runtime/config.json
-$(RUNTIME): $(STAMP) $(wildcard assets/model/*) $(wildcard inference/export*.py inference/export/*.py)
+$(RUNTIME): $(STAMP) $(wildcard assets/model/*) $(wildcard inference/export*.py inference/export/*.py) \
+            inference/encoders/whisper.py
 	$(VPY) -m inference fetch-encoder
 	$(VPY) -m inference export --out assets/runtime
 

@@ -72,18 +72,23 @@ def _layer_stack(states: list[Any], layer: int | str) -> Any:
 
 
 def whisper_window_module(encoder: Any, layer: int | str) -> Any:
-    """(1, n_mels, 2T) log-mel -> the spec's hidden state(s) for T frames, for any T <= 1500."""
+    """(1, n_mels, 2T) log-mel, (M, L, D) float16 keys and values of M padding positions after the
+    window, (1,) int64 kv_from -> the spec's hidden state(s) for T frames, and the window's own
+    float16 keys and values from position kv_from on, (T - kv_from, L, D), for any T + M <= 1500
+    (M = 0: a window alone; kv_from T: no keys; lipsync_runtime.padding)."""
     from torch import nn
 
-    from inference.encoders.whisper import window_states
+    from inference.encoders.whisper import window_states_kv
 
     class WhisperWindow(nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.enc = encoder
 
-        def forward(self, mel: Any) -> Any:
-            return _layer_stack(list(window_states(self.enc, mel)), layer)
+        def forward(self, mel: Any, pad_keys: Any, pad_values: Any, kv_from: Any) -> Any:
+            states, keys, values = window_states_kv(self.enc, mel, pad_keys, pad_values,
+                                                    kv_from[0])
+            return _layer_stack(list(states), layer), keys, values
 
     return WhisperWindow().eval()
 
@@ -283,15 +288,27 @@ def _export_encoder(encoder: Any, spec: Any, work: Path) -> dict[str, Any]:
     if isinstance(encoder, WhisperSpeechEncoder):
         module = whisper_window_module(encoder.model, spec.layer)
         n_mels = encoder.mel_filters.shape[1]
-        frames = 2 * min(spec.window_frames, 250)                   # trace at 5 s; any length runs
-        _export(module, (torch.zeros(1, n_mels, frames),), work / ENCODER_FILE, ["mel"],
-                ["features"], {"mel": {2: "mel_frames"}, "features": _time_axis(spec.layer)})
+        frames = min(spec.window_frames, 250)                       # trace at 5 s; any length runs
+        layers, dim = len(encoder.model.layers), encoder.dim
+        pad = torch.zeros(7, layers, dim, dtype=torch.float16)       # M traced > 0; 0 runs too
+        kv_axes = {0: "frames"}
+        _export(module, (torch.zeros(1, n_mels, 2 * frames), pad, pad,
+                         torch.zeros(1, dtype=torch.int64)), work / ENCODER_FILE,
+                ["mel", "pad_keys", "pad_values", "kv_from"], ["features", "keys", "values"],
+                {"mel": {2: "mel_frames"}, "pad_keys": {0: "pad_frames"},
+                 "pad_values": {0: "pad_frames"}, "features": _time_axis(spec.layer),
+                 "keys": kv_axes, "values": kv_axes})
         np.save(work / MEL_FILTERS_FILE, encoder.mel_filters.astype(np.float32), allow_pickle=False)
         # Whisper was trained on 30 s windows: a clip shorter than that gets the full window
         # (None) or, when the head was trained on cut windows (the spec's min_window_s), a window
         # of at least min_window_frames (lipsync_runtime.windows.encoder_window_frames).
+        # A clip shorter than the window attends to the cached keys and values of a window of
+        # silence instead of computing them ("cached"; lipsync_runtime.padding); a head trained on
+        # cut windows has no padding to cache.
         return {**common, "frontend": "whisper_log_mel", "mel_filters": MEL_FILTERS_FILE,
-                "n_mels": int(n_mels), "min_window_frames": spec.min_window_frames}
+                "n_mels": int(n_mels), "min_window_frames": spec.min_window_frames,
+                "attention_layers": layers,
+                "padding": "cached" if spec.min_window_frames is None else "full"}
     samples = 320 * 250 + encoder.receptive - 320
     stats = encoder.clip_norm is not None
     module = ssl_window_module(encoder.model, spec.layer, encoder.clip_norm)

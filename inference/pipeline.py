@@ -57,14 +57,16 @@ class LipSyncEngine:
                  chunk_frames: int = 1500, context_frames: int = 100, batch_size: int = 8,
                  int8: bool | None = None, threads: int | None = None,
                  head_workers: int | None = None,
-                 checkpoint: LoadedCheckpoint | None = None) -> None:
+                 checkpoint: LoadedCheckpoint | None = None, padding: str = "full") -> None:
         """``chunk_frames``/``context_frames``: the head's window core and context at 50 Hz
         (30 s and 2 s: the head is compute-bound on the CPU, so overlap is kept small);
         ``batch_size``: windows per head batch; ``int8``: dynamic int8 quantisation of the head
         (None = on the CPU only; about 2x faster there); ``threads``: torch CPU threads (None =
         torch's default); ``head_workers``: threads that run head windows side by side on the
         CPU (None = one per torch thread); ``checkpoint``: an already loaded checkpoint (the benchmark's random
-        seed head) instead of ``model_dir``."""
+        seed head) instead of ``model_dir``; ``padding``: "full" encodes a short clip's padded
+        Whisper window whole, "cached" attends to a cached pass over silence instead, as the
+        runtime's exported models do (lipsync_runtime.padding)."""
         from .encoders import load_encoder, pick_device
 
         if threads:
@@ -79,6 +81,10 @@ class LipSyncEngine:
         if self.int8:
             self.head = quantize_for_cpu(self.head)
         self.encoder = load_encoder(checkpoint.encoder_spec, self.torch_device, self.dtype)
+        if padding not in ("full", "cached"):
+            raise ModelError(f"Unknown padding {padding!r}; choose full or cached.")
+        if hasattr(self.encoder, "padding"):             # Whisper's; other encoders never pad
+            self.encoder.padding = padding
         cfg = checkpoint.head_cfg
         if self.encoder.dim != cfg.in_dim:
             raise ModelError(f"The model's head takes {cfg.in_dim}-d features but its encoder "

@@ -9,7 +9,10 @@ Windowing, the gate and resampling are the same code the torch path runs.
 Short clips: Whisper always sees 30 s windows in training, and pads a shorter clip with silence.
 The model folder's ``encoder.min_window_frames`` (or the ``min_window_s`` argument) cuts the
 window of a clip shorter than 30 s to max(clip, minimum), so a 2 s line costs a 2 s window; None
-keeps the full 30 s window for every clip.
+keeps the full 30 s window for every clip. A model trained on full windows instead says
+``encoder.padding = "cached"``: a short clip still sees the whole padded window, but the padding's
+attention keys and values come from one pass over silence, kept between clips
+(lipsync_runtime.padding), so a 2 s line computes about 2 s of frames.
 
 May import: numpy, onnxruntime, lipsync_core, lipsync_runtime. Never torch or transformers.
 """
@@ -30,6 +33,7 @@ from .errors import Cancelled, EncoderError, ModelError
 from .gate import apply_gate
 from .logmel import log_mel
 from .model import RuntimeModel, load_model
+from .padding import PaddingCache, cached_frames
 from .predict import CancelFn, ProgressFn, Timings, predict_file
 from .providers import describe, make_session
 from .windows import chunk_windows, encoder_plan, frames_for
@@ -45,12 +49,14 @@ class RuntimeEngine:
 
     def __init__(self, model_dir: str | os.PathLike | None = None, device: str = "auto",
                  threads: int | None = None, min_window_s: float | None | str = "model",
-                 verify: bool = True) -> None:
+                 verify: bool = True, padding: str = "model") -> None:
         """``device``: auto | cpu | cuda | directml | coreml (lipsync_runtime.providers);
         ``threads``: ONNX Runtime intra-op threads (None = one per core); ``min_window_s``:
         "model" = the model folder's setting, None = full windows for every clip, a number = cut
         shorter clips' windows to at least that many seconds; ``verify``: check the files'
-        checksums."""
+        checksums; ``padding``: "model" = the folder's ``encoder.padding``, "cached" = short
+        clips attend to cached padding (lipsync_runtime.padding), "full" = encode every padded
+        window whole."""
         self.model: RuntimeModel = load_model(model_dir, verify=verify)
         enc, head = self.model.encoder, self.model.head
         if enc.get("dim") != head.get("in_dim") or \
@@ -73,12 +79,38 @@ class RuntimeEngine:
                 int(round(float(min_window_s) * FRAME_RATE_HZ))
         self.full_window = int(enc["window_frames"])
         self.margin = int(enc["margin_frames"])
+        self.padding_cache = self._padding_cache(enc, padding)
         self.provider = provider
         self.device_description = describe(provider)
         self.model_info = {**self.model.summary(), "device": self.device_description,
                            "provider": provider, "backend": "onnxruntime"}
         self.last_timings = Timings()
         log.info("model %s on %s", self.model.path, self.device_description)
+
+    def _padding_cache(self, enc: dict, padding: str) -> PaddingCache | None:
+        """The padding cache when short clips should use one (see :meth:`__init__`), else None."""
+        inputs = {i.name: i for i in self.encoder.get_inputs()}
+        self._no_padding: np.ndarray | None = None
+        if "pad_keys" in inputs:                 # an encoder that can attend to cached padding
+            _, layers, dim = inputs["pad_keys"].shape                     # (M, L, D)
+            self._no_padding = np.zeros((0, int(layers), int(dim)), dtype=np.float16)
+        mode = (enc.get("padding") or "full") if padding == "model" else padding
+        if mode not in ("cached", "full"):
+            raise ModelError(f"Unknown padding {mode!r}; choose cached or full.")
+        if mode == "full" or self.min_window_frames is not None:
+            return None
+        if self._no_padding is None:
+            raise ModelError("This model's encoder cannot use cached padding; re-export it with "
+                             "python -m inference export, or run it with padding 'full'.")
+        return PaddingCache(self._silence_pass)
+
+    def _silence_pass(self, level: float) -> tuple[np.ndarray, np.ndarray]:
+        """Keys and values (window, L, D) float16 of a whole window of log-mel at ``level``."""
+        silence = np.full((1, self.mel_filters.shape[1], 2 * self.full_window), level, np.float32)
+        keys, values = self.encoder.run(["keys", "values"], {
+            "mel": silence, "pad_keys": self._no_padding, "pad_values": self._no_padding,
+            "kv_from": np.zeros(1, np.int64)})
+        return keys, values
 
     # -- the whole job -------------------------------------------------------------------------
     def predict(self, audio_path: str | os.PathLike, start: float | None = None,
@@ -164,6 +196,13 @@ class RuntimeEngine:
         total = frames_for(wave.size)
         window, plan = encoder_plan(total, self.full_window, self.margin, self.min_window_frames)
         prepared = self._prepare(wave, total)
+        frames = cached_frames(total, window) \
+            if self.padding_cache is not None and window == self.full_window else None
+        if frames is not None:                    # a short clip: its frames, the padding cached
+            feats = self._run_cached(prepared, frames)
+            if progress is not None:
+                progress(1.0)
+            return np.ascontiguousarray(feats[..., :total, :])
         layers = int(self.model.encoder["num_layers_out"])
         dim = int(self.model.encoder["dim"])
         out = np.empty((total, dim) if layers == 1 or self.model.encoder["layer"] != "all"
@@ -220,7 +259,11 @@ class RuntimeEngine:
             chunk = np.full((1, mel.shape[0], 2 * window), floor, dtype=np.float32)
             piece = mel[:, 2 * start: min(2 * start + 2 * window, mel.shape[1])]
             chunk[0, :, : piece.shape[1]] = piece
-            feats = self.encoder.run(None, {"mel": chunk})[0][0]      # (W, D) or (L, W, D)
+            feed = {"mel": chunk}
+            if self._no_padding is not None:          # no padding to attend to, no keys wanted
+                feed["pad_keys"] = feed["pad_values"] = self._no_padding
+                feed["kv_from"] = np.array([window], np.int64)
+            feats = self.encoder.run(["features"], feed)[0][0]        # (W, D) or (L, W, D)
         else:
             padded, stats = prepared
             receptive = int(self.model.encoder["receptive_samples"])
@@ -230,6 +273,20 @@ class RuntimeEngine:
                 feed["norm_mean"], feed["norm_var"] = stats
             feats = self.encoder.run(None, feed)[0][0]
         return _fit_frames(feats, stop - start)
+
+    def _run_cached(self, prepared: Any, frames: int) -> np.ndarray:
+        """Features for the first ``frames`` positions of a padded window, attending to the
+        cached padding after them: (frames, D) or (L, frames, D)."""
+        assert self.padding_cache is not None
+        mel, floor = prepared
+        keys, values = self.padding_cache.padding(floor, frames)
+        chunk = np.full((1, mel.shape[0], 2 * frames), floor, dtype=np.float32)
+        piece = mel[:, : 2 * frames]
+        chunk[0, :, : piece.shape[1]] = piece
+        feats = self.encoder.run(["features"], {"mel": chunk, "pad_keys": keys,
+                                                "pad_values": values,
+                                                "kv_from": np.array([frames], np.int64)})[0][0]
+        return _fit_frames(feats, frames)
 
     # -- head ----------------------------------------------------------------------------------
     def run_head(self, feats: np.ndarray, progress: Callable[[float], None] | None = None,

@@ -47,7 +47,7 @@ def encode_all(runtime_dir: Path, waves: list[np.ndarray],
                 return ([data[f"full{i}"] for i in range(count)],
                         [data[f"clip{i}"] for i in range(count)])
 
-    engine = RuntimeEngine(runtime_dir, device="cpu", min_window_s=None)
+    engine = RuntimeEngine(runtime_dir, device="cpu", min_window_s=None, padding="full")
     full, clip = [], []
     t0 = time.perf_counter()
     for number, wave in enumerate(waves):

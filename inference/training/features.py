@@ -301,7 +301,8 @@ def _fill_from_runtime(todo: list[CachedUtterance], spec_dict: dict, runtime: Pa
         raise ValueError("features_runtime encodes each utterance alone; set "
                          "encode_stream_seconds to 0.")
     spec = EncoderSpec.from_dict(spec_dict)
-    engine = RuntimeEngine(runtime, device="cpu", min_window_s=spec.min_window_s)
+    engine = RuntimeEngine(runtime, device="cpu", min_window_s=spec.min_window_s,
+                           padding="full")            # training features: every window exact
     engine.full_window, engine.margin = spec.window_frames, spec.margin_frames
     total_s = sum(u.duration for u in todo)
     log.info("encoding %d utterances (%.1f min of audio) with the runtime encoder of %s",
