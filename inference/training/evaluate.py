@@ -103,7 +103,8 @@ def evaluate(model_dir: Path, data_dir: Path, split: str = "test", cache_dir: Pa
              device: str = "cpu", engine: bool = False, langs: tuple[str, ...] | None = None,
              per_clip: bool = False, runtime: Path | None = None,
              min_window_s: float | None | str = "model", pack: bool = False,
-             conditions: tuple[str, ...] | None = None) -> dict[str, Any]:
+             conditions: tuple[str, ...] | None = None,
+             padding: str = "model") -> dict[str, Any]:
     """The evaluation report (a JSON-ready dict) of ``model_dir`` on ``split`` of ``data_dir``,
     clean and under each of ``conditions`` (names of inference.training.conditions)."""
     import torch
@@ -125,7 +126,8 @@ def evaluate(model_dir: Path, data_dir: Path, split: str = "test", cache_dir: Pa
                          "heldout').")
     if runtime is not None:
         from lipsync_runtime.engine import RuntimeEngine
-        lip_engine = RuntimeEngine(runtime, device=device, min_window_s=min_window_s)
+        lip_engine = RuntimeEngine(runtime, device=device, min_window_s=min_window_s,
+                                   padding=padding)
         engine = True
         fill_targets(utts)
     elif engine:
@@ -154,6 +156,7 @@ def evaluate(model_dir: Path, data_dir: Path, split: str = "test", cache_dir: Pa
                               "clips_per_split": {s: sum(u.split == s for u in utts)
                                                   for s in select_splits(split)},
                               "path": ("runtime " + str(runtime) + f" (min window {min_window_s}"
+                                       + f", padding {padding}"
                                        + (", packed)" if pack else ")")
                                        if runtime is not None else
                                        "engine" if engine else "cached-features"),
@@ -379,6 +382,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--min-window", default="model",
                         help="with --runtime: seconds of the shortest encoder window for clips "
                              "under 30 s, 'full' for 30 s always, 'model' for the folder's setting")
+    parser.add_argument("--padding", default="model", choices=("model", "cached", "full"),
+                        help="with --runtime: how clips under 30 s get Whisper's padding: "
+                             "'cached' (attend to a pass over silence kept between clips), "
+                             "'full' (encode the padded window whole), 'model' (the folder's)")
     parser.add_argument("--pack", action="store_true",
                         help="with --runtime: clips share encoder windows (the batch path)")
     parser.add_argument("--condition", action="append", metavar="NAME",
@@ -401,7 +408,7 @@ def main(argv: list[str]) -> int:
                           tuple(args.lang) if args.lang else None, args.per_clip,
                           Path(args.runtime) if args.runtime else None,
                           _min_window(args.min_window), args.pack,
-                          tuple(args.condition) if args.condition else None)
+                          tuple(args.condition) if args.condition else None, args.padding)
     except Exception as exc:  # bad input: one line for a person; the traceback with --verbose
         if args.verbose or not isinstance(exc, (FileNotFoundError, ValueError)) and \
                 type(exc).__name__ not in ("ModelError", "EncoderError", "AudioError"):
