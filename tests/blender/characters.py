@@ -28,7 +28,7 @@ without them.
 Run as a script for the figures and renders (one command; ``--runtime`` picks the model)::
 
     .venv/bin/python tests/blender/characters.py                     # demo clips, 3 cases
-    .venv/bin/python tests/blender/characters.py --clips /work/data/heldout \
+    .venv/bin/python tests/blender/characters.py --clips data/heldout \
         --runtime assets/runtime --out out/characters --json out/characters.json
     .venv/bin/python tests/blender/characters.py --character rpm --preset arkit --lang en \
         --curves /tmp/en.json --convention table                       # the old table

@@ -6,7 +6,7 @@ Skipped when the character is not in ``$LIPSYNC_CHARACTERS`` (it may not be redi
 docs/characters.md says where it comes from) or when the model cannot make curves here.
 
 Speech: the demo clips, and the held-out human speech (``$LIPSYNC_HELDOUT``, default
-/work/data/heldout, split "test"; skipped without it). What must hold, on English and Japanese
+data/heldout, which make test builds; split "test"). What must hold, on English and Japanese
 speech, for each character's presets:
 - the lips never go through each other (0 frames), where the old weighted ARKit table pushed
   them through on dozens of frames (checked too, so the measure can fail);
@@ -30,7 +30,8 @@ import characters as C  # noqa: E402
 import speech_clips as S  # noqa: E402
 from blender_process import load_repo_package  # noqa: E402
 
-HELDOUT = Path(os.environ.get("LIPSYNC_HELDOUT", "/work/data/heldout"))
+REPO = Path(__file__).resolve().parents[2]
+HELDOUT = Path(os.environ.get("LIPSYNC_HELDOUT", REPO / "data" / "heldout"))
 
 
 def needs(character):
