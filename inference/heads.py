@@ -40,6 +40,8 @@ class HeadConfig:
     dropout: float = 0.1                   # dropout after every projection / output stage
     lstm_hidden: int = 512                 # bilstm: hidden units per direction (1024 out)
     lstm_layers: int = 3                   # bilstm: stacked bidirectional LSTM layers
+    lstm_forget_bias: float = 0.0          # bilstm: initial forget-gate bias (0: PyTorch's init)
+    lstm_norm: bool = False                # bilstm: LayerNorm on the LSTM's output (1024-d)
     out_dims: tuple[int, ...] = (256, 128)  # output MLP before the final Linear to 26
     d_model: int = 384                     # transformer: width (the last proj_dim is mapped to it)
     n_heads: int = 8                       # transformer: attention heads (the seed's 8)
@@ -143,14 +145,25 @@ class BiLSTMHead(_Head):
         self.lstm = nn.LSTM(body_in, cfg.lstm_hidden, num_layers=cfg.lstm_layers,
                             batch_first=True, bidirectional=True,
                             dropout=cfg.dropout if cfg.lstm_layers > 1 else 0.0)
+        if cfg.lstm_forget_bias:              # gates are (input, forget, cell, output) blocks
+            hidden = cfg.lstm_hidden
+            with torch.no_grad():
+                for name, value in self.lstm.named_parameters():
+                    if name.startswith("bias_ih"):
+                        value[hidden:2 * hidden] = cfg.lstm_forget_bias
+                    elif name.startswith("bias_hh"):
+                        value[hidden:2 * hidden] = 0.0
+        # The seed feeds the LSTM's output straight to the output MLP; the transformer head
+        # normalises its body's output, and lstm_norm does the same here.
+        self.norm = nn.LayerNorm(2 * cfg.lstm_hidden) if cfg.lstm_norm else nn.Identity()
 
     def body(self, h: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         if mask is None:
-            return self.lstm(h)[0]
+            return self.norm(self.lstm(h)[0])
         lengths = mask.sum(dim=1).clamp(min=1).cpu()
         packed = pack_padded_sequence(h, lengths, batch_first=True, enforce_sorted=False)
         out, _ = self.lstm(packed)
-        return pad_packed_sequence(out, batch_first=True, total_length=h.shape[1])[0]
+        return self.norm(pad_packed_sequence(out, batch_first=True, total_length=h.shape[1])[0])
 
 
 def alibi_slopes(n_heads: int) -> torch.Tensor:

@@ -183,7 +183,7 @@ def train(cfg, resume: bool = False, stop_at: int | None = None) -> dict[str, An
     t_run = time.monotonic()
     elapsed0 = progress["elapsed_s"]
     step0 = progress["step"]
-    last_log, run_loss, run_n = t_run, 0.0, 0
+    last_log, run_loss, run_n, run_norm, run_clipped = t_run, 0.0, 0, 0.0, 0
     budget_s = cfg.max_minutes * 60 if cfg.max_minutes else math.inf
     stop = progress["stopped"]
     while stop is None and progress["step"] < cfg.max_steps:
@@ -203,13 +203,14 @@ def train(cfg, resume: bool = False, stop_at: int | None = None) -> dict[str, An
         loss, parts = lipsync_loss(model.activate(z), y, mask, loss_cfg, logits=z)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        if o.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), o.grad_clip)
+        norm = float(torch.nn.utils.clip_grad_norm_(
+            model.parameters(), o.grad_clip if o.grad_clip > 0 else math.inf))   # before clipping
         optimizer.step()
         progress["step"] = step = step + 1
         progress["frames"] += int(mask.sum())
         progress["elapsed_s"] = elapsed0 + time.monotonic() - t_run
         run_loss, run_n = run_loss + parts["total"], run_n + 1
+        run_norm, run_clipped = run_norm + norm, run_clipped + (0 < o.grad_clip < norm)
 
         now = time.monotonic()
         if now - last_log >= cfg.log_every_s or step == cfg.max_steps:
@@ -217,10 +218,13 @@ def train(cfg, resume: bool = False, stop_at: int | None = None) -> dict[str, An
             remaining = (cfg.max_steps - step) / max(rate, 1e-9)
             if math.isfinite(budget_s):
                 remaining = min(remaining, budget_s - (now - t_run))
-            log.info("step %d/%d  loss %.4f  lr %.2e  %.2f s/step  %.0f frames/s  ETA %s",
-                     step, cfg.max_steps, run_loss / run_n, lr, 1 / max(rate, 1e-9),
+            # The gradient's norm before clipping, and how often clipping shortened the step: a
+            # head whose norm sits far above grad_clip learns at a fraction of its learning rate.
+            log.info("step %d/%d  loss %.4f  lr %.2e  grad norm %.2f (%d%% clipped)  %.2f s/step  "
+                     "%.0f frames/s  ETA %s", step, cfg.max_steps, run_loss / run_n, lr,
+                     run_norm / run_n, round(100 * run_clipped / run_n), 1 / max(rate, 1e-9),
                      progress["frames"] / max(progress["elapsed_s"], 1e-6), _fmt(remaining))
-            last_log, run_loss, run_n = now, 0.0, 0
+            last_log, run_loss, run_n, run_norm, run_clipped = now, 0.0, 0, 0.0, 0
 
         if step % cfg.eval_every == 0 or step == cfg.max_steps:
             v = validation_loss(model, valid_ex or train_ex, loss_cfg, cfg.eval_max_frames)

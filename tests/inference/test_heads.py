@@ -145,3 +145,25 @@ def test_transformer_runs_longer_than_trained():
     with torch.no_grad():
         y = head(torch.randn(1, 5000, 16))
     assert y.shape == (1, 5000, NUM_PARAMS) and torch.isfinite(y).all()
+
+
+def test_bilstm_training_fixes_are_options_and_the_seed_is_unchanged():
+    """lstm_forget_bias opens the forget gates at the start, lstm_norm normalises the LSTM's
+    output; without them the head's weights are the seed's, so older checkpoints still load."""
+    torch.manual_seed(0)
+    seed = build_head(tiny("bilstm"))
+    fixed = build_head(HeadConfig(**{**tiny("bilstm").to_dict(), "lstm_forget_bias": 1.0,
+                                     "lstm_norm": True}))
+    hidden = fixed.cfg.lstm_hidden
+    for name, value in fixed.lstm.named_parameters():
+        if name.startswith("bias_ih"):
+            assert torch.all(value[hidden:2 * hidden] == 1.0), name
+        if name.startswith("bias_hh"):
+            assert torch.all(value[hidden:2 * hidden] == 0.0), name
+    assert set(fixed.state_dict()) - set(seed.state_dict()) == {"norm.weight", "norm.bias"}
+    assert isinstance(seed.norm, torch.nn.Identity)
+    fixed.eval()
+    with torch.no_grad():                      # the norm is applied: the body's output is unit-scale
+        body = fixed.body(fixed.proj(torch.randn(2, 30, 16)), None)
+    assert torch.allclose(body.mean(-1), torch.zeros(2, 30), atol=1e-5)
+    assert HeadConfig.from_dict(fixed.cfg.to_dict()) == fixed.cfg
