@@ -31,7 +31,7 @@ from lipsync_core.params import FRAME_RATE_HZ, HOP_SAMPLES, NUM_PARAMS
 from .audio import check_wave
 from .errors import Cancelled, EncoderError, ModelError
 from .gate import apply_gate
-from .logmel import log_mel
+from .logmel import log_mel, mel_window
 from .model import RuntimeModel, load_model
 from .padding import PaddingCache, cached_frames
 from .predict import CancelFn, ProgressFn, Timings, predict_file
@@ -256,10 +256,7 @@ class RuntimeEngine:
         """Features for frames [start, stop) of a ``window``-frame window: (..., stop - start, dim)."""
         if self.frontend == "whisper_log_mel":
             mel, floor = prepared
-            chunk = np.full((1, mel.shape[0], 2 * window), floor, dtype=np.float32)
-            piece = mel[:, 2 * start: min(2 * start + 2 * window, mel.shape[1])]
-            chunk[0, :, : piece.shape[1]] = piece
-            feed = {"mel": chunk}
+            feed = {"mel": mel_window(mel, floor, start, window)[None]}
             if self._no_padding is not None:          # no padding to attend to, no keys wanted
                 feed["pad_keys"] = feed["pad_values"] = self._no_padding
                 feed["kv_from"] = np.array([window], np.int64)
@@ -280,10 +277,8 @@ class RuntimeEngine:
         assert self.padding_cache is not None
         mel, floor = prepared
         keys, values = self.padding_cache.padding(floor, frames)
-        chunk = np.full((1, mel.shape[0], 2 * frames), floor, dtype=np.float32)
-        piece = mel[:, : 2 * frames]
-        chunk[0, :, : piece.shape[1]] = piece
-        feats = self.encoder.run(["features"], {"mel": chunk, "pad_keys": keys,
+        feats = self.encoder.run(["features"], {"mel": mel_window(mel, floor, 0, frames)[None],
+                                                "pad_keys": keys,
                                                 "pad_values": values,
                                                 "kv_from": np.array([frames], np.int64)})[0][0]
         return _fit_frames(feats, frames)

@@ -1,7 +1,8 @@
 """Whisper's log-mel front end in numpy: the one implementation, for the ONNX Runtime engine and
 the torch path alike.
 
-Owns: ``log_mel`` and the front end's constants. May import: numpy, lipsync_core.
+Owns: ``log_mel``, ``mel_window`` (one encoder window's log-mel, padded) and the front end's
+constants. May import: numpy, lipsync_core.
 Ships in the extension.
 
 Whisper's recipe: a 400-point periodic Hann STFT every 160 samples (25 ms windows, 10 ms hop; the
@@ -58,3 +59,13 @@ def log_mel(wave: np.ndarray, total: int, mel_filters: np.ndarray) -> tuple[np.n
     mel /= 4.0
     floor = (max(peak - 8.0, -10.0) + 4.0) / 4.0
     return mel, floor
+
+
+def mel_window(mel: np.ndarray, floor: float, start: int, frames: int) -> np.ndarray:
+    """(n_mels, 2 * frames) float32: the log-mel of encoder frames [start, start + frames) of a
+    clip (``mel`` and ``floor`` from :func:`log_mel`), padded past the clip's end with the floor,
+    which is what Whisper's zero padding turns into."""
+    window = np.full((mel.shape[0], 2 * frames), floor, dtype=np.float32)
+    piece = mel[:, 2 * start: min(2 * (start + frames), mel.shape[1])]
+    window[:, : piece.shape[1]] = piece
+    return window

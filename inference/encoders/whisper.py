@@ -26,7 +26,7 @@ import torch
 
 from inference.encoders.base import SpeechEncoder
 from inference.encoders.spec import EncoderSpec
-from lipsync_runtime.logmel import log_mel
+from lipsync_runtime.logmel import log_mel, mel_window
 from lipsync_runtime.padding import PaddingCache, cached_frames
 
 
@@ -55,10 +55,7 @@ class WhisperSpeechEncoder(SpeechEncoder):
         frames = cached_frames(total, window) if self.padding == "cached" else None
         if frames is not None and start == 0 and window == self.spec.window_frames:
             return self._run_cached(mel, floor, frames)
-        width = 2 * window                                   # log-mel frames at 100 Hz
-        chunk = torch.full((mel.shape[0], width), floor, dtype=torch.float32)
-        piece = mel[:, 2 * start: min(2 * start + width, mel.shape[1])]
-        chunk[:, : piece.shape[1]] = piece
+        chunk = torch.from_numpy(mel_window(mel.numpy(), floor, start, window))
         features = chunk.to(device=self.device, dtype=self.dtype).unsqueeze(0)  # (1, n_mels, 2W)
         if window != self.spec.window_frames:                # a window cut to the clip
             return window_states(self.model, features)
@@ -73,9 +70,7 @@ class WhisperSpeechEncoder(SpeechEncoder):
         if getattr(self, "_padding_cache", None) is None:
             self._padding_cache = PaddingCache(self._silence_pass)
         keys, values = self._padding_cache.padding(floor, frames)
-        chunk = torch.full((mel.shape[0], 2 * frames), floor, dtype=torch.float32)
-        piece = mel[:, : 2 * frames]
-        chunk[:, : piece.shape[1]] = piece
+        chunk = torch.from_numpy(mel_window(mel.numpy(), floor, 0, frames))
         as_model = {"device": self.device, "dtype": self.dtype}
         states, _, _ = window_states_kv(self.model, chunk.to(**as_model).unsqueeze(0),
                                         torch.from_numpy(keys).to(self.device),
