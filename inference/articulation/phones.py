@@ -1,7 +1,8 @@
 """Phone notations -> the internal phone set (see :mod:`.inventory`), keeping the timings.
 
 Owns the converters from ARPAbet (CMU dict, stress digits, TIMIT extras), IPA strings as
-espeak-ng writes them (en-us and ja voices) and Open JTalk phones, and :func:`normalize`, which
+espeak-ng writes them (its English, Japanese, Spanish, French, German, Portuguese, Mandarin and
+Korean voices) and Open JTalk phones, and :func:`normalize`, which
 turns a list of ``(symbol, start_s, end_s)`` into :class:`Segment` s. A symbol that stands for
 two targets (a diphthong such as ARPAbet ``AY`` or IPA ``aɪ``) is split in time; affricates stay
 one phone. Kana text goes through :mod:`.kana` to Open JTalk symbols first.
@@ -96,10 +97,18 @@ _IPA_SINGLE = {
     "ʑ": "ʑ", "j": "j", "ʝ": "j", "ç": "ç", "ɲ": "ɲ", "ʎ": "l", "c": "kʲ", "ɟ": "gʲ",
     "k": "k", "g": "g", "ɡ": "g", "ŋ": "ŋ", "x": "k", "ɣ": "g", "w": "w", "ʍ": "w", "ɰ": "ɰ",
     "h": "h", "ɦ": "h", "ʔ": "ʔ", "ɴ": MORAIC_NASAL,
+    # uvular and other back consonants (French/German ʁ, Mandarin χ, espeak-ng Korean's q for
+    # an unreleased coda k): the lips take the neighbours' shape, as for k and g
+    "ʁ": "g", "ʀ": "g", "χ": "k", "q": "k", "ɢ": "g", "ɭ": "l",
+    # front rounded and labial-palatal sounds (German ʏ, French ɥ of "huit"): rounded lips
+    "ʏ": "ʊ", "ɥ": "w",
+    # retroflex sibilants (Mandarin sh, zh, r): filed with the postalveolars
+    "ʂ": "ʃ", "ʐ": "ʒ",
     # one-character affricate ligatures (espeak-ng's Japanese voice writes ʨ and ʥ)
     "ʨ": "tɕ", "ʥ": "dʑ", "ʦ": "ts", "ʣ": "dz", "ʧ": "tʃ", "ʤ": "dʒ",
 }
-_IPA_AFFRICATES = {"tʃ": "tʃ", "dʒ": "dʒ", "ts": "ts", "dz": "dz", "tɕ": "tɕ", "dʑ": "dʑ"}
+_IPA_AFFRICATES = {"tʃ": "tʃ", "dʒ": "dʒ", "ts": "ts", "dz": "dz", "tɕ": "tɕ", "dʑ": "dʑ",
+                   "tʂ": "tʃ", "dʐ": "dʒ"}
 _IPA_IGNORED = set("ˈˌ.'‿|‖ _-,;!?") | {"ʰ", "ᵝ", "ʷ", "ʼ", "ˠ", "ˤ", "ⁿ", "ˡ", "ʱ"}
 _IPA_LONG = {"ː", "ˑ", ":"}
 _TIE = {"\u0361", "\u035c"}
@@ -115,8 +124,10 @@ class _Tok:
         self.phone, self.long, self.devoiced, self.nasal = phone, False, False, False
 
 
-def _ipa_tokens(text: str) -> list[_Tok]:
-    """Tokenise one espeak-ng IPA string into internal phones (no timing)."""
+def _ipa_tokens(text: str, overrides: dict[str, str] | None = None) -> list[_Tok]:
+    """Tokenise one espeak-ng IPA string into internal phones (no timing); ``overrides``
+    replaces single symbols' readings (:data:`_IPA_BY_LANG`)."""
+    overrides = overrides or {}
     s = "".join(ch for ch in unicodedata.normalize("NFD", text) if ch not in _TIE)
     toks: list[_Tok] = []
     i = 0
@@ -160,10 +171,19 @@ def _ipa_tokens(text: str) -> list[_Tok]:
             continue
         if ch not in _IPA_SINGLE:
             raise ValueError(f"Unknown IPA symbol {ch!r} (U+{ord(ch):04X}) in {text!r}; "
-                             "expected espeak-ng IPA for English or Japanese.")
-        toks.append(_Tok(_IPA_SINGLE[ch]))
+                             "expected espeak-ng IPA (see docs/articulation.md).")
+        toks.append(_Tok(overrides.get(ch, _IPA_SINGLE[ch])))
         i += 1
     return toks
+
+
+# Per-language readings of a symbol that espeak-ng uses differently by language.
+# Korean: espeak-ng writes the full vowel a (아) as ɐ, which elsewhere is a reduced vowel.
+_IPA_BY_LANG = {"ko": {"ɐ": "a"}}
+
+
+def _base_lang(lang: str | None) -> str:
+    return (lang or "").lower().split("-")[0].split("_")[0]
 
 
 def _ipa(symbol: str, lang: str | None) -> list[tuple[str, float, bool]]:
@@ -172,7 +192,8 @@ def _ipa(symbol: str, lang: str | None) -> list[tuple[str, float, bool]]:
         return [(SILENCE, 1.0, False)]
     out: list[tuple[str, float, bool]] = []
     prev_vowel = False
-    for tok in _ipa_tokens(symbol):
+    overrides = _IPA_BY_LANG.get(_base_lang(lang), {})
+    for tok in _ipa_tokens(symbol, overrides):
         phone = tok.phone
         is_vowel = INVENTORY[phone].is_vowel
         if is_vowel and tok.devoiced and phone + RING in INVENTORY:
@@ -188,7 +209,7 @@ def _ipa(symbol: str, lang: str | None) -> list[tuple[str, float, bool]]:
 
 
 def _is_ja(lang: str | None) -> bool:
-    return lang is not None and lang.lower().split("-")[0].split("_")[0] in ("ja", "jp", "jpn")
+    return _base_lang(lang) in ("ja", "jp", "jpn")
 
 
 _OBSTRUENT = ("stop", "fricative", "affricate")
@@ -245,8 +266,9 @@ def normalize(phones: Iterable[Sequence], notation: str, lang: str | None = None
     """``[(symbol, start_s, end_s), ...]`` in ``notation`` -> internal :class:`Segment` s.
 
     Symbols standing for two targets are split in time (first part weighted 1.0, the
-    off-glide 0.7). ``lang`` ("en", "ja") only matters for IPA: in Japanese, espeak-ng's
-    context spellings of ん and っ are mapped back to ``N`` and ``Q``. Unknown symbols raise
+    off-glide 0.7). ``lang`` (ISO 639-1: "en", "ja", "ko", ...) only matters for IPA: in
+    Japanese, espeak-ng's context spellings of ん and っ are mapped back to ``N`` and ``Q``; in
+    Korean its ɐ is the full vowel a. Unknown symbols raise
     ValueError naming the symbol; so do phones that go back in time.
     """
     segs: list[Segment] = []

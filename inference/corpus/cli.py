@@ -1,6 +1,6 @@
 """``python -m inference corpus SUBCOMMAND``: build, augment, align and import training corpora.
 
-    corpus build --out DIR [--lang en,ja] [--voices a,b] [--families piper,espeak] [--minutes N]
+    corpus build --out DIR [--lang en,ja,es,...] [--voices a,b] [--families piper,espeak] [--minutes N]
                  [--seed S] [--jobs N]
     corpus augment --in DIR --out DIR [--copies N] [--seed S] [--recording]
     corpus align --audio-dir DIR --out DIR
@@ -34,7 +34,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("build", help="synthesise speech with exact phone timings")
     p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--lang", default="en,ja", help="comma-separated: en,ja")
+    p.add_argument("--lang", default="en,ja",
+                   help="comma-separated: en, ja, es, fr, de, pt, zh, ko")
     p.add_argument("--families", default=None,
                    help="comma-separated voice families: piper,espeak,flite,openjtalk")
     p.add_argument("--voices", default=None, help="comma-separated voice names (default: all)")
@@ -92,9 +93,11 @@ def main(argv: list[str]) -> int:
         if args.command == "build":
             from .build import build
             langs = _csv(args.lang) or ["en", "ja"]
-            bad = [lang for lang in langs if lang not in ("en", "ja")]
+            from .format import LANGS
+            bad = [lang for lang in langs if lang not in LANGS]
             if bad:
-                print(f"Unknown language {bad[0]!r}; use en and/or ja.", file=sys.stderr)
+                print(f"Unknown language {bad[0]!r}; use any of {', '.join(LANGS)}.",
+                      file=sys.stderr)
                 return 2
             summary = build(args.out, langs, args.minutes, args.seed,
                             families=_csv(args.families), voices=_csv(args.voices),

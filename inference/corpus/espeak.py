@@ -1,4 +1,5 @@
-"""English and Japanese speech from espeak-ng (PyPI ``espeakng-loader``) with exact phone timings.
+"""Speech from espeak-ng (PyPI ``espeakng-loader``) with exact phone timings: English, Japanese,
+and the languages of :data:`VOICES` (Spanish, French, German, Portuguese, Mandarin, Korean).
 
 libespeak-ng is driven through ctypes in synchronous mode with phoneme events in IPA: each event
 of type 7 names a phoneme and the sample where it starts, so a phone ends where the next begins
@@ -6,6 +7,12 @@ and the last one where the audio ends. Empty phoneme names are pauses ("pau"); s
 removed; a palatalisation mark "ʲ" joins the consonant before it. Japanese input must be kana:
 kanji text is converted to katakana with pyopenjtalk first, and espeak's moraic nasal (reported
 as a nasal vowel "ũ" after its own vowel) is labelled "ɴ", the usual IPA for ん.
+
+In the languages beyond English and Japanese, espeak-ng reports a voiceless stop's closure as a
+short pause before the burst (Mandarin 八 = pau 41 ms + p 32 ms) and leaves zero-length pauses
+between syllables; :func:`merge_short_pauses` gives such pauses back to the speech, so "pau"
+keeps meaning a resting mouth. English and Japanese keep their events as they were, so the corpus
+the shipped model learned from stays reproducible.
 
 Speaker variety comes from espeak's voice variants (+m1..+m7, +f1..+f5 and others), speaking
 rate (words per minute) and pitch.
@@ -111,6 +118,8 @@ def events_to_phones(events: list[tuple[int, str]], total: int, sample_rate: int
     starts: list[list[Any]] = []
     for sample, name in sorted(events, key=lambda e: e[0]):
         symbol = name.translate(STRESS).strip().replace(":", "ː")
+        if symbol.startswith("(") and symbol.endswith(")"):
+            continue              # "(en)": espeak-ng switches language for a word; not a phone
         if symbol == "ʲ" and starts and starts[-1][1] not in ("pau", "sil"):
             starts[-1][1] += "ʲ"
             continue
@@ -124,6 +133,42 @@ def events_to_phones(events: list[tuple[int, str]], total: int, sample_rate: int
         end = starts[i + 1][0] if i + 1 < len(starts) else total
         phones.append((symbol, sample / sample_rate, end / sample_rate))
     return phones
+
+
+SHORT_PAUSE_S = 0.08     # an inner pause shorter than this is part of the speech around it
+_CLOSURE_NEXT = set("pbtdkgqcɟʈɖ")   # a short pause before these is the stop's closure
+KEEP_PAUSES = ("en", "ja")         # languages whose events are kept as they were
+
+
+def merge_short_pauses(phones: list[tuple[str, float, float]]
+                       ) -> list[tuple[str, float, float]]:
+    """Zero-length pauses vanish and neighbouring pauses join. Then an inner "pau" shorter than
+    :data:`SHORT_PAUSE_S` between two speech phones joins the speech: before a stop the whole
+    pause becomes the stop (its closure), elsewhere each neighbour takes half. The first and
+    last phones keep their place."""
+    out: list[list] = []
+    for symbol, a, b in phones:
+        if symbol == "pau" and b <= a and 0 < len(out):
+            continue
+        if symbol == "pau" and out and out[-1][0] == "pau":
+            out[-1][2] = b
+            continue
+        out.append([symbol, a, b])
+    i = 1
+    while i < len(out) - 1:
+        symbol, a, b = out[i]
+        if symbol != "pau" or b - a >= SHORT_PAUSE_S or out[i - 1][0] == "sil" \
+                or out[i + 1][0] == "sil":
+            i += 1
+            continue
+        if out[i + 1][0][:1] in _CLOSURE_NEXT:
+            out[i + 1][1] = a
+        else:
+            middle = (a + b) / 2.0
+            out[i - 1][2] = middle
+            out[i + 1][1] = middle
+        del out[i]
+    return [(str(p), float(a), float(b)) for p, a, b in out]
 
 
 def to_kana(text: str) -> str:
@@ -160,15 +205,26 @@ class EspeakEngine:
         if audio.size == 0 or not events:
             raise RuntimeError(f"espeak-ng produced nothing for {text!r}.")
         phones = events_to_phones(events, len(audio), lib.sample_rate, self.lang)
+        if self.lang not in KEEP_PAUSES:
+            phones = merge_short_pauses(phones)
         return Synthesis(audio, lib.sample_rate, phones)
 
 
+# espeak-ng voices per language (ISO 639-1 code -> espeak-ng voice names): regional accents
+# where espeak-ng has them.
+VOICES = {
+    "en": ("en-US", "en", "en-GB-scotland", "en-GB-x-rp", "en-US-nyc", "en-029"),
+    "ja": ("ja",),
+    "es": ("es", "es-419"),
+    "fr": ("fr", "fr-BE"),
+    "de": ("de",),
+    "pt": ("pt", "pt-BR"),
+    "zh": ("cmn",),
+    "ko": ("ko",),
+}
+
+
 def espeak_voices(lang: str) -> list[EspeakEngine]:
-    """The espeak-ng voices used for ``lang``: several English accents, one Japanese."""
+    """The espeak-ng voices used for ``lang`` (:data:`VOICES`); [] for other languages."""
     _Library.get()   # fail early (OSError/RuntimeError) if the library is missing
-    if lang == "en":
-        return [EspeakEngine(v, "en", voice=f"espeak-{v.lower()}")
-                for v in ("en-US", "en", "en-GB-scotland", "en-GB-x-rp", "en-US-nyc", "en-029")]
-    if lang == "ja":
-        return [EspeakEngine("ja", "ja", weight=1.0)]
-    return []
+    return [EspeakEngine(v, lang, voice=f"espeak-{v.lower()}") for v in VOICES.get(lang, ())]
