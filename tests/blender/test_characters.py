@@ -176,7 +176,10 @@ def test_a_manifest_is_measured_in_one_run_with_each_miss_listed(curves, cache, 
 def test_real_held_out_speech_never_pushes_the_lips_through(character, preset):
     # human speech (the held-out test split): 0 frames through each other, and every p/b/m the
     # curves close seals, every open vowel they open opens; the rates are for the report
-    clips = S.load_clips(HELDOUT, ("test",))
+    # English and Japanese: the languages whose labels are forced alignments or reference
+    # labels (the others' come from a warped espeak-ng reading; their scores are in
+    # docs/languages.md)
+    clips = [c for c in S.load_clips(HELDOUT, ("test",)) if c.lang in ("en", "ja")]
     for clip in clips:
         path = S.curves_for(clip)
         res, _, _, _, timing, lead = C.measure_clip(bpy, pkg, (character, preset), clip, path)

@@ -14,6 +14,7 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from inference.corpus.heldout_clips import (CLIPS, NOTATION, PREVIOUS_TEST_IDS, SPEAKERS, SPLITS,
@@ -42,8 +43,13 @@ def test_clip_table_is_well_formed():
     assert set(SPLITS) == {"valid", "test"}
     for utt_id, clip in CLIPS.items():
         assert re.fullmatch(r"[a-z0-9_]+", utt_id), utt_id
-        assert re.fullmatch(r"[A-Za-z0-9_.-]+==[0-9][0-9A-Za-z.]*", clip.requirement), utt_id
-        assert clip.audio.endswith((".wav", ".flac", ".mp3", ".raw")), utt_id
+        for source in filter(None, (clip.requirement, clip.transcript_from)):
+            assert (re.fullmatch(r"[A-Za-z0-9_.-]+==[0-9][0-9A-Za-z.]*", source)
+                    or re.fullmatch(r"deb:[a-z0-9.+-]+=([0-9]+:)?[0-9][0-9A-Za-z.+~-]*", source)), \
+                utt_id
+        assert clip.transcript_key is None or clip.transcript, utt_id
+        assert clip.audio.endswith((".wav", ".flac", ".mp3", ".raw", ".ogg", ".opus", ".g722")), \
+            utt_id
         assert clip.lang in NOTATION and re.fullmatch(r"[a-z0-9_]+", clip.voice), utt_id
         assert clip.licence.strip() and clip.speaker in SPEAKERS, utt_id
         assert clip.prompt is None or clip.prompt.strip(), utt_id
@@ -217,3 +223,42 @@ def test_build_writes_each_talkers_split(tmp_path):
     (out / "en" / "cmu" / "stale.json").write_text(json.dumps(stale))
     with pytest.raises(ValueError, match="mixes its splits"):
         import_arctic(out, cache=SDISTS, clips={"cmu_goforward": CLIPS["cmu_goforward"]})
+
+
+def _deb_cached(requirement: str) -> bool:
+    name, version = requirement[len("deb:"):].split("=", 1)
+    return SDISTS.is_dir() and any(SDISTS.glob(f"{name}_{version.replace(':', '%3a')}_*.deb"))
+
+
+@pytest.mark.slow
+def test_build_reads_debian_prompts_and_words(tmp_path):
+    """Languages beyond English and Japanese come from Debian packages: an Asterisk prompt
+    (G.722, its text from the prompt list of another package) and a KTuberling word (Ogg), each
+    labelled by an espeak-ng reading warped onto it. The labels put the speech where the sound
+    is: the first phone after the leading silence starts within 60 ms of the audio's onset."""
+    from inference.corpus.arctic import import_arctic
+    chosen = {k: CLIPS[k] for k in ("asterisk_es_queue_thankyou", "ktuberling_de_mouth")}
+    sources = {s for c in chosen.values() for s in (c.requirement, c.transcript_from) if s}
+    missing = sorted(s for s in sources if not _deb_cached(s))
+    if missing:
+        pytest.skip(f"Debian packages not cached in {SDISTS}: {', '.join(missing)} (make "
+                    "heldout downloads them)")
+    out = tmp_path / "heldout"
+    assert import_arctic(out, cache=SDISTS, clips=chosen) == list(chosen)
+    import soundfile as sf
+    for utt_id, text in (("asterisk_es_queue_thankyou", "Muchas gracias por su paciencia."),
+                         ("ktuberling_de_mouth", "Mund")):
+        clip = CLIPS[utt_id]
+        folder = out / clip.lang / clip.voice
+        record = json.loads((folder / f"{utt_id}.json").read_text())
+        assert record["text"] == text and record["notation"] == "ipa"
+        assert record["split"] == clip.split and "espeak-ng" in record["labels"]
+        audio, sr = sf.read(folder / f"{utt_id}.wav", dtype="float32")
+        assert sr == 16000 and abs(len(audio) / sr - record["duration"]) < 1e-3
+        phones = record["phones"]
+        assert phones[0][0] == "sil" and phones[1][0] == "m"          # both start with m
+        assert phones[-1][2] == pytest.approx(record["duration"], abs=1e-3)
+        frames = audio[: len(audio) // 160 * 160].reshape(-1, 160)     # 10 ms
+        level = 20 * np.log10(np.sqrt((frames ** 2).mean(axis=1)) + 1e-9)
+        onset = int(np.argmax(level > level.max() - 30)) * 0.01
+        assert abs(phones[1][1] - onset) < 0.06, (utt_id, phones[:3], onset)
