@@ -41,6 +41,9 @@ class TrainConfig:
     loss: dict = field(default_factory=dict)      # LossConfig fields
     optim: OptimConfig = field(default_factory=OptimConfig)
     langs: tuple[str, ...] | None = None          # only these languages (None = all)
+    init_from: str | None = None                  # a checkpoint folder whose head weights start
+                                                  # the run (fine-tuning); its head and encoder
+                                                  # must be the ones this config builds
     voice_minutes: dict = field(default_factory=dict)  # {voice: minutes} training-speech cap
     default_voice_minutes: float | None = None    # cap for voices not named above (None = all)
     train_splits: tuple[str, ...] = ("train",)

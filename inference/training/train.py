@@ -105,6 +105,21 @@ def validation_loss(model, examples, loss_cfg, max_frames: int) -> float:
     return total / max(weight, 1.0)
 
 
+def _start_from(model, head_cfg, spec: dict[str, Any], directory: Path) -> None:
+    """Copy the head weights of checkpoint ``directory`` into ``model`` (a fine-tuning run's
+    start); the checkpoint's head and encoder must be the ones this run builds."""
+    from inference.checkpoint import load_checkpoint
+    start = load_checkpoint(directory)
+    if start.head_cfg != head_cfg:
+        raise ValueError(f"{directory} holds a different head ({start.head_cfg}); set the "
+                         "config's head to the same settings or drop init_from.")
+    if start.encoder_spec.to_dict() != spec:
+        raise ValueError(f"{directory} was trained on other encoder features; use a checkpoint "
+                         "of this config's encoder or drop init_from.")
+    model.load_state_dict(start.head.state_dict())
+    log.info("head weights start from %s", directory)
+
+
 def train(cfg, resume: bool = False, stop_at: int | None = None) -> dict[str, Any]:
     """Run (or continue) training as ``cfg`` says; returns the training summary.
 
@@ -152,6 +167,8 @@ def train(cfg, resume: bool = False, stop_at: int | None = None) -> dict[str, An
                                      "num_encoder_layers": int(feats.shape[0]) if feats.ndim == 3 else 1})
     seed_everything(cfg.seed)       # again: encoding above may have drawn from the RNGs
     model = build_head(head_cfg).to(cfg.device)
+    if cfg.init_from and existing is None:
+        _start_from(model, head_cfg, spec, Path(cfg.init_from))
     model.train()
     o = cfg.optim
     optimizer = torch.optim.AdamW(model.parameters(), lr=o.lr, betas=tuple(o.betas), eps=o.eps,

@@ -257,3 +257,29 @@ def test_head_trained_on_int8_cut_window_features_exports_with_that_encoder(
     wave = read_wave(wav)
     close = RuntimeEngine(int8, device="cpu").predict_wave(wave)
     assert np.abs(RuntimeEngine(both, device="cpu").predict_wave(wave) - close).max() < 0.2
+
+
+@pytest.mark.slow
+def test_fine_tuning_starts_from_the_named_checkpoint(setup):
+    """init_from: the run's untrained valid loss is the start checkpoint's own (its weights, not
+    a fresh initialisation), and a checkpoint of another head is refused in one sentence."""
+    from inference.training import train
+    from inference.training.config import load_config
+    root, corpus, config_path = setup
+    cfg = json.loads(config_path.read_text())
+    base = root / "base"
+    assert train.main(["--config", str(config_path), "--out", str(base)]) == 0
+    best = json.loads((base / "summary.json").read_text())["best_valid_loss"]
+    tuned_cfg = dict(cfg, init_from=str(base / "model"), max_steps=8)
+    tuned_path = root / "tuned.json"
+    tuned_path.write_text(json.dumps(tuned_cfg))
+    assert train.main(["--config", str(tuned_path), "--out", str(root / "tuned")]) == 0
+    history = json.loads((root / "tuned" / "summary.json").read_text())["history"]
+    assert history[0]["step"] == 0 and history[0]["valid_loss"] == pytest.approx(best, rel=1e-4)
+    fresh = json.loads((base / "summary.json").read_text())["history"][0]["valid_loss"]
+    assert abs(fresh - best) > 1e-3                  # a fresh start would score differently
+    other = dict(cfg, init_from=str(base / "model"), head=dict(cfg["head"], lstm_hidden=8))
+    other_path = root / "other.json"
+    other_path.write_text(json.dumps(other))
+    with pytest.raises(ValueError, match="different head"):
+        train.train(load_config(other_path, {"out_dir": str(root / "other")}))
