@@ -1,8 +1,8 @@
 """Phone notations -> the internal phone set (see :mod:`.inventory`), keeping the timings.
 
 Owns the converters from ARPAbet (CMU dict, stress digits, TIMIT extras), IPA strings as
-espeak-ng writes them (its English, Japanese, Spanish, French, German, Portuguese, Mandarin and
-Korean voices) and Open JTalk phones, and :func:`normalize`, which
+espeak-ng writes them (its English, Japanese, Spanish, French, German, Portuguese, Italian,
+Russian, Mandarin and Korean voices) and Open JTalk phones, and :func:`normalize`, which
 turns a list of ``(symbol, start_s, end_s)`` into :class:`Segment` s. A symbol that stands for
 two targets (a diphthong such as ARPAbet ``AY`` or IPA ``aɪ``) is split in time; affricates stay
 one phone. Kana text goes through :mod:`.kana` to Open JTalk symbols first.
@@ -109,7 +109,7 @@ _IPA_SINGLE = {
 }
 _IPA_AFFRICATES = {"tʃ": "tʃ", "dʒ": "dʒ", "ts": "ts", "dz": "dz", "tɕ": "tɕ", "dʑ": "dʑ",
                    "tʂ": "tʃ", "dʐ": "dʒ"}
-_IPA_IGNORED = set("ˈˌ.'‿|‖ _-,;!?") | {"ʰ", "ᵝ", "ʷ", "ʼ", "ˠ", "ˤ", "ⁿ", "ˡ", "ʱ"}
+_IPA_IGNORED = set("ˈˌ.'‿|‖ _-,;!?\"") | {"ʰ", "ᵝ", "ʷ", "ʼ", "ˠ", "ˤ", "ⁿ", "ˡ", "ʱ"}
 _IPA_LONG = {"ː", "ˑ", ":"}
 _TIE = {"\u0361", "\u035c"}
 _PALATALIZED = {"n": "ɲ", "h": "ç", "s": "ɕ", "z": "ʑ", "ɾ": "ɾʲ", "l": "ɾʲ"}
@@ -179,7 +179,10 @@ def _ipa_tokens(text: str, overrides: dict[str, str] | None = None) -> list[_Tok
 
 # Per-language readings of a symbol that espeak-ng uses differently by language.
 # Korean: espeak-ng writes the full vowel a (아) as ɐ, which elsewhere is a reduced vowel.
-_IPA_BY_LANG = {"ko": {"ɐ": "a"}}
+# The trilled r of Spanish, Italian, Portuguese and Russian is a tongue-tip sound like the tap ɾ,
+# not the English approximant ɹ (whose lips round a little).
+_TRILL = {"r": "ɾ"}
+_IPA_BY_LANG = {"ko": {"ɐ": "a"}, "es": _TRILL, "it": _TRILL, "pt": _TRILL, "ru": _TRILL}
 
 
 def _base_lang(lang: str | None) -> str:

@@ -62,7 +62,7 @@ def _flite() -> list[Engine]:
 FAMILIES: dict[str, dict[str, Callable[[], list[Engine]]]] = {
     "en": {"piper": _piper, "espeak": _espeak("en"), "flite": _flite},
     "ja": {"openjtalk": _openjtalk, "kokoro": _kokoro, "espeak": _espeak("ja")},
-    **{lang: {"espeak": _espeak(lang)} for lang in ("es", "fr", "de", "pt", "zh", "ko")},
+    **{lang: {"espeak": _espeak(lang)} for lang in ("es", "fr", "de", "pt", "it", "ru", "zh", "ko")},
 }
 # Families used only when asked for by name (--families).
 OPT_IN: dict[str, dict[str, Callable[[], list[Engine]]]] = {lang: {} for lang in FAMILIES}

@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("build", help="synthesise speech with exact phone timings")
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--lang", default="en,ja",
-                   help="comma-separated: en, ja, es, fr, de, pt, zh, ko")
+                   help="comma-separated: en, ja, es, fr, de, pt, it, ru, zh, ko")
     p.add_argument("--families", default=None,
                    help="comma-separated voice families: piper,espeak,flite,openjtalk")
     p.add_argument("--voices", default=None, help="comma-separated voice names (default: all)")

@@ -1,5 +1,6 @@
 """Speech from espeak-ng (PyPI ``espeakng-loader``) with exact phone timings: English, Japanese,
-and the languages of :data:`VOICES` (Spanish, French, German, Portuguese, Mandarin, Korean).
+and the languages of :data:`VOICES` (Spanish, French, German, Portuguese, Italian, Russian,
+Mandarin, Korean).
 
 libespeak-ng is driven through ctypes in synchronous mode with phoneme events in IPA: each event
 of type 7 names a phoneme and the sample where it starts, so a phone ends where the next begins
@@ -219,6 +220,8 @@ VOICES = {
     "fr": ("fr", "fr-BE"),
     "de": ("de",),
     "pt": ("pt", "pt-BR"),
+    "it": ("it",),
+    "ru": ("ru",),
     "zh": ("cmn",),
     "ko": ("ko",),
 }
