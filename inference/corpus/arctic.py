@@ -309,7 +309,8 @@ def _align_english(audio16k: np.ndarray, clip: Clip, prompt: str) -> list[tuple[
 
 def _transcript(data: bytes, member: str, key: str | None) -> str:
     """A clip's text from its transcript file: the whole file, or the line "KEY: text" of a
-    prompt list (a trailing producer's note in brackets is dropped)."""
+    prompt list (a producer's note in brackets, "(produrre un beep ...)", is not said and is
+    dropped)."""
     import gzip
     text = (gzip.decompress(data) if member.endswith(".gz") else data).decode("utf-8", "replace")
     if key is None:
@@ -317,7 +318,7 @@ def _transcript(data: bytes, member: str, key: str | None) -> str:
     for line in text.splitlines():
         name, _, said = line.partition(":")
         if name.strip() == key and said.strip():
-            return " ".join(re.sub(r"\s*\([^)]*\)\s*$", "", said).split())
+            return " ".join(re.sub(r"\([^)]*\)\.?", " ", said).split())
     raise RuntimeError(f"{member} has no prompt {key!r}.")
 
 

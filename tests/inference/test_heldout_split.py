@@ -262,3 +262,20 @@ def test_build_reads_debian_prompts_and_words(tmp_path):
         level = 20 * np.log10(np.sqrt((frames ** 2).mean(axis=1)) + 1e-9)
         onset = int(np.argmax(level > level.max() - 30)) * 0.01
         assert abs(phones[1][1] - onset) < 0.06, (utt_id, phones[:3], onset)
+
+
+def test_prompt_list_lines_lose_producers_notes():
+    """Asterisk's Italian vm-intro line carries a note to the producer that is not said; the
+    transcript drops it (the model was scored on 13 bilabials, 6 of them in the note)."""
+    import gzip
+
+    from inference.corpus.arctic import _transcript
+    text = ("vm-intro: Prego lasciare un messaggio dopo il segnale acustico. Al termine premere "
+            "il tasto cancelletto. (produrre un beep subito dopo, ma non in questo file).\n"
+            "vm-other: Altro.\n")
+    said = ("Prego lasciare un messaggio dopo il segnale acustico. Al termine premere il tasto "
+            "cancelletto.")
+    assert _transcript(gzip.compress(text.encode()), "list.txt.gz", "vm-intro") == said
+    assert _transcript(text.encode(), "list.txt", "vm-other") == "Altro."
+    with pytest.raises(RuntimeError, match="no prompt 'vm-missing'"):
+        _transcript(text.encode(), "list.txt", "vm-missing")
