@@ -126,16 +126,21 @@ def fetch_deb(requirement: str, cache: Path) -> Path:
     found = sorted(cache.glob(pattern))
     if found:
         return found[0]
+    said = ""
     for attempt in range(2):
-        done = subprocess.run(["apt-get", "download", f"{name}={version}"], cwd=cache,
-                              capture_output=True, text=True)
-        found = sorted(cache.glob(pattern))
-        if found:
-            return found[0]
-        if attempt == 0:
-            subprocess.run(["apt-get", "update"], capture_output=True, text=True)
-    raise RuntimeError(f"Could not download the Debian package {name}={version}: apt-get said "
-                       f"{done.stderr[-200:]!r}")
+        try:
+            done = subprocess.run(["apt-get", "download", f"{name}={version}"], cwd=cache,
+                                  capture_output=True, text=True)
+            said = done.stderr[-200:]
+            found = sorted(cache.glob(pattern))
+            if found:
+                return found[0]
+            if attempt == 0:
+                subprocess.run(["apt-get", "update"], capture_output=True, text=True)
+        except OSError as exc:                     # no apt-get on this machine
+            said = str(exc)
+            break
+    raise RuntimeError(f"Could not download the Debian package {name}={version}: {said!r}")
 
 
 def fetch_source(requirement: str, cache: Path) -> Path:
