@@ -2,7 +2,7 @@
 
     corpus build --out DIR [--lang en,ja,es,...] [--voices a,b] [--families piper,espeak] [--minutes N]
                  [--seed S] [--jobs N]
-    corpus augment --in DIR --out DIR [--copies N] [--seed S] [--recording]
+    corpus augment --in DIR --out DIR [--copies N] [--seed S] [--recording [--min-snr DB]]
     corpus align --audio-dir DIR --out DIR
     corpus heldout --out DIR [--cache DIR]   (alias: corpus arctic; splits valid and test)
     corpus livelink --csv F --audio F --out DIR
@@ -49,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--copies", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--lang", default=None, help="only these languages (comma-separated)")
+    p.add_argument("--min-snr", type=float, default=None,
+                   help="with --recording: the lowest noise SNR drawn, dB (default -5)")
     p.add_argument("--recording", action="store_true",
                    help="copies under recording conditions instead (noise, babble, music, room, "
                         "telephone, whisper to shout; recording.py), as the robustness "
@@ -109,7 +111,12 @@ def main(argv: list[str]) -> int:
                 from .recording import recording_corpus as augment_corpus
             else:
                 from .augment import augment_corpus
-            n = augment_corpus(args.inp, args.out, args.copies, args.seed, langs=_csv(args.lang))
+            extra = {"min_snr_db": args.min_snr} if args.min_snr is not None else {}
+            if extra and not args.recording:
+                print("--min-snr goes with --recording.", file=sys.stderr)
+                return 2
+            n = augment_corpus(args.inp, args.out, args.copies, args.seed, langs=_csv(args.lang),
+                               **extra)
             print(json.dumps({"out": str(args.out), "utterances": n}))
             return 0
         if args.command == "align":

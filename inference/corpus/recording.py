@@ -89,24 +89,27 @@ def _noise(n: int, kind: str, voice: str, talkers: Sequence[Talker],
 
 
 def _add_noise(audio: np.ndarray, voice: str, talkers: Sequence[Talker],
-               rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:
+               rng: np.random.Generator, snr_db: tuple[float, float] = SNR_DB
+               ) -> tuple[np.ndarray, dict[str, Any]]:
     kinds = [k for k in NOISES if k != "babble" or any(t.voice != voice for t in talkers)]
     kind = str(kinds[int(rng.integers(len(kinds)))])
-    snr = float(rng.uniform(*SNR_DB))
+    snr = float(rng.uniform(*snr_db))
     noise, used = _noise(len(audio), kind, voice, talkers, rng)
     return mix_at_snr(audio, noise, snr), {"noise": kind, "snr_db": round(snr, 1), **used}
 
 
 def recording_copy(audio: np.ndarray, voice: str, talkers: Sequence[Talker],
-                   rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:
+                   rng: np.random.Generator, snr_db: tuple[float, float] = SNR_DB
+                   ) -> tuple[np.ndarray, dict[str, Any]]:
     """(samples,) float32 16 kHz clean utterance -> (its copy under one drawn recording
-    condition, same length; the record of what was done)."""
+    condition, same length; the record of what was done). Noise SNRs are drawn uniformly
+    from ``snr_db`` (dB)."""
     audio = np.asarray(audio, dtype=np.float32)
     names = list(KINDS)
     kind = names[int(rng.choice(len(names), p=np.array([KINDS[k] for k in names])))]
     done: dict[str, Any] = {"recording": kind}
     if kind == "noise":
-        out, extra = _add_noise(audio, voice, talkers, rng)
+        out, extra = _add_noise(audio, voice, talkers, rng, snr_db)
         done.update(extra)
     else:
         if kind == "reverb":
@@ -124,7 +127,7 @@ def recording_copy(audio: np.ndarray, voice: str, talkers: Sequence[Talker],
                 out = out + colored_noise(len(out), "white", rng) * 10.0 ** (hiss / 20.0)
                 done["hiss_dbfs"] = round(hiss, 1)
         if rng.random() < EXTRA_NOISE:
-            out, extra = _add_noise(out, voice, talkers, rng)
+            out, extra = _add_noise(out, voice, talkers, rng, snr_db)
             done["extra"] = extra
     out = np.asarray(out, dtype=np.float32)
     peak = float(np.max(np.abs(out))) if out.size else 0.0
@@ -134,10 +137,12 @@ def recording_copy(audio: np.ndarray, voice: str, talkers: Sequence[Talker],
 
 
 def recording_corpus(inp: Path, out: Path, copies: int, seed: int,
-                     langs: list[str] | None = None) -> int:
+                     langs: list[str] | None = None, min_snr_db: float | None = None) -> int:
     """Write ``copies`` recording-condition versions of every eligible utterance of ``inp`` into
     ``out`` (resumable: existing copies are skipped); return how many were written now. Eligible:
-    has phones, is not itself a copy, is not held-out test speech."""
+    has phones, is not itself a copy, is not held-out test speech. ``min_snr_db`` raises the
+    lowest noise SNR drawn (default ``SNR_DB``'s -5 dB)."""
+    snr_db = SNR_DB if min_snr_db is None else (float(min_snr_db), max(SNR_DB[1], min_snr_db))
     inp, out = Path(inp), Path(out)
     records = eligible(inp, langs)
     if not records:
@@ -146,7 +151,7 @@ def recording_corpus(inp: Path, out: Path, copies: int, seed: int,
     LOG.info("%d utterances, %d babble talkers", len(records), len(talkers))
 
     def make(audio: np.ndarray, phones: list, rec: dict, rng: np.random.Generator):
-        copy, done = recording_copy(audio, rec["voice"], talkers, rng)
+        copy, done = recording_copy(audio, rec["voice"], talkers, rng, snr_db)
         return copy, phones, done
 
     return write_copies(records, out, copies, seed, "rec", make, salt=(13,))

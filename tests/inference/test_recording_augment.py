@@ -4,6 +4,7 @@ other voices, copies are reproducible, and the training selection keeps a copy e
 source. Real speech: the demo clips (assets/demo)."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +58,22 @@ def test_noise_lands_at_the_drawn_snr(kind, monkeypatch):
     noise = out - audio
     snr = 20 * np.log10(speech_level(audio) / np.sqrt(np.mean(noise.astype(np.float64) ** 2)))
     assert snr == pytest.approx(done["snr_db"], abs=0.1)
+
+
+def test_min_snr_keeps_every_drawn_noise_above_it(tmp_path):
+    """``corpus augment --recording --min-snr 5``: no copy's noise (main or extra) is drawn
+    below 5 dB; the default range reaches below it."""
+    _corpus(tmp_path / "src")
+    snrs = {}
+    for name, floor in (("low", None), ("high", 5.0)):
+        recording.recording_corpus(tmp_path / "src", tmp_path / name, 40, seed=2,
+                                   min_snr_db=floor)
+        snrs[name] = [d.get("snr_db", d.get("extra", {}).get("snr_db"))
+                      for d in (json.loads(p.read_text())["augment"]
+                                for p in (tmp_path / name).rglob("*.json"))]
+        snrs[name] = [v for v in snrs[name] if v is not None]
+    assert len(snrs["high"]) >= 10 and min(snrs["high"]) >= 5.0
+    assert min(snrs["low"]) < 5.0
 
 
 def test_babble_never_uses_the_copys_own_voice(monkeypatch):
