@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -279,3 +280,25 @@ def test_prompt_list_lines_lose_producers_notes():
     assert _transcript(text.encode(), "list.txt", "vm-other") == "Altro."
     with pytest.raises(RuntimeError, match="no prompt 'vm-missing'"):
         _transcript(text.encode(), "list.txt", "vm-missing")
+
+
+def test_fetch_deb_updates_apt_once_and_finds_epoch_versions(tmp_path, monkeypatch):
+    """``deb:NAME=EPOCH:VERSION``: apt-get writes the epoch's colon as %3a in the file name; a
+    package apt does not know yet gets one ``apt-get update`` and a second try; a cached .deb is
+    not downloaded again."""
+    from inference.corpus import arctic
+    calls = []
+
+    def fake_run(cmd, cwd=None, **kwargs):
+        calls.append(cmd[:2])
+        if cmd[:2] == ["apt-get", "download"] and ["apt-get", "update"] in calls:
+            (Path(cwd) / "ktuberling-data_4%3a22.12.3-1_all.deb").write_bytes(b"!<arch>\n")
+        return subprocess.CompletedProcess(cmd, 100 if len(calls) == 1 else 0, "", "E: not found")
+    monkeypatch.setattr(arctic.subprocess, "run", fake_run)
+    found = arctic.fetch_deb("deb:ktuberling-data=4:22.12.3-1", tmp_path)
+    assert found.name == "ktuberling-data_4%3a22.12.3-1_all.deb"
+    assert calls == [["apt-get", "download"], ["apt-get", "update"], ["apt-get", "download"]]
+    assert arctic.fetch_deb("deb:ktuberling-data=4:22.12.3-1", tmp_path) == found
+    assert len(calls) == 3                                   # cached: apt not asked again
+    with pytest.raises(RuntimeError, match="Could not download the Debian package other=1"):
+        arctic.fetch_deb("deb:other=1", tmp_path)
