@@ -354,7 +354,7 @@ def import_arctic(out: Path, cache: Path | None = None,
         if prompt is None:
             transcript = clip.transcript or clip.audio.rsplit(".", 1)[0] + ".txt"
             prompt = _transcript(_member(texts, transcript), transcript, clip.transcript_key)
-        notation = NOTATION.get(clip.lang, "ipa")
+        notation = NOTATION[clip.lang]
         if clip.labels:
             text = _member(archive, clip.labels).decode("utf-8")
             phones = (arpabet_from_labels(text) if notation == "arpabet" else parse_trace(text))

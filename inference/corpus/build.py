@@ -22,7 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .engine import Engine, Synthesis
-from .format import Utterance, json_path, write_manifest, write_utterance
+from .format import LANGS, Utterance, json_path, write_manifest, write_utterance
 from .sentences import load_sentences
 
 LOG = logging.getLogger(__name__)
@@ -62,7 +62,8 @@ def _flite() -> list[Engine]:
 FAMILIES: dict[str, dict[str, Callable[[], list[Engine]]]] = {
     "en": {"piper": _piper, "espeak": _espeak("en"), "flite": _flite},
     "ja": {"openjtalk": _openjtalk, "kokoro": _kokoro, "espeak": _espeak("ja")},
-    **{lang: {"espeak": _espeak(lang)} for lang in ("es", "fr", "de", "pt", "it", "ru", "zh", "ko")},
+    # every other language of the corpus: espeak-ng's voices (espeak.VOICES)
+    **{lang: {"espeak": _espeak(lang)} for lang in LANGS if lang not in ("en", "ja")},
 }
 # Families used only when asked for by name (--families).
 OPT_IN: dict[str, dict[str, Callable[[], list[Engine]]]] = {lang: {} for lang in FAMILIES}

@@ -149,7 +149,7 @@ def merge_short_pauses(phones: list[tuple[str, float, float]]
     last phones keep their place."""
     out: list[list] = []
     for symbol, a, b in phones:
-        if symbol == "pau" and b <= a and 0 < len(out):
+        if symbol == "pau" and b <= a and out:
             continue
         if symbol == "pau" and out and out[-1][0] == "pau":
             out[-1][2] = b

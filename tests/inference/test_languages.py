@@ -139,3 +139,13 @@ def test_shipped_model_on_real_speech_in_the_new_languages(tmp_path):
         assert 10 <= model["lag_ms"] <= 100, (lang, model["lag_ms"])
         assert model["aperture_auc"] > loud["aperture_auc"] + 0.05, lang
         assert model["closure_recall"] > loud["closure_recall"], lang
+
+
+def test_every_corpus_language_has_voices_and_a_held_out_notation():
+    """One list of languages: the corpus format's, espeak-ng's voices and the held-out notation
+    table name the same ones, and building picks espeak-ng for each."""
+    from inference.corpus.build import FAMILIES
+    from inference.corpus.format import LANGS
+    from inference.corpus.heldout_clips import NOTATION
+    assert set(LANGS) == set(VOICES) == set(NOTATION) == set(FAMILIES)
+    assert all("espeak" in FAMILIES[lang] for lang in LANGS)
