@@ -109,7 +109,13 @@ def _start_from(model, head_cfg, spec: dict[str, Any], directory: Path) -> None:
     """Copy the head weights of checkpoint ``directory`` into ``model`` (a fine-tuning run's
     start); the checkpoint's head and encoder must be the ones this run builds."""
     from inference.checkpoint import load_checkpoint
-    start = load_checkpoint(directory)
+    from lipsync_runtime.errors import ModelError
+    try:
+        start = load_checkpoint(directory)
+    except ModelError:
+        raise ValueError(f"The config's init_from, {str(directory)!r}, is not a checkpoint this "
+                         "run can start from (missing, or not written by training); point it "
+                         "at a model folder with config.json and model.safetensors.") from None
     if start.head_cfg != head_cfg:
         raise ValueError(f"{directory} holds a different head ({start.head_cfg}); set the "
                          "config's head to the same settings or drop init_from.")
