@@ -78,7 +78,8 @@ def whisper_window_module(encoder: Any, layer: int | str) -> Any:
     (M = 0: a window alone; kv_from T: no keys; lipsync_runtime.padding)."""
     from torch import nn
 
-    from inference.encoders.whisper import window_states_kv
+    from inference.encoders.whisper import layers_run, window_states_kv
+    run = layers_run(layer, len(encoder.layers))      # layers after the spec's are never run
 
     class WhisperWindow(nn.Module):
         def __init__(self) -> None:
@@ -87,8 +88,9 @@ def whisper_window_module(encoder: Any, layer: int | str) -> Any:
 
         def forward(self, mel: Any, pad_keys: Any, pad_values: Any, kv_from: Any) -> Any:
             states, keys, values = window_states_kv(self.enc, mel, pad_keys, pad_values,
-                                                    kv_from[0])
-            return _layer_stack(list(states), layer), keys, values
+                                                    kv_from[0], layers=run)
+            wanted = _layer_stack(list(states), "all") if layer == "all" else states[run]
+            return wanted, keys, values        # states stop at the spec's layer: it is the last
 
     return WhisperWindow().eval()
 
@@ -289,7 +291,7 @@ def _export_encoder(encoder: Any, spec: Any, work: Path) -> dict[str, Any]:
         module = whisper_window_module(encoder.model, spec.layer)
         n_mels = encoder.mel_filters.shape[1]
         frames = min(spec.window_frames, 250)                       # trace at 5 s; any length runs
-        layers, dim = len(encoder.model.layers), encoder.dim
+        layers, dim = encoder.layers_run, encoder.dim              # the layers the graph runs
         pad = torch.zeros(7, layers, dim, dtype=torch.float16)       # M traced > 0; 0 runs too
         kv_axes = {0: "frames"}
         _export(module, (torch.zeros(1, n_mels, 2 * frames), pad, pad,

@@ -43,6 +43,12 @@ class WhisperSpeechEncoder(SpeechEncoder):
         self.mel_filters = np.asarray(mel_filters, dtype=np.float32)
         super().__init__(spec, model, dim=config.d_model, num_hidden=config.encoder_layers + 1,
                          device=device, dtype=dtype)
+        self.layers_run = layers_run(spec.layer, config.encoder_layers)
+
+    def _select(self, hidden: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        if self.spec.layer == "all":
+            return super()._select(hidden)
+        return hidden[-1][0]       # the windows' states stop at the spec's layer (layers_run)
 
     def _prepare(self, wave: np.ndarray, total: int) -> Any:
         mel, floor = log_mel(wave, total, self.mel_filters)
@@ -57,8 +63,8 @@ class WhisperSpeechEncoder(SpeechEncoder):
             return self._run_cached(mel, floor, frames)
         chunk = torch.from_numpy(mel_window(mel.numpy(), floor, start, window))
         features = chunk.to(device=self.device, dtype=self.dtype).unsqueeze(0)  # (1, n_mels, 2W)
-        if window != self.spec.window_frames:                # a window cut to the clip
-            return window_states(self.model, features)
+        if window != self.spec.window_frames or self.layers_run < len(self.model.layers):
+            return window_states(self.model, features, self.layers_run)   # cut window or layers
         want_all = self.spec.layer != -1
         output = self.model(input_features=features, output_hidden_states=want_all)
         if want_all:  # the last entry is the encoder's output, after any final layer norm
@@ -74,7 +80,8 @@ class WhisperSpeechEncoder(SpeechEncoder):
         as_model = {"device": self.device, "dtype": self.dtype}
         states, _, _ = window_states_kv(self.model, chunk.to(**as_model).unsqueeze(0),
                                         torch.from_numpy(keys).to(self.device),
-                                        torch.from_numpy(values).to(self.device))
+                                        torch.from_numpy(values).to(self.device),
+                                        layers=self.layers_run)
         return states
 
     def _silence_pass(self, level: float) -> tuple[np.ndarray, np.ndarray]:
@@ -82,23 +89,35 @@ class WhisperSpeechEncoder(SpeechEncoder):
         n_mels = self.mel_filters.shape[1]
         silence = torch.full((1, n_mels, 2 * self.spec.window_frames), level,
                              device=self.device, dtype=self.dtype)
-        _, keys, values = window_states_kv(self.model, silence)
+        _, keys, values = window_states_kv(self.model, silence, layers=self.layers_run)
         return keys.cpu().numpy(), values.cpu().numpy()
 
 
-def window_states(encoder: Any, mel: torch.Tensor) -> tuple[torch.Tensor, ...]:
+def layers_run(layer: int | str, total: int) -> int:
+    """How many of the encoder's ``total`` transformer layers a spec's ``layer`` needs run: all of
+    them for the last hidden state (-1 or ``total``) and for "all"; k for hidden state k < total,
+    since nothing after layer k changes it (a head on layer 4 of Whisper base skips two of six)."""
+    if layer == "all":
+        return total
+    return int(layer) % (total + 1)
+
+
+def window_states(encoder: Any, mel: torch.Tensor, layers: int | None = None
+                  ) -> tuple[torch.Tensor, ...]:
     """Whisper's encoder on a window of any length up to its positional table's.
 
     encoder: a transformers ``WhisperEncoder``; mel: (1, n_mels, 2T) log-mel at 100 Hz. Returns
     the L + 1 hidden states, each (1, T, dim), the last after the final layer norm, exactly what
     the full-window call gives with ``output_hidden_states`` (transformers' own forward insists
     on its full window). ``inference.export`` traces :func:`window_states_kv`, which this calls.
+    ``layers``: see :func:`window_states_kv`.
     """
-    return window_states_kv(encoder, mel)[0]
+    return window_states_kv(encoder, mel, layers=layers)[0]
 
 
 def window_states_kv(encoder: Any, mel: torch.Tensor, pad_keys: torch.Tensor | None = None,
-                     pad_values: torch.Tensor | None = None, kv_from: Any = 0
+                     pad_values: torch.Tensor | None = None, kv_from: Any = 0,
+                     layers: int | None = None
                      ) -> tuple[tuple[torch.Tensor, ...], torch.Tensor, torch.Tensor]:
     """:func:`window_states` for the first T positions of a window whose later positions are
     given only as their attention keys and values (lipsync_runtime.padding).
@@ -113,13 +132,18 @@ def window_states_kv(encoder: Any, mel: torch.Tensor, pad_keys: torch.Tensor | N
     returns none: in ONNX Runtime that keeps 47 MB off a full window's peak. Each layer is transformers'
     ``WhisperEncoderLayer`` written out (pre-norm attention, then the GELU MLP), because its
     attention cannot take keys from outside the window.
+
+    ``layers``: run only the first ``layers`` transformer layers (None: all L). Then the states are
+    the first ``layers`` + 1 hidden states, none of them normalised (the final layer norm belongs
+    to the last layer's output only), and keys and values are (.., layers, dim).
     """
+    run = len(encoder.layers) if layers is None else int(layers)
     gelu = torch.nn.functional.gelu
     x = gelu(encoder.conv1(mel))
     x = gelu(encoder.conv2(x)).permute(0, 2, 1)                         # (1, T, D)
     x = x + encoder.embed_positions.weight[: x.shape[1]]
     hidden, keys, values = [x], [], []
-    for index, block in enumerate(encoder.layers):
+    for index, block in enumerate(encoder.layers[:run]):
         attn = block.self_attn
         h = block.self_attn_layer_norm(x)
         q, k, v = attn.q_proj(h) * attn.scaling, attn.k_proj(h), attn.v_proj(h)   # (1, T, D)
@@ -137,7 +161,10 @@ def window_states_kv(encoder: Any, mel: torch.Tensor, pad_keys: torch.Tensor | N
         x = x + attn.out_proj(mixed)
         x = x + block.fc2(gelu(block.fc1(block.final_layer_norm(x))))
         hidden.append(x)
-    states = (*hidden[:-1], encoder.layer_norm(x))
+    states = (*hidden[:-1], encoder.layer_norm(x)) if run == len(encoder.layers) else tuple(hidden)
     kept = torch.arange(kv_from, x.shape[1], device=x.device)          # positions returned
+    if not keys:                          # layer 0 (the input to the first layer): no keys
+        none = torch.zeros((len(kept), 0, x.shape[2]), dtype=torch.float16, device=x.device)
+        return states, none, none
     return (states, torch.stack(keys, dim=1).index_select(0, kept).half(),
             torch.stack(values, dim=1).index_select(0, kept).half())
