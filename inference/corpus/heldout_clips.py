@@ -64,6 +64,9 @@ ASTERISK = {  # lang: (voice folder in the package, talker key, licence)
 # per language. German files are named for the game's English concepts: only the concepts whose
 # German word is not in doubt are kept (no plural-or-singular toppings, no synonyms); Portuguese and
 # Spanish files are named for the word itself.
+# English files are named for the English word itself. Kept: the 57 of 72 that pocketsphinx's
+# en-us model, asked to pick one of all 72 names plus plurals and near words (shoes, men, bows,
+# u f o, ...), hears as their own name; "ufo" is left out (a word or three letters).
 KTUBERLING_VERSION = "4:22.12.3-1"
 KTUBERLING_LICENCE = ("KTuberling sounds (Debian ktuberling-data, KDE; GPL-2+ per the package's "
                       "copyright file)")
@@ -91,6 +94,29 @@ KTUBERLING = {  # lang: (split, {file name: word})
         "laco.wav": "laço", "nariz.wav": "nariz", "oculos-de-sol.wav": "óculos de sol",
         "oculos.wav": "óculos", "olho.wav": "olho", "orelha.wav": "orelha",
         "sobrancelha.wav": "sobrancelha"}),
+    "en": ("valid", {
+        "ear.ogg": "ear", "earring.ogg": "earring", "egypt_birds.ogg": "birds",
+        "egypt_bridge.ogg": "bridge", "egypt_camel.ogg": "camel", "egypt_column.ogg": "column",
+        "egypt_donkey.ogg": "donkey", "egypt_girl.ogg": "girl", "egypt_oasis.ogg": "oasis",
+        "egypt_palmtree.ogg": "palm tree", "egypt_pyramid.ogg": "pyramid",
+        "egypt_road.ogg": "road", "egypt_sphynx.ogg": "sphinx", "egypt_well.ogg": "well",
+        "egypt_woman.ogg": "woman", "eyebrow.ogg": "eyebrow", "flower.ogg": "flower",
+        "hat.ogg": "hat", "moon_alien.ogg": "alien", "moon_astronaut.ogg": "astronaut",
+        "moon_earth.ogg": "earth", "moon_fallingstar.ogg": "falling star",
+        "moon_hotel.ogg": "hotel", "moon_monster.ogg": "monster",
+        "moon_moonwalker.ogg": "moon walker", "moon_planet.ogg": "planet",
+        "moon_radar.ogg": "radar", "moon_rocket.ogg": "rocket", "moon_satellite.ogg": "satellite",
+        "moon_sign.ogg": "sign", "moon_star.ogg": "star", "moustache.ogg": "mustache",
+        "mouth.ogg": "mouth", "nose.ogg": "nose", "pizzeria_bacon.ogg": "bacon",
+        "pizzeria_broccolli.ogg": "broccoli", "pizzeria_cheese.ogg": "cheese",
+        "pizzeria_cucumber.ogg": "cucumber", "pizzeria_mushroom.ogg": "mushroom",
+        "pizzeria_olive.ogg": "olive", "pizzeria_onion.ogg": "onion",
+        "pizzeria_oregano.ogg": "oregano", "pizzeria_pepper.ogg": "pepper",
+        "pizzeria_pepperoni.ogg": "pepperoni", "pizzeria_pineapple.ogg": "pineapple",
+        "pizzeria_salami.ogg": "salami", "pizzeria_tomato.ogg": "tomato", "shoe.ogg": "shoe",
+        "shorts.ogg": "shorts", "skirt.ogg": "skirt", "spectacles.ogg": "spectacles",
+        "stick.ogg": "stick", "sunglasses.ogg": "sunglasses", "tv_bicycle.ogg": "bicycle",
+        "tv_car.ogg": "car", "tv_train.ogg": "train", "umbrella.ogg": "umbrella"}),
     "es": ("valid", {
         "anteojos.wav": "anteojos", "bigote.wav": "bigote", "boca.wav": "boca",
         "ceja.wav": "ceja", "gafasdesol.wav": "gafas de sol", "lazo.wav": "lazo",

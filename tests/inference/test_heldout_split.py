@@ -265,6 +265,24 @@ def test_build_reads_debian_prompts_and_words(tmp_path):
         assert abs(phones[1][1] - onset) < 0.06, (utt_id, phones[:3], onset)
 
 
+def test_build_reads_english_words_into_valid(tmp_path):
+    """KTuberling's English words (a talker new to the project) are valid-split English, read from
+    the same Debian package and forced-aligned by pocketsphinx like the other English clips."""
+    from inference.corpus.arctic import import_arctic
+    clip = CLIPS["ktuberling_en_pizzeria_mushroom"]
+    if not _deb_cached(clip.requirement):
+        pytest.skip(f"{clip.requirement} is not cached in {SDISTS} (make heldout downloads it)")
+    out = tmp_path / "heldout"
+    assert import_arctic(out, cache=SDISTS, clips={"ktuberling_en_pizzeria_mushroom": clip})
+    record = json.loads((out / "en" / clip.voice / "ktuberling_en_pizzeria_mushroom.json")
+                        .read_text())
+    assert record["text"] == "mushroom" and record["notation"] == "arpabet"
+    assert record["split"] == "valid" == SPEAKERS["ktuberling-en"].split
+    assert [p[0] for p in record["phones"] if p[0] != "sil"] == ["M", "AH", "SH", "R", "UW", "M"]
+    assert record["phones"][-1][2] == pytest.approx(record["duration"], abs=1e-3)
+    assert sum(c.speaker == "ktuberling-en" for c in CLIPS.values()) == 57
+
+
 def test_prompt_list_lines_lose_producers_notes():
     """Asterisk's Italian vm-intro line carries a note to the producer that is not said; the
     transcript drops it (the model was scored on 13 bilabials, 6 of them in the note)."""
