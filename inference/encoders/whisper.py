@@ -102,6 +102,17 @@ def layers_run(layer: int | str, total: int) -> int:
     return int(layer) % (total + 1)
 
 
+HEAD_GROUPS = 4      # attention heads computed a group at a time: a 30 s window's attention
+                     # weights (8 heads x 1500 x 1500 float32, 72 MB per layer) never all exist
+                     # at once, which keeps the 60 s line under 600 MB; the arithmetic per head
+                     # is the same
+
+
+def _head_groups(heads: int) -> list[slice]:
+    size = -(-heads // HEAD_GROUPS)
+    return [slice(a, min(a + size, heads)) for a in range(0, heads, size)]
+
+
 def window_states(encoder: Any, mel: torch.Tensor, layers: int | None = None
                   ) -> tuple[torch.Tensor, ...]:
     """Whisper's encoder on a window of any length up to its positional table's.
@@ -156,8 +167,9 @@ def window_states_kv(encoder: Any, mel: torch.Tensor, pad_keys: torch.Tensor | N
         q = q.reshape(1, -1, heads, width).transpose(1, 2)                      # (1, H, T, d)
         k = k.reshape(1, -1, heads, width).transpose(1, 2)                      # (1, H, T + M, d)
         v = v.reshape(1, -1, heads, width).transpose(1, 2)
-        weights = torch.softmax(q @ k.transpose(-1, -2), dim=-1)                # (1, H, T, T + M)
-        mixed = (weights @ v).transpose(1, 2).reshape(1, -1, heads * width)     # (1, T, D)
+        mixed = torch.cat([torch.softmax(q[:, g] @ k[:, g].transpose(-1, -2), dim=-1) @ v[:, g]
+                           for g in _head_groups(heads)], dim=1)                # (1, H, T, d)
+        mixed = mixed.transpose(1, 2).reshape(1, -1, heads * width)              # (1, T, D)
         x = x + attn.out_proj(mixed)
         x = x + block.fc2(gelu(block.fc1(block.final_layer_norm(x))))
         hidden.append(x)

@@ -60,3 +60,18 @@ def test_exported_inner_layer_encoder_runs_only_its_layers(tmp_path, tiny_whispe
         wave = audio.speechlike(seconds, seed=5)
         ours, theirs = runtime.predict_wave(wave), reference.predict_wave(wave)
         assert np.abs(ours - theirs).max() < 2e-4, seconds
+
+
+def test_exported_attention_runs_a_head_group_at_a_time(tmp_path, tiny_whisper_dir,
+                                                        make_tiny_checkpoint, export_runtime):
+    """A 30 s window's attention weights are made a group of heads at a time (HEAD_GROUPS), so
+    they never all exist at once: one Softmax per group per layer in the exported graph."""
+    import onnx
+
+    from inference.encoders.whisper import HEAD_GROUPS
+
+    checkpoint = make_tiny_checkpoint(tmp_path / "ckpt", tiny_whisper_dir, kind="transformer",
+                                      encoder_kind="whisper", layer=-1)
+    graph = onnx.load(str(export_runtime(checkpoint, tmp_path / "runtime") / "encoder.onnx")).graph
+    softmax = sum(node.op_type == "Softmax" for node in graph.node)
+    assert HEAD_GROUPS > 1 and softmax == 2 * 2             # 2 layers, each head on its own
