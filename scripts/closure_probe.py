@@ -48,11 +48,6 @@ def with_context(f: np.ndarray, k: int) -> np.ndarray:
     return np.concatenate([pad[i:i + len(f)] for i in range(2 * k + 1)], axis=1)
 
 
-def auc(pos: np.ndarray, neg: np.ndarray) -> float:
-    ranks = np.concatenate([pos, neg]).argsort().argsort() + 1
-    return float((ranks[:len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
-
-
 def fit_probe(train, layer: int, context: int):
     """A linear probe (logistic, soft targets) of mouth_close on one layer; returns f(feats)->logit."""
     import torch
@@ -89,6 +84,7 @@ def segments_of(u, n):
 
 
 def probe_report(heldout, logit, layer: int) -> str:
+    from inference.training.metrics import auc
     bilabial, vowel, missed = [], [], []
     for u in heldout:
         p = 1 / (1 + np.exp(-logit(u.load_features())))
