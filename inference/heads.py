@@ -47,6 +47,9 @@ class HeadConfig:
     n_heads: int = 8                       # transformer: attention heads (the seed's 8)
     n_layers: int = 4                      # transformer: encoder layers
     ff_dim: int = 1536                     # transformer: feed-forward width (4 x d_model)
+    conv_kernel: int = 0                   # transformer: odd depthwise-convolution width in frames
+                                           # in every layer (Conformer-style); 0 = none
+    input_dropout: float = 0.0             # dropout on the encoder features themselves (training)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "proj_dims", tuple(int(d) for d in self.proj_dims))
@@ -55,6 +58,8 @@ class HeadConfig:
             raise ValueError(f"Unknown head kind {self.kind!r}; use one of {', '.join(HEAD_KINDS)}.")
         if self.in_dim < 1 or self.num_encoder_layers < 1:
             raise ValueError("A head needs in_dim >= 1 and num_encoder_layers >= 1.")
+        if self.conv_kernel < 0 or (self.conv_kernel and self.conv_kernel % 2 == 0):
+            raise ValueError(f"conv_kernel must be 0 or an odd number of frames; got {self.conv_kernel}.")
         if self.kind == "transformer" and self.d_model % self.n_heads:
             raise ValueError(f"d_model {self.d_model} must be a multiple of n_heads {self.n_heads}.")
 
@@ -95,6 +100,7 @@ class _Head(nn.Module):
         # (L,) logits of the softmax weights over encoder layers; unused when L == 1
         self.layer_logits = nn.Parameter(torch.zeros(cfg.num_encoder_layers))
         self.proj = _mlp([cfg.in_dim, *cfg.proj_dims], cfg.dropout, norm=True)
+        self.input_drop = nn.Dropout(cfg.input_dropout) if cfg.input_dropout else nn.Identity()
         self.body_in = body_in
         self.out = nn.Sequential(_mlp([body_out, *cfg.out_dims], cfg.dropout, norm=False),
                                  nn.Linear(cfg.out_dims[-1] if cfg.out_dims else body_out,
@@ -126,7 +132,7 @@ class _Head(nn.Module):
             raise ValueError(f"This head takes {self.cfg.in_dim}-d features; got {h.shape[-1]}-d.")
         if mask is not None and bool(mask.all()):
             mask = None                                         # no padding: the fast path
-        return self.out(self.body(self.proj(h), mask))
+        return self.out(self.body(self.proj(self.input_drop(h)), mask))
 
     def activate(self, z: torch.Tensor) -> torch.Tensor:
         """Logits -> parameter values: tanh on signed parameters, sigmoid on the others."""
@@ -171,8 +177,31 @@ def alibi_slopes(n_heads: int) -> torch.Tensor:
     return torch.tensor([2.0 ** (-8.0 * (h + 1) / n_heads) for h in range(n_heads)])
 
 
+class _ConvModule(nn.Module):
+    """Conformer-style local filter: LayerNorm, pointwise Linear to 2 d + GLU, a depthwise
+    convolution over ``kernel`` frames (zero-padded, so the length is kept), LayerNorm, SiLU,
+    pointwise Linear. (B, T, d) -> (B, T, d), added to the residual stream by the caller."""
+
+    def __init__(self, d: int, kernel: int, dropout: float) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(d)
+        self.pw1 = nn.Linear(d, 2 * d)
+        self.depthwise = nn.Conv1d(d, d, kernel, padding=kernel // 2, groups=d)
+        self.norm2 = nn.LayerNorm(d)
+        self.pw2 = nn.Linear(d, d)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, h: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        x = F.glu(self.pw1(self.norm(h)), dim=-1)                       # (B, T, d)
+        if mask is not None:                                            # padding stays silent
+            x = x.masked_fill(~mask[..., None], 0.0)
+        x = self.depthwise(x.transpose(1, 2)).transpose(1, 2)
+        return self.drop(self.pw2(F.silu(self.norm2(x))))
+
+
 class _AlibiLayer(nn.Module):
-    """Pre-norm self-attention + feed-forward, attention biased by -slope * |i - j|."""
+    """Pre-norm self-attention (+ an optional convolution module) + feed-forward, attention
+    biased by -slope * |i - j|."""
 
     def __init__(self, cfg: HeadConfig) -> None:
         super().__init__()
@@ -184,14 +213,18 @@ class _AlibiLayer(nn.Module):
         self.ff = nn.Sequential(nn.Linear(cfg.d_model, cfg.ff_dim), nn.GELU(),
                                 nn.Dropout(cfg.dropout), nn.Linear(cfg.ff_dim, cfg.d_model))
         self.drop = nn.Dropout(cfg.dropout)
+        self.conv = _ConvModule(cfg.d_model, cfg.conv_kernel, cfg.dropout) if cfg.conv_kernel else None
 
-    def forward(self, h: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, bias: torch.Tensor,
+                mask: torch.Tensor | None = None) -> torch.Tensor:
         B, T, C = h.shape
         q, k, v = self.qkv(self.norm1(h)).view(B, T, 3, self.n_heads, C // self.n_heads) \
             .permute(2, 0, 3, 1, 4)                                   # each (B, H, T, C/H)
         p = self.drop.p if self.training else 0.0
         a = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=p)
         h = h + self.drop(self.proj(a.transpose(1, 2).reshape(B, T, C)))
+        if self.conv is not None:
+            h = h + self.conv(h, mask)
         return h + self.drop(self.ff(self.norm2(h)))
 
 
@@ -218,7 +251,7 @@ class TransformerHead(_Head):
         if mask is not None:                                           # padded keys: never
             bias = bias.masked_fill(~mask[:, None, None, :], float("-inf"))
         for layer in self.layers:
-            h = layer(h, bias)
+            h = layer(h, bias, mask)
         return self.norm(h)
 
 

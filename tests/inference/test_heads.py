@@ -9,10 +9,12 @@ from lipsync_core.params import NUM_PARAMS, PARAMS
 SIGNED = torch.tensor([p.signed for p in PARAMS])
 
 
-def tiny(kind: str, layers: int = 1, in_dim: int = 16) -> HeadConfig:
+def tiny(kind: str, layers: int = 1, in_dim: int = 16, **extra) -> HeadConfig:
+    if kind == "conformer":                # the transformer head with its convolution module
+        kind, extra = "transformer", {"conv_kernel": 5, **extra}
     return HeadConfig(kind=kind, in_dim=in_dim, num_encoder_layers=layers, proj_dims=(24, 20),
                       lstm_hidden=12, lstm_layers=2, out_dims=(16,), d_model=16, n_heads=4,
-                      n_layers=2, ff_dim=32)
+                      n_layers=2, ff_dim=32, **extra)
 
 
 def test_seed_defaults_are_the_seed_network():
@@ -39,7 +41,7 @@ def test_output_shape_and_ranges(kind):
     assert (y[..., SIGNED] < 0).any()                            # tanh really on signed ones
 
 
-@pytest.mark.parametrize("kind", ["bilstm", "transformer"])
+@pytest.mark.parametrize("kind", ["bilstm", "transformer", "conformer"])
 def test_padding_does_not_leak(kind):
     torch.manual_seed(1)
     head = build_head(tiny(kind)).eval()
@@ -90,6 +92,42 @@ def test_config_round_trip_and_validation():
         HeadConfig(kind="gru")
     with pytest.raises(ValueError, match="multiple"):
         HeadConfig(kind="transformer", d_model=30, n_heads=8)
+    with pytest.raises(ValueError, match="odd number"):
+        HeadConfig(kind="transformer", conv_kernel=4)
+    older = {k: v for k, v in cfg.to_dict().items() if k not in ("conv_kernel", "input_dropout")}
+    assert HeadConfig.from_dict(older) == cfg          # checkpoints from before these options
+
+
+def test_convolution_module_reads_its_kernel_of_frames():
+    """The convolution module adds a local reading: with attention switched off (no layers'
+    attention can see anything but a frame itself), changing one input frame moves the outputs
+    within kernel // 2 frames per layer and no further."""
+    torch.manual_seed(2)
+    head = build_head(tiny("conformer")).eval()                  # kernel 5, 2 layers
+    head.slopes.fill_(1e4)                                       # attention: each frame alone
+    x = torch.randn(1, 40, 16)
+    moved = x.clone()
+    moved[0, 20] += 3.0
+    with torch.no_grad():
+        change = (head(moved) - head(x)).abs().amax(dim=-1)[0]   # (40,)
+    reach = 2 * (5 // 2)
+    assert torch.all(change[20 - reach:20 + reach + 1] > 0)
+    assert torch.all(change[:20 - reach] == 0) and torch.all(change[20 + reach + 1:] == 0)
+
+
+def test_input_dropout_acts_only_while_training():
+    torch.manual_seed(3)
+    head = build_head(tiny("transformer", input_dropout=0.5))
+    x = torch.randn(1, 30, 16)
+    head.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(head(x), head(x))
+        plain = build_head(tiny("transformer"))
+        plain.load_state_dict(head.state_dict())
+        torch.testing.assert_close(head(x), plain.eval()(x))    # no extra weights, no change
+    head.train()
+    with torch.no_grad():
+        assert not torch.allclose(head(x), head(x))
 
 
 def test_chunk_windows_cover_every_frame_once():

@@ -35,6 +35,7 @@ def torch_engine(checkpoint, runtime: RuntimeEngine):
 
 CASES = [  # (encoder fixture, encoder kind, head kind, layer)
     ("tiny_whisper_dir", "whisper", "transformer", -1),
+    ("tiny_whisper_dir", "whisper", "conformer", -1),      # transformer + convolution module
     ("tiny_whisper_dir", "whisper", "bilstm", "all"),
     ("tiny_wav2vec2_dir", "wav2vec2", "bilstm", -1),
     ("tiny_wav2vec2_dir", "wav2vec2", "transformer", "all"),
@@ -49,8 +50,9 @@ CASES = [  # (encoder fixture, encoder kind, head kind, layer)
 def test_runtime_matches_torch(request, tmp_path, audio, make_tiny_checkpoint, export_runtime,
                                encoder_fixture, kind, head, layer):
     encoder_dir = request.getfixturevalue(encoder_fixture)
-    checkpoint = make_tiny_checkpoint(tmp_path / "ckpt", encoder_dir, kind=head,
-                                      encoder_kind=kind, layer=layer)
+    conv = {"conv_kernel": 5} if head == "conformer" else {}
+    checkpoint = make_tiny_checkpoint(tmp_path / "ckpt", encoder_dir, kind=head if not conv
+                                      else "transformer", encoder_kind=kind, layer=layer, **conv)
     runtime = RuntimeEngine(export_runtime(checkpoint, tmp_path / "runtime"), device="cpu",
                             min_window_s=None)
     reference = torch_engine(checkpoint, runtime)
