@@ -44,6 +44,10 @@ class TrainConfig:
     init_from: str | None = None                  # a checkpoint folder whose head weights start
                                                   # the run (fine-tuning); its head and encoder
                                                   # must be the ones this config builds
+    teachers: tuple[str, ...] = ()                # checkpoint folders (same encoder features)
+                                                  # whose mean curves are blended into the
+                                                  # targets: distilling an ensemble into one head
+    teacher_weight: float = 0.5                   # share of the teachers' curves in each target
     voice_minutes: dict = field(default_factory=dict)  # {voice: minutes} training-speech cap
     default_voice_minutes: float | None = None    # cap for voices not named above (None = all)
     train_splits: tuple[str, ...] = ("train",)
@@ -77,6 +81,9 @@ class TrainConfig:
             raise ValueError("save_dtype must be \"float16\" or \"float32\".")
         if len(self.crop_seconds) != 2 or not 0 < self.crop_seconds[0] <= self.crop_seconds[1]:
             raise ValueError("crop_seconds must be [min, max] with 0 < min <= max.")
+        if not 0.0 <= self.teacher_weight <= 1.0:
+            raise ValueError("teacher_weight must be between 0 and 1 (the teachers' share of "
+                             "each target).")
         if self.max_steps < 1 or self.batch_size < 1:
             raise ValueError("max_steps and batch_size must be at least 1.")
 

@@ -126,6 +126,39 @@ def _start_from(model, head_cfg, spec: dict[str, Any], directory: Path) -> None:
     log.info("head weights start from %s", directory)
 
 
+def _teachers(spec: dict[str, Any], directories: tuple[str, ...], device: str) -> list:
+    """The teacher heads (eval mode, frozen) of ``directories``; each must read this run's
+    encoder features, or one sentence says so."""
+    from inference.checkpoint import load_checkpoint
+    from lipsync_runtime.errors import ModelError
+    heads = []
+    for directory in directories:
+        try:
+            teacher = load_checkpoint(Path(directory), device)
+        except ModelError:
+            raise ValueError(f"The config's teacher {directory!r} is not a checkpoint (missing, "
+                             "or not written by training); point it at a model folder with "
+                             "config.json and model.safetensors.") from None
+        if teacher.encoder_spec.to_dict() != spec:
+            raise ValueError(f"The teacher {directory} was trained on other encoder features; "
+                             "use teachers of this config's encoder.")
+        heads.append(teacher.head.float().eval().requires_grad_(False))
+    return heads
+
+
+def blend_teachers(y: torch.Tensor, x: torch.Tensor, mask: torch.Tensor, teachers: list,
+                   weight: float) -> torch.Tensor:
+    """Targets (B, T, 26) with the teachers' mean curves on the same features x (B, T, D) mixed
+    in at ``weight`` (mask (B, T), True = a real frame); parameters a corpus leaves unknown stay
+    masked by the loss, as before."""
+    import torch
+    if not teachers or weight == 0.0:
+        return y
+    with torch.no_grad():
+        mean = torch.stack([t(x.float(), mask) for t in teachers]).mean(dim=0).to(y.dtype)
+    return (1.0 - weight) * y + weight * mean
+
+
 def train(cfg, resume: bool = False, stop_at: int | None = None) -> dict[str, Any]:
     """Run (or continue) training as ``cfg`` says; returns the training summary.
 
@@ -176,6 +209,10 @@ def train(cfg, resume: bool = False, stop_at: int | None = None) -> dict[str, An
     if cfg.init_from and existing is None:
         _start_from(model, head_cfg, spec, Path(cfg.init_from))
     model.train()
+    teachers = _teachers(spec, tuple(cfg.teachers), cfg.device)
+    if teachers:
+        log.info("targets blend %d teachers' mean curves at weight %.2f", len(teachers),
+                 cfg.teacher_weight)
     o = cfg.optim
     optimizer = torch.optim.AdamW(model.parameters(), lr=o.lr, betas=tuple(o.betas), eps=o.eps,
                                   weight_decay=o.weight_decay)
@@ -222,6 +259,7 @@ def train(cfg, resume: bool = False, stop_at: int | None = None) -> dict[str, An
             group["lr"] = lr
         x, y, mask = sampler.next_batch()
         x, y, mask = x.to(cfg.device), y.to(cfg.device), mask.to(cfg.device)
+        y = blend_teachers(y, x, mask, teachers, cfg.teacher_weight)
         z = model.logits(x, mask)                                   # (B, T, 26)
         loss, parts = lipsync_loss(model.activate(z), y, mask, loss_cfg, logits=z)
         optimizer.zero_grad(set_to_none=True)

@@ -283,3 +283,60 @@ def test_fine_tuning_starts_from_the_named_checkpoint(setup):
     other_path.write_text(json.dumps(other))
     with pytest.raises(ValueError, match="different head"):
         train.train(load_config(other_path, {"out_dir": str(root / "other")}))
+
+
+def test_teachers_blend_into_the_targets(tiny_head_config):
+    """blend_teachers: weight 0 keeps the targets, 1 gives the teachers' mean curves, and
+    between them a straight mix, frame by frame."""
+    from inference.heads import build_head
+    from inference.training.train import blend_teachers
+    torch.manual_seed(4)
+    teachers = [build_head(tiny_head_config("transformer", in_dim=16)).eval() for _ in range(2)]
+    x = torch.randn(2, 30, 16)
+    mask = torch.ones(2, 30, dtype=torch.bool)
+    y = torch.rand(2, 30, 26)
+    with torch.no_grad():
+        mean = (teachers[0](x, mask) + teachers[1](x, mask)) / 2
+    assert torch.equal(blend_teachers(y, x, mask, teachers, 0.0), y)
+    torch.testing.assert_close(blend_teachers(y, x, mask, teachers, 1.0), mean)
+    torch.testing.assert_close(blend_teachers(y, x, mask, teachers, 0.25), 0.75 * y + 0.25 * mean)
+    assert blend_teachers(y, x, mask, [], 0.5) is y
+
+
+@pytest.mark.slow
+def test_distillation_run_reads_its_teachers(setup, monkeypatch):
+    """teachers: every training step's targets pass through blend_teachers with the loaded
+    teacher heads and the config's weight, and what comes back (the teacher's curves, not the
+    phone targets) is what the loss sees; a teacher of other features, or a weight outside
+    0..1, is refused."""
+    from inference.training import train
+    from inference.training.config import load_config
+    root, corpus, config_path = setup
+    cfg = json.loads(config_path.read_text())
+    base = root / "teacher"
+    assert train.main(["--config", str(config_path), "--out", str(base)]) == 0
+    calls = []
+    real = train.blend_teachers
+
+    def spy(y, x, mask, teachers, weight):
+        out = real(y, x, mask, teachers, weight)
+        calls.append((len(teachers), weight, float((out - y).abs().max())))
+        return out
+
+    monkeypatch.setattr(train, "blend_teachers", spy)
+    student = dict(cfg, teachers=[str(base / "model")], teacher_weight=1.0, max_steps=4)
+    path = root / "student.json"
+    path.write_text(json.dumps(student))
+    assert train.main(["--config", str(path), "--out", str(root / "student")]) == 0
+    assert [c[:2] for c in calls] == [(1, 1.0)] * 4
+    assert all(c[2] > 0.05 for c in calls)          # the targets really became other curves
+    other = dict(cfg, teachers=[str(base / "model")],
+                 encoder=dict(cfg["encoder"], layer="all"))
+    other_path = root / "other_teacher.json"
+    other_path.write_text(json.dumps(other))
+    with pytest.raises(ValueError, match="other encoder features"):
+        train.train(load_config(other_path, {"out_dir": str(root / "other_teacher")}))
+    bad_path = root / "bad_teacher.json"
+    bad_path.write_text(json.dumps(dict(cfg, teacher_weight=1.5)))
+    with pytest.raises(ValueError, match="teacher_weight"):
+        load_config(bad_path, {})
