@@ -105,23 +105,31 @@ def validation_loss(model, examples, loss_cfg, max_frames: int) -> float:
     return total / max(weight, 1.0)
 
 
-def _start_from(model, head_cfg, spec: dict[str, Any], directory: Path) -> None:
-    """Copy the head weights of checkpoint ``directory`` into ``model`` (a fine-tuning run's
-    start); the checkpoint's head and encoder must be the ones this run builds."""
+def _config_checkpoint(directory: Path, spec: dict[str, Any], setting: str,
+                       device: str = "cpu") -> Any:
+    """The checkpoint a config's ``setting`` (init_from, teachers) names, read on this run's
+    encoder features; anything else is refused in one sentence that names the setting."""
     from inference.checkpoint import load_checkpoint
     from lipsync_runtime.errors import ModelError
     try:
-        start = load_checkpoint(directory)
+        loaded = load_checkpoint(Path(directory), device)
     except ModelError:
-        raise ValueError(f"The config's init_from, {str(directory)!r}, is not a checkpoint this "
-                         "run can start from (missing, or not written by training); point it "
-                         "at a model folder with config.json and model.safetensors.") from None
+        raise ValueError(f"The config's {setting}, {str(directory)!r}, is not a checkpoint this "
+                         "run can read (missing, or not written by training); point it at a "
+                         "model folder with config.json and model.safetensors.") from None
+    if loaded.encoder_spec.to_dict() != spec:
+        raise ValueError(f"{directory} was trained on other encoder features; use a checkpoint "
+                         f"of this config's encoder or drop it from {setting}.")
+    return loaded
+
+
+def _start_from(model, head_cfg, spec: dict[str, Any], directory: Path) -> None:
+    """Copy the head weights of checkpoint ``directory`` into ``model`` (a fine-tuning run's
+    start); the checkpoint's head and encoder must be the ones this run builds."""
+    start = _config_checkpoint(directory, spec, "init_from")
     if start.head_cfg != head_cfg:
         raise ValueError(f"{directory} holds a different head ({start.head_cfg}); set the "
                          "config's head to the same settings or drop init_from.")
-    if start.encoder_spec.to_dict() != spec:
-        raise ValueError(f"{directory} was trained on other encoder features; use a checkpoint "
-                         "of this config's encoder or drop init_from.")
     model.load_state_dict(start.head.state_dict())
     log.info("head weights start from %s", directory)
 
@@ -129,21 +137,8 @@ def _start_from(model, head_cfg, spec: dict[str, Any], directory: Path) -> None:
 def _teachers(spec: dict[str, Any], directories: tuple[str, ...], device: str) -> list:
     """The teacher heads (eval mode, frozen) of ``directories``; each must read this run's
     encoder features, or one sentence says so."""
-    from inference.checkpoint import load_checkpoint
-    from lipsync_runtime.errors import ModelError
-    heads = []
-    for directory in directories:
-        try:
-            teacher = load_checkpoint(Path(directory), device)
-        except ModelError:
-            raise ValueError(f"The config's teacher {directory!r} is not a checkpoint (missing, "
-                             "or not written by training); point it at a model folder with "
-                             "config.json and model.safetensors.") from None
-        if teacher.encoder_spec.to_dict() != spec:
-            raise ValueError(f"The teacher {directory} was trained on other encoder features; "
-                             "use teachers of this config's encoder.")
-        heads.append(teacher.head.float().eval().requires_grad_(False))
-    return heads
+    return [_config_checkpoint(Path(d), spec, "teachers", device).head.float().eval()
+            .requires_grad_(False) for d in directories]
 
 
 def blend_teachers(y: torch.Tensor, x: torch.Tensor, mask: torch.Tensor, teachers: list,
