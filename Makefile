@@ -133,6 +133,8 @@ corpus: $(STAMP) debs
 	$(VPY) -m inference corpus build --out $(DATA)/corpus --minutes 240 --seed 0
 	$(VPY) -m inference corpus build --out $(DATA)/corpus --lang es,fr,de,pt,zh,ko --minutes 72 --seed 0
 	$(VPY) -m inference corpus build --out $(DATA)/corpus --lang it,ru --minutes 24 --seed 0
+	$(VPY) -m inference corpus build --out $(DATA)/corpus-closures --lang en --minutes 30 --seed 0 \
+	    --sentences en=assets/sentences/en_closures.txt
 	$(VPY) -m inference corpus heldout --cache $(LIPSYNC_CACHE)/sdists --out $(DATA)/heldout
 
 train: $(STAMP) encoder

@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--minutes", type=float, default=40.0, help="total minutes across languages")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--jobs", type=int, default=1, help="voices built at once (processes)")
+    p.add_argument("--sentences", default=None, metavar="LANG=FILE[,LANG=FILE]",
+                   help="read a language's sentences from FILE instead of "
+                        "assets/sentences/LANG.txt (e.g. en=assets/sentences/en_closures.txt)")
 
     p = sub.add_parser("augment", help="speed, pitch, gain, noise, reverb, band-limited copies")
     p.add_argument("--in", dest="inp", required=True, type=Path)
@@ -101,9 +104,17 @@ def main(argv: list[str]) -> int:
                 print(f"Unknown language {bad[0]!r}; use any of {', '.join(LANGS)}.",
                       file=sys.stderr)
                 return 2
+            files = {}
+            for item in _csv(args.sentences) or []:
+                lang, _, path = item.partition("=")
+                if lang not in langs or not path or not Path(path).is_file():
+                    print(f"--sentences {item!r}: give LANG=FILE with a language of --lang and "
+                          "an existing sentence file.", file=sys.stderr)
+                    return 2
+                files[lang] = path
             summary = build(args.out, langs, args.minutes, args.seed,
                             families=_csv(args.families), voices=_csv(args.voices),
-                            jobs=max(1, args.jobs))
+                            sentence_files=files, jobs=max(1, args.jobs))
             print(json.dumps({"out": str(args.out), "seconds": summary}, ensure_ascii=False))
             return 0
         if args.command == "augment":

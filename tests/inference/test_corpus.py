@@ -184,3 +184,27 @@ def test_cli_build_stats_verify(tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["ja/espeak-ja"]["max_duration_error_s"] < 0.01
     assert main(["build", "--out", str(out), "--lang", "xx"]) == 2
+
+
+@pytest.mark.slow
+def test_cli_build_reads_a_named_sentence_file(tmp_path, capsys):
+    """--sentences en=FILE builds from that file (a targeted set such as
+    assets/sentences/en_closures.txt) instead of assets/sentences/en.txt."""
+    pytest.importorskip("espeakng_loader")
+    from inference.corpus.cli import main
+    from inference.corpus.sentences import SENTENCES_DIR, load_sentences
+    targeted = load_sentences("en", SENTENCES_DIR / "en_closures.txt")
+    assert len(targeted) >= 60 and not set(targeted) & set(load_sentences("en"))
+    mine = tmp_path / "mine.txt"
+    mine.write_text("# two lines\nBob grabbed the maps.\nThe lamb slept by the tub.\n",
+                    encoding="utf-8")
+    out = tmp_path / "c"
+    assert main(["build", "--out", str(out), "--lang", "en", "--voices", "espeak-en-us",
+                 "--minutes", "0.1", "--sentences", f"en={mine}"]) == 0
+    texts = {json.loads(p.read_text(encoding="utf-8"))["text"]
+             for p in (out / "en" / "espeak-en-us").glob("*.json")}
+    assert texts == {"Bob grabbed the maps.", "The lamb slept by the tub."}
+    capsys.readouterr()
+    assert main(["build", "--out", str(out), "--lang", "en",
+                 "--sentences", f"ja={mine}"]) == 2                  # not a language built
+    assert "--sentences" in capsys.readouterr().err
