@@ -48,6 +48,9 @@ class TrainConfig:
                                                   # whose mean curves are blended into the
                                                   # targets: distilling an ensemble into one head
     teacher_weight: float = 0.5                   # share of the teachers' curves in each target
+    uncapped_corpora: tuple[str, ...] = ()        # corpus directories read whole, outside the
+                                                  # voice caps (targeted sentence sets: adding
+                                                  # one never displaces the capped speech)
     voice_minutes: dict = field(default_factory=dict)  # {voice: minutes} training-speech cap
     default_voice_minutes: float | None = None    # cap for voices not named above (None = all)
     train_splits: tuple[str, ...] = ("train",)
@@ -89,7 +92,13 @@ class TrainConfig:
 
     @property
     def corpus_paths(self) -> list[Path]:
-        return [Path(c).expanduser() for c in self.corpora]
+        """Every corpus read: the capped ones, then the uncapped ones."""
+        return [Path(c).expanduser() for c in (*self.corpora, *self.uncapped_corpora)]
+
+    @property
+    def uncapped_names(self) -> frozenset[str]:
+        """Directory names of the uncapped corpora (the first part of an utterance's key)."""
+        return frozenset(Path(c).expanduser().name for c in self.uncapped_corpora)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -110,7 +119,7 @@ class TrainConfig:
             raise ValueError(f"Unknown optimiser settings: {', '.join(sorted(set(optim) - oknown))}.")
         if "betas" in optim:
             optim["betas"] = tuple(optim["betas"])
-        for key in ("corpora", "train_splits", "crop_seconds"):
+        for key in ("corpora", "uncapped_corpora", "train_splits", "crop_seconds"):
             if key in data:
                 data[key] = tuple(data[key])
         if data.get("langs") is not None:

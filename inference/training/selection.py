@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from typing import Mapping, Sequence, TypeVar
+from typing import Collection, Mapping, Sequence, TypeVar
 
 U = TypeVar("U")   # anything with .voice, .split, .duration (seconds) and .key (".../<id>"),
                    # optionally .source (the id an augmented copy was made from, else None)
@@ -31,17 +31,24 @@ def _uid(u) -> str:
     return str(u.key).rsplit("/", 1)[-1]
 
 
+def _corpus(u) -> str:
+    return str(u.key).split("/", 1)[0]
+
+
 def select_by_voice(utts: Sequence[U], voice_minutes: Mapping[str, float] | None,
                     default_minutes: float | None, seed: int = 0,
-                    train_splits: Sequence[str] = ("train",)) -> list[U]:
+                    train_splits: Sequence[str] = ("train",),
+                    uncapped: Collection[str] = ()) -> list[U]:
     """The utterances to use: at most ``voice_minutes[voice]`` (else ``default_minutes``) minutes
-    of training speech per voice; ``None`` for both means no cap. Order of ``utts`` is kept."""
+    of training speech per voice; ``None`` for both means no cap. Utterances of the corpora named
+    in ``uncapped`` (directory names, the first part of a key) are all kept and count against no
+    cap, so the capped choice is the same with or without them. Order of ``utts`` is kept."""
     if not voice_minutes and default_minutes is None:
         return list(utts)
     caps = dict(voice_minutes or {})
     by_voice: dict[str, list[U]] = defaultdict(list)
     for u in utts:
-        if u.split in train_splits and _source(u) is None:    # type: ignore[attr-defined]
+        if u.split in train_splits and _source(u) is None and _corpus(u) not in uncapped:  # type: ignore[attr-defined]
             by_voice[u.voice].append(u)                   # type: ignore[attr-defined]
     rng = random.Random(seed)
     chosen: set[int] = set()
@@ -56,6 +63,7 @@ def select_by_voice(utts: Sequence[U], voice_minutes: Mapping[str, float] | None
                 continue
             total += u.duration                           # type: ignore[attr-defined]
             chosen.add(id(u))
+    chosen.update(id(u) for u in utts if _corpus(u) in uncapped)
     sources = {(u.voice, _uid(u)) for u in utts if id(u) in chosen}  # type: ignore[attr-defined]
     for u in utts:
         if u.split in train_splits and (u.voice, _source(u)) in sources:  # type: ignore[attr-defined]

@@ -187,7 +187,7 @@ def train(cfg, resume: bool = False, stop_at: int | None = None) -> dict[str, An
     utts = plan(cfg.corpus_paths, spec, Path(cfg.cache_dir), splits, cfg.langs,
                 cfg.encode_stream_seconds, runtime)
     utts = select_by_voice(utts, cfg.voice_minutes, cfg.default_voice_minutes, cfg.seed,
-                           tuple(cfg.train_splits))
+                           tuple(cfg.train_splits), cfg.uncapped_names)
     fill_cache(utts, spec, cfg.device, stream_seconds=cfg.encode_stream_seconds, runtime=runtime)
     train_ex = [Example.load(u) for u in utts if u.split in cfg.train_splits]
     valid_ex = [Example.load(u) for u in utts if u.split == cfg.valid_split]

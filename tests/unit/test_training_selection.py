@@ -50,3 +50,16 @@ def test_augmented_copies_follow_their_source_and_do_not_count_against_the_cap()
     copies = {u.source for u in chosen if u.source is not None}
     assert len(clean) == 20 and copies == clean            # 10 min of sources, each with its copy
     assert minutes(chosen, "big") == 20.0
+
+
+def test_uncapped_corpora_are_kept_whole_and_leave_the_capped_choice_alone():
+    utts = corpus()
+    targeted = [Utt(f"closures/en/big/{i:03d}", "big", "train", 30.0) for i in range(30)]
+    before = select_by_voice(utts, {"big": 10.0}, default_minutes=2.0, seed=0)
+    after = select_by_voice(utts + targeted, {"big": 10.0}, default_minutes=2.0, seed=0,
+                            uncapped={"closures"})
+    assert [u for u in after if u.key.startswith("closures/")] == targeted   # all, in order
+    assert [u for u in after if not u.key.startswith("closures/")] == before  # same capped set
+    assert minutes(after, "big") == 10.0 + 15.0
+    capped = select_by_voice(utts + targeted, {"big": 10.0}, default_minutes=2.0, seed=0)
+    assert minutes(capped, "big") == 10.0                 # named nowhere: under the cap again
