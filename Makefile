@@ -29,7 +29,7 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-train.txt $(REQ_EXT
 # exported from the shipped checkpoint in assets/model/ and the fetched Whisper encoder.
 RUNTIME := assets/runtime/config.json
 $(RUNTIME): $(STAMP) $(wildcard assets/model/*) $(wildcard inference/export*.py inference/export/*.py) \
-            inference/encoders/whisper.py
+            inference/encoders/whisper.py inference/heads.py inference/fused_attention.py
 	$(VPY) -m inference fetch-encoder
 	$(VPY) -m inference export --out assets/runtime
 

@@ -28,6 +28,8 @@ from lipsync_core.params import NUM_PARAMS, SIGNED_MASK
 from lipsync_runtime.errors import Cancelled  # noqa: F401 (re-exported)
 from lipsync_runtime.windows import chunk_windows
 
+from .fused_attention import attention
+
 HEAD_KINDS = ("bilstm", "transformer")
 
 
@@ -217,12 +219,10 @@ class _AlibiLayer(nn.Module):
 
     def forward(self, h: torch.Tensor, bias: torch.Tensor,
                 mask: torch.Tensor | None = None) -> torch.Tensor:
-        B, T, C = h.shape
-        q, k, v = self.qkv(self.norm1(h)).view(B, T, 3, self.n_heads, C // self.n_heads) \
-            .permute(2, 0, 3, 1, 4)                                   # each (B, H, T, C/H)
+        q, k, v = self.qkv(self.norm1(h)).chunk(3, dim=-1)          # each (B, T, C), heads side by side
         p = self.drop.p if self.training else 0.0
-        a = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=p)
-        h = h + self.drop(self.proj(a.transpose(1, 2).reshape(B, T, C)))
+        a = attention(q, k, v, self.n_heads, bias=bias, dropout=p)   # (B, T, C)
+        h = h + self.drop(self.proj(a))
         if self.conv is not None:
             h = h + self.conv(h, mask)
         return h + self.drop(self.ff(self.norm2(h)))

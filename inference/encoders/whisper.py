@@ -26,6 +26,7 @@ import torch
 
 from inference.encoders.base import SpeechEncoder
 from inference.encoders.spec import EncoderSpec
+from inference.fused_attention import attention
 from lipsync_runtime.logmel import log_mel, mel_window
 from lipsync_runtime.padding import PaddingCache, cached_frames
 
@@ -102,15 +103,9 @@ def layers_run(layer: int | str, total: int) -> int:
     return int(layer) % (total + 1)
 
 
-HEAD_GROUPS = 4      # attention heads computed a group at a time: a 30 s window's attention
+HEAD_GROUPS = 4      # in eager torch, attention heads computed a group at a time: a 30 s window's
                      # weights (8 heads x 1500 x 1500 float32, 72 MB per layer) never all exist
-                     # at once, which keeps the 60 s line under 600 MB; the arithmetic per head
-                     # is the same
-
-
-def _head_groups(heads: int) -> list[slice]:
-    size = -(-heads // HEAD_GROUPS)
-    return [slice(a, min(a + size, heads)) for a in range(0, heads, size)]
+                     # at once; the export is one fused node that never writes them at all
 
 
 def window_states(encoder: Any, mel: torch.Tensor, layers: int | None = None
@@ -157,19 +152,14 @@ def window_states_kv(encoder: Any, mel: torch.Tensor, pad_keys: torch.Tensor | N
     for index, block in enumerate(encoder.layers[:run]):
         attn = block.self_attn
         h = block.self_attn_layer_norm(x)
-        q, k, v = attn.q_proj(h) * attn.scaling, attn.k_proj(h), attn.v_proj(h)   # (1, T, D)
+        q, k, v = attn.q_proj(h), attn.k_proj(h), attn.v_proj(h)                 # (1, T, D)
         keys.append(k[0])
         values.append(v[0])
         if pad_keys is not None and pad_values is not None:
             k = torch.cat([k, pad_keys[None, :, index].to(k.dtype)], dim=1)     # (1, T + M, D)
             v = torch.cat([v, pad_values[None, :, index].to(v.dtype)], dim=1)
-        heads, width = attn.num_heads, attn.head_dim
-        q = q.reshape(1, -1, heads, width).transpose(1, 2)                      # (1, H, T, d)
-        k = k.reshape(1, -1, heads, width).transpose(1, 2)                      # (1, H, T + M, d)
-        v = v.reshape(1, -1, heads, width).transpose(1, 2)
-        mixed = torch.cat([torch.softmax(q[:, g] @ k[:, g].transpose(-1, -2), dim=-1) @ v[:, g]
-                           for g in _head_groups(heads)], dim=1)                # (1, H, T, d)
-        mixed = mixed.transpose(1, 2).reshape(1, -1, heads * width)              # (1, T, D)
+        mixed = attention(q, k, v, attn.num_heads, scale=attn.scaling,
+                          groups=HEAD_GROUPS)                                   # (1, T, D)
         x = x + attn.out_proj(mixed)
         x = x + block.fc2(gelu(block.fc1(block.final_layer_norm(x))))
         hidden.append(x)

@@ -62,16 +62,20 @@ def test_exported_inner_layer_encoder_runs_only_its_layers(tmp_path, tiny_whispe
         assert np.abs(ours - theirs).max() < 2e-4, seconds
 
 
-def test_exported_attention_runs_a_head_group_at_a_time(tmp_path, tiny_whisper_dir,
+def test_exported_attention_is_one_fused_node_per_layer(tmp_path, tiny_whisper_dir,
                                                         make_tiny_checkpoint, export_runtime):
-    """A 30 s window's attention weights are made a group of heads at a time (HEAD_GROUPS), so
-    they never all exist at once: one Softmax per group per layer in the exported graph."""
+    """Both exported graphs compute attention in ONNX Runtime's fused MultiHeadAttention (one node
+    per layer, inference/fused_attention.py): no Softmax, so a 30 s window's (heads, 1500, 1500)
+    weights are never written out; the head's node takes the ALiBi bias as its attention_bias."""
     import onnx
-
-    from inference.encoders.whisper import HEAD_GROUPS
 
     checkpoint = make_tiny_checkpoint(tmp_path / "ckpt", tiny_whisper_dir, kind="transformer",
                                       encoder_kind="whisper", layer=-1)
-    graph = onnx.load(str(export_runtime(checkpoint, tmp_path / "runtime") / "encoder.onnx")).graph
-    softmax = sum(node.op_type == "Softmax" for node in graph.node)
-    assert HEAD_GROUPS > 1 and softmax == 2 * 2             # 2 layers, each head on its own
+    runtime = export_runtime(checkpoint, tmp_path / "runtime")
+    for name, layers, biased in (("encoder.onnx", 2, False), ("head.onnx", 2, True)):
+        nodes = onnx.load(str(runtime / name)).graph.node
+        fused = [n for n in nodes if n.op_type == "MultiHeadAttention"]
+        assert len(fused) == layers, name
+        assert all(n.domain == "com.microsoft" for n in fused)
+        assert not any(n.op_type == "Softmax" for n in nodes), name
+        assert all((len(n.input) > 5 and n.input[5] != "") == biased for n in fused), name
