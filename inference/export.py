@@ -24,7 +24,8 @@ project writes ONNX.
   ``features_runtime``); the config records ``"quantization": "int8"`` and the encoder file's
   checksum pins it.
 - Attention in both graphs is ONNX Runtime's fused ``com.microsoft.MultiHeadAttention``
-  (inference/fused_attention.py): no (heads, T, S) weights written out, 50 MB off a 60 s peak.
+  (inference/fused_attention.py): no (heads, T, S) weights written out, 40-130 MB off a 60 s
+  line's peak.
 - The folder is written under a temporary name beside the target and renamed into place.
 
 May import: torch, transformers (through inference.encoders), onnx, onnxruntime (to check the
