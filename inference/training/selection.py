@@ -64,7 +64,8 @@ def select_by_voice(utts: Sequence[U], voice_minutes: Mapping[str, float] | None
             total += u.duration                           # type: ignore[attr-defined]
             chosen.add(id(u))
     chosen.update(id(u) for u in utts if _corpus(u) in uncapped)
-    sources = {(u.voice, _uid(u)) for u in utts if id(u) in chosen}  # type: ignore[attr-defined]
+    sources: set[tuple[str, str | None]] = \
+        {(u.voice, _uid(u)) for u in utts if id(u) in chosen}  # type: ignore[attr-defined]
     for u in utts:
         if u.split in train_splits and (u.voice, _source(u)) in sources:  # type: ignore[attr-defined]
             chosen.add(id(u))
