@@ -219,7 +219,7 @@ class _AlibiLayer(nn.Module):
 
     def forward(self, h: torch.Tensor, bias: torch.Tensor,
                 mask: torch.Tensor | None = None) -> torch.Tensor:
-        q, k, v = self.qkv(self.norm1(h)).chunk(3, dim=-1)          # each (B, T, C), heads side by side
+        q, k, v = self.qkv(self.norm1(h)).chunk(3, dim=-1)   # each (B, T, C), heads side by side
         p = self.drop.p if self.training else 0.0
         a = attention(q, k, v, self.n_heads, bias=bias, dropout=p)   # (B, T, C)
         h = h + self.drop(self.proj(a))

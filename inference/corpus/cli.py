@@ -111,6 +111,11 @@ def main(argv: list[str]) -> int:
                     print(f"--sentences {item!r}: give LANG=FILE with a language of --lang and "
                           "an existing sentence file.", file=sys.stderr)
                     return 2
+                from .sentences import load_sentences
+                if not load_sentences(lang, path):
+                    print(f"--sentences {item!r}: the file holds no sentences; write one a line "
+                          "('#' starts a comment).", file=sys.stderr)
+                    return 2
                 files[lang] = path
             summary = build(args.out, langs, args.minutes, args.seed,
                             families=_csv(args.families), voices=_csv(args.voices),

@@ -87,6 +87,11 @@ class TrainConfig:
         if not 0.0 <= self.teacher_weight <= 1.0:
             raise ValueError("teacher_weight must be between 0 and 1 (the teachers' share of "
                              "each target).")
+        shared = {Path(c).expanduser().name for c in self.corpora} & self.uncapped_names
+        if shared:
+            raise ValueError(f"An uncapped corpus shares the directory name {sorted(shared)[0]!r} "
+                             "with a capped one; give the uncapped corpus a folder name of its "
+                             "own.")
         if self.max_steps < 1 or self.batch_size < 1:
             raise ValueError("max_steps and batch_size must be at least 1.")
 

@@ -48,7 +48,8 @@ def select_by_voice(utts: Sequence[U], voice_minutes: Mapping[str, float] | None
     caps = dict(voice_minutes or {})
     by_voice: dict[str, list[U]] = defaultdict(list)
     for u in utts:
-        if u.split in train_splits and _source(u) is None and _corpus(u) not in uncapped:  # type: ignore[attr-defined]
+        capped = _corpus(u) not in uncapped
+        if u.split in train_splits and _source(u) is None and capped:  # type: ignore[attr-defined]
             by_voice[u.voice].append(u)                   # type: ignore[attr-defined]
     rng = random.Random(seed)
     chosen: set[int] = set()

@@ -208,3 +208,8 @@ def test_cli_build_reads_a_named_sentence_file(tmp_path, capsys):
     assert main(["build", "--out", str(out), "--lang", "en",
                  "--sentences", f"ja={mine}"]) == 2                  # not a language built
     assert "--sentences" in capsys.readouterr().err
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# nothing yet\n", encoding="utf-8")
+    assert main(["build", "--out", str(tmp_path / "e"), "--lang", "en",
+                 "--sentences", f"en={empty}"]) == 2                 # would build nothing
+    assert "no sentences" in capsys.readouterr().err

@@ -63,3 +63,15 @@ def test_uncapped_corpora_are_kept_whole_and_leave_the_capped_choice_alone():
     assert minutes(after, "big") == 10.0 + 15.0
     capped = select_by_voice(utts + targeted, {"big": 10.0}, default_minutes=2.0, seed=0)
     assert minutes(capped, "big") == 10.0                 # named nowhere: under the cap again
+
+
+def test_an_uncapped_corpus_needs_a_folder_name_of_its_own():
+    """Selection tells corpora apart by folder name, so a config whose uncapped corpus shares a
+    capped one's name (which would lift the caps off both) is refused in one sentence."""
+    import pytest
+
+    from inference.training.config import TrainConfig
+    ok = TrainConfig(corpora=("data/corpus",), uncapped_corpora=("data/corpus-closures",))
+    assert ok.uncapped_names == {"corpus-closures"}
+    with pytest.raises(ValueError, match="folder name of its own"):
+        TrainConfig(corpora=("data/corpus",), uncapped_corpora=("other/corpus",))
