@@ -194,10 +194,11 @@ class RuntimeEngine:
         """(samples,) at 16 kHz -> (frames, dim) or (layers, frames, dim) float32 at 50 Hz."""
         wave = check_wave(wave)
         total = frames_for(wave.size)
-        window, plan = encoder_plan(total, self.full_window, self.margin, self.min_window_frames)
+        cached = self.padding_cache is not None
+        window, plan = encoder_plan(total, self.full_window, self.margin, self.min_window_frames,
+                                    padded_tail=cached)
         prepared = self._prepare(wave, total)
-        frames = cached_frames(total, window) \
-            if self.padding_cache is not None and window == self.full_window else None
+        frames = cached_frames(total, window) if cached and window == self.full_window else None
         if frames is not None:                    # a short clip: its frames, the padding cached
             feats = self._run_cached(prepared, frames)
             if progress is not None:
@@ -210,7 +211,10 @@ class RuntimeEngine:
         for index, win in enumerate(plan):
             if cancel is not None and cancel():
                 raise Cancelled()
-            feats = self._run_window(prepared, win.start, min(win.stop, total), window)
+            tail = cached_frames(total - win.start, window) \
+                if cached and win.stop > total and window == self.full_window else None
+            feats = self._run_cached(prepared, tail, win.start) if tail is not None else \
+                self._run_window(prepared, win.start, min(win.stop, total), window)
             lo, hi = win.keep_start - win.start, win.keep_stop - win.start
             out[..., win.keep_start:win.keep_stop, :] = feats[..., lo:hi, :]
             if progress is not None:
@@ -271,13 +275,14 @@ class RuntimeEngine:
             feats = self.encoder.run(None, feed)[0][0]
         return _fit_frames(feats, stop - start)
 
-    def _run_cached(self, prepared: Any, frames: int) -> np.ndarray:
-        """Features for the first ``frames`` positions of a padded window, attending to the
-        cached padding after them: (frames, D) or (L, frames, D)."""
+    def _run_cached(self, prepared: Any, frames: int, start: int = 0) -> np.ndarray:
+        """Features for the first ``frames`` positions of a padded window starting at clip frame
+        ``start`` (a short clip at 0, a long clip's tail later), attending to the cached padding
+        after them: (frames, D) or (L, frames, D)."""
         assert self.padding_cache is not None
         mel, floor = prepared
         keys, values = self.padding_cache.padding(floor, frames)
-        feats = self.encoder.run(["features"], {"mel": mel_window(mel, floor, 0, frames)[None],
+        feats = self.encoder.run(["features"], {"mel": mel_window(mel, floor, start, frames)[None],
                                                 "pad_keys": keys,
                                                 "pad_values": values,
                                                 "kv_from": np.array([frames], np.int64)})[0][0]

@@ -14,6 +14,12 @@ Window k starts at k * (W - 2M) frames; the last one is aligned to the end of th
 exactly, so each frame comes from the one window where it has at least M frames of context on both
 sides (or the audio's own edge), and there are no seams. Audio no longer than one window is one
 window (padded by the encoder as its model expects).
+
+With ``padded_tail`` (an encoder whose padding is cached, lipsync_runtime.padding) the last window
+stays on the hop grid instead: it starts at (count - 1) * (W - 2M), runs past the end of the audio
+into padding, and keeps from M frames in, as every other window does. It then computes only its
+audio's frames, as a short line does, where the end-aligned window recomputed up to W - M frames
+that the window before it had already kept: a 60 s clip encodes 4,000 frames instead of 4,500.
 """
 from __future__ import annotations
 
@@ -36,8 +42,9 @@ def frames_for(samples: int) -> int:
     return -(-int(samples) // HOP_SAMPLES)
 
 
-def plan_windows(total: int, window: int, margin: int) -> list[Window]:
-    """Windows covering ``total`` frames; see the module docstring."""
+def plan_windows(total: int, window: int, margin: int,
+                 padded_tail: bool = False) -> list[Window]:
+    """Windows covering ``total`` frames; see the module docstring (``padded_tail`` too)."""
     hop = window - 2 * margin
     if hop <= 0:
         raise ValueError("window must be longer than twice the margin")
@@ -45,7 +52,7 @@ def plan_windows(total: int, window: int, margin: int) -> list[Window]:
     plan: list[Window] = []
     for k in range(count):
         last = k == count - 1
-        start = total - window if last and count > 1 else k * hop
+        start = total - window if last and count > 1 and not padded_tail else k * hop
         keep_start = 0 if k == 0 else plan[-1].keep_stop
         keep_stop = total if last else start + window - margin
         plan.append(Window(start, start + window, keep_start, keep_stop))
@@ -87,19 +94,22 @@ def encoder_window_frames(total: int, full: int, min_frames: int | None) -> int:
     return min(full, -(-want // 50) * 50)
 
 
-def encoder_plan(total: int, full: int, margin: int,
-                 min_frames: int | None) -> tuple[int, list[Window]]:
+def encoder_plan(total: int, full: int, margin: int, min_frames: int | None,
+                 padded_tail: bool = False) -> tuple[int, list[Window]]:
     """(window length, windows) for a clip of ``total`` frames: the one plan both engines use.
 
     ``full``/``margin``: the spec's window and margin; ``min_frames``: None for a model trained on
     full (padded) windows, else the shortest cut window (:func:`encoder_window_frames`). A cut
     window has no margins; a cut-window model plans long audio with :func:`fitted_margin`.
+    ``padded_tail``: the encoder pads with cached padding, so a long clip's last window runs past
+    its end (module docstring); only full windows have padding to cache.
     """
     window = encoder_window_frames(total, full, min_frames)
     margin = margin if window >= full else 0
     if min_frames is not None:
         margin = fitted_margin(total, window, margin)
-    return window, plan_windows(total, window, margin)
+    tail = padded_tail and min_frames is None and window >= full
+    return window, plan_windows(total, window, margin, tail)
 
 
 def chunk_windows(T: int, core: int, context: int) -> list[tuple[int, int, int, int]]:

@@ -102,7 +102,8 @@ class SpeechEncoder:
         wave = check_wave(wave)
         total = frames_for(wave.size)
         window, plan = encoder_plan(total, self.spec.window_frames, self.spec.margin_frames,
-                                    self.spec.min_window_frames)   # as the runtime engine plans
+                                    self.spec.min_window_frames,    # as the runtime engine plans
+                                    padded_tail=getattr(self, "padding", "full") == "cached")
         shape = (total, self.dim) if self.spec.layer != "all" else (self.num_hidden, total, self.dim)
         out = torch.empty(shape, dtype=self.dtype, device=self.device)
         with torch.inference_mode():

@@ -59,9 +59,11 @@ class WhisperSpeechEncoder(SpeechEncoder):
                     window: int) -> tuple[torch.Tensor, ...]:
         mel, floor = prepared
         total = (mel.shape[1] - 2) // 2                      # the clip's frames (logmel's count)
-        frames = cached_frames(total, window) if self.padding == "cached" else None
-        if frames is not None and start == 0 and window == self.spec.window_frames:
-            return self._run_cached(mel, floor, frames)
+        # A window that runs past the clip's end (a short clip, or a long clip's padded tail,
+        # lipsync_runtime.windows) computes its audio's frames and attends to cached padding.
+        frames = cached_frames(total - start, window) if self.padding == "cached" else None
+        if frames is not None and window == self.spec.window_frames:
+            return self._run_cached(mel, floor, frames, start)
         chunk = torch.from_numpy(mel_window(mel.numpy(), floor, start, window))
         features = chunk.to(device=self.device, dtype=self.dtype).unsqueeze(0)  # (1, n_mels, 2W)
         if window != self.spec.window_frames or self.layers_run < len(self.model.layers):
@@ -72,12 +74,14 @@ class WhisperSpeechEncoder(SpeechEncoder):
             return (*output.hidden_states[:-1], output.last_hidden_state)
         return (output.last_hidden_state,)
 
-    def _run_cached(self, mel: torch.Tensor, floor: float, frames: int) -> tuple[torch.Tensor, ...]:
-        """The first ``frames`` positions of a padded window, the rest from the padding cache."""
+    def _run_cached(self, mel: torch.Tensor, floor: float, frames: int,
+                    start: int = 0) -> tuple[torch.Tensor, ...]:
+        """The first ``frames`` positions of a padded window starting at clip frame ``start``,
+        the rest from the padding cache."""
         if getattr(self, "_padding_cache", None) is None:
             self._padding_cache = PaddingCache(self._silence_pass)
         keys, values = self._padding_cache.padding(floor, frames)
-        chunk = torch.from_numpy(mel_window(mel.numpy(), floor, 0, frames))
+        chunk = torch.from_numpy(mel_window(mel.numpy(), floor, start, frames))
         as_model = {"device": self.device, "dtype": self.dtype}
         states, _, _ = window_states_kv(self.model, chunk.to(**as_model).unsqueeze(0),
                                         torch.from_numpy(keys).to(self.device),

@@ -104,6 +104,23 @@ def test_windows_tile_the_output_with_context(total, window, margin):
         assert w.keep_stop == total or w.stop - w.keep_stop >= margin
 
 
+@pytest.mark.parametrize("total", [1501, 2350, 2500, 2501, 3000, 4321, 180000])
+def test_a_padded_tail_stays_on_the_grid_and_computes_less(total):
+    """With cached padding the last window runs past the audio into padding (lipsync_runtime.
+    windows): the same kept ranges' rule, the same count, fewer real frames computed."""
+    aligned, tail = plan_windows(total, 1500, 250), plan_windows(total, 1500, 250, padded_tail=True)
+    assert len(tail) == len(aligned) and tail[:-1] == aligned[:-1]
+    kept = [i for w in tail for i in range(w.keep_start, w.keep_stop)]
+    assert kept == list(range(total))
+    last = tail[-1]
+    assert last.start == (len(tail) - 1) * 1000 and last.stop >= total >= last.start + 250
+    assert last.keep_start - last.start == 250          # the margin of context, as every window
+    computed = sum(min(w.stop, total) - w.start for w in tail)
+    assert computed == total + 2 * 250 * (len(tail) - 1)     # a margin either side of each seam
+    if last.stop > total:                               # 2500 fills its last window exactly
+        assert computed < sum(w.stop - w.start for w in aligned)
+
+
 # -- SSL encoders -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kind,norm", [("wav2vec2", "group"), ("hubert", "group"), ("wavlm", "layer")])
