@@ -198,12 +198,6 @@ class RuntimeEngine:
         window, plan = encoder_plan(total, self.full_window, self.margin, self.min_window_frames,
                                     padded_tail=cached)
         prepared = self._prepare(wave, total)
-        frames = cached_frames(total, window) if cached and window == self.full_window else None
-        if frames is not None:                    # a short clip: its frames, the padding cached
-            feats = self._run_cached(prepared, frames)
-            if progress is not None:
-                progress(1.0)
-            return np.ascontiguousarray(feats[..., :total, :])
         layers = int(self.model.encoder["num_layers_out"])
         dim = int(self.model.encoder["dim"])
         out = np.empty((total, dim) if layers == 1 or self.model.encoder["layer"] != "all"
@@ -211,6 +205,8 @@ class RuntimeEngine:
         for index, win in enumerate(plan):
             if cancel is not None and cancel():
                 raise Cancelled()
+            # A window past the clip's end (a short clip's only one, a long clip's padded tail)
+            # computes its audio's frames and attends to the cached padding.
             tail = cached_frames(total - win.start, window) \
                 if cached and win.stop > total and window == self.full_window else None
             feats = self._run_cached(prepared, tail, win.start) if tail is not None else \

@@ -48,6 +48,7 @@ class SpeechEncoder:
     """
 
     frame_rate: float = FRAME_RATE_HZ
+    padding: str = "full"      # "cached": attends to a pass over silence (Whisper only)
 
     def __init__(self, spec: EncoderSpec, model: torch.nn.Module, dim: int, num_hidden: int,
                  device: torch.device, dtype: torch.dtype) -> None:
@@ -103,7 +104,7 @@ class SpeechEncoder:
         total = frames_for(wave.size)
         window, plan = encoder_plan(total, self.spec.window_frames, self.spec.margin_frames,
                                     self.spec.min_window_frames,    # as the runtime engine plans
-                                    padded_tail=getattr(self, "padding", "full") == "cached")
+                                    padded_tail=self.padding == "cached")
         shape = (total, self.dim) if self.spec.layer != "all" else (self.num_hidden, total, self.dim)
         out = torch.empty(shape, dtype=self.dtype, device=self.device)
         with torch.inference_mode():
