@@ -13,9 +13,11 @@ layer's attention takes 21-22 ms instead of 26-27 ms, and a batch of four 14 s h
 instead of 32 ms (docs/inference.md). Every execution provider the extension ships has the op
 (CPU, CUDA, DirectML; CoreML hands it to the CPU).
 
-Layout: q (B, T, D), k and v (B, S, D) with D = heads x head width, heads side by side as
-transformers and our heads store them; bias None or (1 or B, heads, T, S), added to the scores.
-``scale`` multiplies the scores (None: 1 / sqrt(D / heads)). Returns (B, T, D).
+Layout: q (B, T, D), k (B, S, D) and v (B, S, Dv) with D = heads x head width (Dv the same, or
+another width when the queries and keys carry extra dimensions, inference/heads.py gauss_qk),
+heads side by side as transformers and our heads store them; bias None or (1 or B, heads, T, S),
+added to the scores. ``scale`` multiplies the scores (None: 1 / sqrt(D / heads)). Returns
+(B, T, Dv).
 
 May import: torch. Used only by training and export code; nothing that ships imports it.
 """
@@ -38,7 +40,8 @@ def _split(x: torch.Tensor, heads: int) -> torch.Tensor:
 def _eager(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int,
            bias: torch.Tensor | None, scale: float | None, groups: int,
            dropout: float) -> torch.Tensor:
-    B, T, D = q.shape
+    B, T = q.shape[:2]
+    D = v.shape[-1]                                   # the output is as wide as the values
     qh, kh, vh = _split(q, heads), _split(k, heads), _split(v, heads)
     size = -(-heads // max(1, int(groups)))
     parts = []
@@ -68,7 +71,7 @@ class _MultiHeadAttention(torch.autograd.Function):
         if scale is not None:
             attrs["scale_f"] = float(scale)
         out = g.op(f"{DOMAIN}::MultiHeadAttention", *inputs, **attrs)
-        out.setType(q.type())
+        out.setType(v.type())                          # (B, T, value width)
         return out
 
 

@@ -99,12 +99,12 @@ def tiny_whisper_dir(tmp_path_factory) -> Path:
 
 
 def tiny_head_config(kind: str = "bilstm", layers: int = 1, in_dim: int = TINY_DIM,
-                     conv_kernel: int = 0):
+                     conv_kernel: int = 0, position: str = "alibi"):
     from inference.heads import HeadConfig
 
     return HeadConfig(kind=kind, in_dim=in_dim, num_encoder_layers=layers, proj_dims=(24, 20),
                       lstm_hidden=12, lstm_layers=2, out_dims=(16,), d_model=16, n_heads=4,
-                      n_layers=2, ff_dim=32, conv_kernel=conv_kernel)
+                      n_layers=2, ff_dim=32, conv_kernel=conv_kernel, position=position)
 
 
 @pytest.fixture(name="tiny_head_config")
@@ -122,9 +122,10 @@ def make_tiny_checkpoint_fixture():
 def make_tiny_checkpoint(directory: Path, encoder_dir: Path, kind: str = "bilstm",
                          encoder_kind: str = "wav2vec2", layer=-1, dtype: str = "float32",
                          seed: int = 0, min_window_s: float | None = None,
-                         conv_kernel: int = 0) -> Path:
+                         conv_kernel: int = 0, position: str = "alibi") -> Path:
     """Save a tiny random head for the tiny encoder at ``encoder_dir`` as a checkpoint folder
-    (``conv_kernel``: a transformer head's convolution module, 0 = none)."""
+    (``conv_kernel``: a transformer head's convolution module, 0 = none; ``position``: a
+    transformer head's distance bias, inference.heads.HEAD_POSITIONS)."""
     import torch
 
     from inference.checkpoint import save_checkpoint
@@ -133,7 +134,7 @@ def make_tiny_checkpoint(directory: Path, encoder_dir: Path, kind: str = "bilstm
 
     torch.manual_seed(seed)
     layers = 3 if layer == "all" else 1                 # tiny encoders: 2 layers + embeddings
-    cfg = tiny_head_config(kind, layers=layers, conv_kernel=conv_kernel)
+    cfg = tiny_head_config(kind, layers=layers, conv_kernel=conv_kernel, position=position)
     spec = EncoderSpec(kind=encoder_kind, source=str(encoder_dir), layer=layer,
                        min_window_s=min_window_s)
     return save_checkpoint(directory, build_head(cfg), cfg, spec,

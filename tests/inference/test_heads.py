@@ -205,3 +205,44 @@ def test_bilstm_training_fixes_are_options_and_the_seed_is_unchanged():
         body = fixed.body(fixed.proj(torch.randn(2, 30, 16)), None)
     assert torch.allclose(body.mean(-1), torch.zeros(2, 30), atol=1e-5)
     assert HeadConfig.from_dict(fixed.cfg.to_dict()) == fixed.cfg
+
+
+def test_squared_distance_bias_needs_no_bias_input():
+    """gauss_qk's two extra query/key dimensions give the same attention as the bias
+    -a (i - j)^2 added to the scores, so the exported graph can use the fused kernel."""
+    from inference.fused_attention import attention
+    from inference.heads import alibi_slopes, gauss_qk
+
+    torch.manual_seed(3)
+    B, T, H, dh = 2, 37, 4, 6
+    q, k, v = (torch.randn(B, T, H * dh, dtype=torch.float64) for _ in range(3))
+    a = alibi_slopes(H).double() ** 2
+    pos = torch.arange(T, dtype=torch.float64)
+    bias = -(a[:, None, None] * (pos[None, :] - pos[:, None]) ** 2)[None]   # (1, H, T, T)
+    biased = attention(q, k, v, H, bias=bias)
+    qa, ka = gauss_qk(q, k, H, a, dh ** -0.5)
+    assert qa.shape == ka.shape == (B, T, H * (dh + 2))
+    rewritten = attention(qa, ka, v, H, scale=1.0)
+    assert rewritten.shape == (B, T, H * dh)
+    torch.testing.assert_close(rewritten, biased, atol=1e-10, rtol=1e-10)
+    # and it is not ALiBi's bias: the two positions give different attention
+    alibi = attention(q, k, v, H, bias=-(alibi_slopes(H).double()[:, None, None]
+                                          * (pos[None, :] - pos[:, None]).abs())[None])
+    assert (alibi - biased).abs().max() > 1e-3
+
+
+def test_gauss_head_is_local_and_checked():
+    with pytest.raises(ValueError, match="position"):
+        tiny("transformer", position="rope")
+    x = torch.randn(1, 2000, 16, generator=torch.Generator().manual_seed(4))
+    far = x.clone()
+    far[0, 1800:] = torch.randn(200, 16) * 10                   # change only distant frames
+    moved = {}
+    for position in ("gauss", "alibi"):
+        torch.manual_seed(4)
+        head = build_head(tiny("transformer", position=position)).eval()
+        with torch.no_grad():
+            moved[position] = float((head(x)[0, :20] - head(far)[0, :20]).abs().max())
+    # 1780+ frames away the widest head (slope 1/256) biases by -(1780/256)^2 = -48 against
+    # ALiBi's -7: the squared distance forgets what is far, ALiBi still hears it
+    assert moved["gauss"] < 1e-6 < moved["alibi"], moved

@@ -36,6 +36,7 @@ def torch_engine(checkpoint, runtime: RuntimeEngine):
 CASES = [  # (encoder fixture, encoder kind, head kind, layer)
     ("tiny_whisper_dir", "whisper", "transformer", -1),
     ("tiny_whisper_dir", "whisper", "conformer", -1),      # transformer + convolution module
+    ("tiny_whisper_dir", "whisper", "gauss", -1),          # transformer, squared-distance bias
     ("tiny_whisper_dir", "whisper", "bilstm", "all"),
     ("tiny_wav2vec2_dir", "wav2vec2", "bilstm", -1),
     ("tiny_wav2vec2_dir", "wav2vec2", "transformer", "all"),
@@ -50,11 +51,16 @@ CASES = [  # (encoder fixture, encoder kind, head kind, layer)
 def test_runtime_matches_torch(request, tmp_path, audio, make_tiny_checkpoint, export_runtime,
                                encoder_fixture, kind, head, layer):
     encoder_dir = request.getfixturevalue(encoder_fixture)
-    conv = {"conv_kernel": 5} if head == "conformer" else {}
-    checkpoint = make_tiny_checkpoint(tmp_path / "ckpt", encoder_dir, kind=head if not conv
-                                      else "transformer", encoder_kind=kind, layer=layer, **conv)
-    runtime = RuntimeEngine(export_runtime(checkpoint, tmp_path / "runtime"), device="cpu",
-                            min_window_s=None)
+    extra = {"conformer": {"conv_kernel": 5}, "gauss": {"position": "gauss"}}.get(head, {})
+    checkpoint = make_tiny_checkpoint(tmp_path / "ckpt", encoder_dir, kind=head if not extra
+                                      else "transformer", encoder_kind=kind, layer=layer, **extra)
+    folder = export_runtime(checkpoint, tmp_path / "runtime")
+    runtime = RuntimeEngine(folder, device="cpu", min_window_s=None)
+    if head == "gauss":          # exported without a bias input: ONNX Runtime's fused path
+        import onnx
+        nodes = [n for n in onnx.load(str(folder / "head.onnx")).graph.node
+                 if n.op_type == "MultiHeadAttention"]
+        assert nodes and all(len([i for i in n.input if i]) == 3 for n in nodes)
     reference = torch_engine(checkpoint, runtime)
     # 3 s: one window; 47 s: several encoder windows (20 s or 30 s) and head windows (30 s + 2 s)
     for seconds in (3.0, 47.0):
