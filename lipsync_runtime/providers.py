@@ -61,6 +61,11 @@ def session_options(threads: int | None = None) -> ort.SessionOptions:
     # attention of a long clip) for the life of the worker; measured on 60 s of speech, peak
     # memory 715 MB with the arena against 505 MB without, at the same speed within noise.
     options.enable_cpu_mem_arena = False
+    # Denormal floats as zero on the CPU threads. Attention's softmax takes exp() of scores far
+    # below the row's best, and results under 1.2e-38 are denormal, which this CPU handles
+    # dozens of times slower; they weigh nothing next to the weights that matter. Measured on a
+    # batch of four 14 s head windows: 0.41 s -> 0.31 s; docs/inference.md.
+    options.add_session_config_entry("session.set_denormal_as_zero", "1")
     return options
 
 

@@ -1,0 +1,24 @@
+"""ONNX Runtime session options for the shipped runtime (lipsync_runtime.providers)."""
+import numpy as np
+import onnxruntime as ort
+from onnx import TensorProto, helper
+
+from lipsync_runtime.providers import session_options
+
+
+def test_denormal_results_are_flushed_to_zero():
+    """Attention's softmax produces denormal floats (exp of scores far below the best), which
+    this CPU handles dozens of times slower; the sessions flush them to zero. A product of
+    1e-30 and 1e-10 is denormal (1e-40): the pool threads must give 0 instead."""
+    n = 1 << 20                                      # large enough to run on the thread pool
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["x", "y"], ["z"])], "mul",
+        [helper.make_tensor_value_info(name, TensorProto.FLOAT, [n]) for name in ("x", "y")],
+        [helper.make_tensor_value_info("z", TensorProto.FLOAT, [n])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    session = ort.InferenceSession(model.SerializeToString(), session_options(2),
+                                   providers=["CPUExecutionProvider"])
+    z = session.run(None, {"x": np.full(n, 1e-30, np.float32), "y": np.full(n, 1e-10, np.float32)})[0]
+    # the calling thread keeps its own floating-point mode and may compute a share itself
+    assert (z == 0).mean() > 0.25
+    assert np.all((z == 0) | np.isclose(z, 1e-40, rtol=1e-2, atol=0))
