@@ -64,7 +64,10 @@ def session_options(threads: int | None = None) -> ort.SessionOptions:
     # Denormal floats as zero on the CPU threads. Attention's softmax takes exp() of scores far
     # below the row's best, and results under 1.2e-38 are denormal, which this CPU handles
     # dozens of times slower; they weigh nothing next to the weights that matter. Measured on a
-    # batch of four 14 s head windows: 0.41 s -> 0.31 s; docs/inference.md.
+    # batch of four 14 s head windows: 0.41 s -> 0.31 s; docs/inference.md. ONNX Runtime also
+    # sets the mode on the thread that creates the session, so numpy on that thread flushes too
+    # (numpy's finfo then warns that the smallest subnormal is zero). Sessions live only in the
+    # worker, the CLI and training processes, never inside Blender's own process.
     options.add_session_config_entry("session.set_denormal_as_zero", "1")
     return options
 
