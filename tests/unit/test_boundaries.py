@@ -11,7 +11,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 FORBIDDEN = {
     "lipsync_core": {"bpy", "torch", "transformers", "inference", "lipsync_addon", "bmesh", "mathutils"},
-    "lipsync_addon": {"torch", "transformers", "inference"},
+    # ONNX Runtime sessions live in the worker process: creating one flushes denormal floats on
+    # the creating thread (lipsync_runtime/providers.py), which must not happen inside Blender
+    "lipsync_addon": {"torch", "transformers", "inference", "onnxruntime"},
     "inference": {"bpy", "bmesh", "mathutils", "lipsync_addon"},
     # what the extension ships and runs with Blender's own Python: ONNX Runtime and numpy only
     "lipsync_runtime": {"bpy", "bmesh", "mathutils", "torch", "transformers", "safetensors",
