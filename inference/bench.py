@@ -36,8 +36,31 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def host_description(cpuinfo: str | None = None) -> str:
+    """The CPU this runs on, e.g. "AMD EPYC, 2 cores, AVX-512": the same graphs ran 60 s of speech
+    in 1.25-1.30 s on one 2-core machine and 1.99-2.07 s on another (docs/inference.md), so every
+    figure needs its host. ``cpuinfo``: /proc/cpuinfo's text (read when None; Linux only)."""
+    import platform
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(errors="replace")
+        except OSError:
+            cpuinfo = ""
+    fields: dict[str, str] = {}
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    name = fields.get("model name") or platform.processor() or platform.machine() or "unknown CPU"
+    flags = set(fields.get("flags", "").split())
+    simd = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else \
+        "AVX" if "avx" in flags else None
+    parts = [name, f"{os.cpu_count() or 1} cores"] + ([simd] if simd else [])
+    return ", ".join(parts)
+
+
 def bench_engine(engine, audio: Path | None, lengths: list[float], repeats: int) -> None:
     print(f"\n== runtime engine on {engine.device_description}: {engine.model.path}")
+    print(f"   host: {host_description()}")
     print(f"   encoder window: {engine.full_window / 50:g} s, clips under it cut to >= "
           f"{'full' if engine.min_window_frames is None else f'{engine.min_window_frames / 50:g} s'}"
           f"; padding {'cached' if engine.padding_cache is not None else 'encoded whole'}"
