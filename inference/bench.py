@@ -60,7 +60,6 @@ def host_description(cpuinfo: str | None = None) -> str:
 
 def bench_engine(engine, audio: Path | None, lengths: list[float], repeats: int) -> None:
     print(f"\n== runtime engine on {engine.device_description}: {engine.model.path}")
-    print(f"   host: {host_description()}")
     print(f"   encoder window: {engine.full_window / 50:g} s, clips under it cut to >= "
           f"{'full' if engine.min_window_frames is None else f'{engine.min_window_frames / 50:g} s'}"
           f"; padding {'cached' if engine.padding_cache is not None else 'encoded whole'}"
@@ -173,12 +172,14 @@ def main(argv: list[str]) -> int:
     tune_runtime()
     setup_logging(args.verbose)
     try:
+        from lipsync_runtime.audio import AudioError
         from lipsync_runtime.engine import load_engine
         from lipsync_runtime.errors import EncoderError, ModelError
         window = None if args.min_window == "full" else \
             "model" if args.min_window == "model" else float(args.min_window)
         audio = Path(args.audio) if args.audio else None
         print(f"{PROG}: {'file ' + str(audio) if audio else 'synthesised speech-like audio'}")
+        print(f"{PROG}: host {host_description()}")
         engine = load_engine(args.model, device=args.device, threads=args.threads,
                              min_window_s=window, padding=args.padding)
         bench_engine(engine, audio, args.seconds, max(1, args.repeats))
@@ -186,7 +187,8 @@ def main(argv: list[str]) -> int:
             bench_worker(args.model, args.device, audio, args.seconds, max(1, args.repeats))
     except Exception as exc:                                       # noqa: BLE001 - CLI boundary
         return fail(PROG, exc, args.verbose,
-                    expected=isinstance(exc, (ModelError, EncoderError, RuntimeError)))
+                    expected=isinstance(exc, (AudioError, ModelError, EncoderError,
+                                                         RuntimeError)))
     return EXIT_OK
 
 

@@ -183,6 +183,8 @@ def main(argv: list[str]) -> int:
             ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
         audio = Path(args.audio) if args.audio else None
         print(f"{PROG}: {'file ' + str(audio) if audio else 'synthesised speech-like audio'}")
+        from .bench import host_description            # bench imports this module at its top
+        print(f"{PROG}: host {host_description()}")
         for device in devices:
             if not args.skip_head:
                 bench_head(device)

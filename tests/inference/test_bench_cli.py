@@ -33,10 +33,20 @@ def test_bench_prints_the_host_and_a_row_per_length():
                           "--repeats", "1"], cwd=REPO, capture_output=True, text=True,
                          timeout=300)
     assert run.returncode == 0, run.stderr
-    assert f"host: {host_description()}" in run.stdout
+    assert f"host {host_description()}" in run.stdout
     rows = re.findall(r"^\s+(\d+)s\s+([\d.]+)s\s+([\d.]+)s\s+([\d.]+)s\s+([\d.]+)", run.stdout,
                       re.MULTILINE)
     assert [r[0] for r in rows] == ["1", "3"], run.stdout
     for _, encoder, head, total, rtf in rows:
         assert float(encoder) > 0 and float(head) > 0
         assert abs(float(encoder) + float(head) - float(total)) < 0.05   # the parts add up
+
+
+def test_a_missing_audio_file_is_one_sentence_not_an_internal_error(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "inference", "bench", "--audio",
+                          str(tmp_path / "missing.wav"), "--seconds", "1", "--repeats", "1"],
+                         cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert run.returncode != 0
+    errors = [line for line in run.stderr.splitlines() if line.startswith("python -m inference")]
+    assert errors == [f"python -m inference bench: The audio file '{tmp_path / 'missing.wav'}' "
+                      "does not exist."], run.stderr
