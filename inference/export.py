@@ -65,17 +65,20 @@ log = logging.getLogger(__name__)
 
 
 # -- encoder wrappers (torch modules traced by the exporter) ----------------------------------
-def _layer_stack(states: list[Any], layer: int | str) -> Any:
+def _layer_stack(states: list[Any], layer: int | str, mix: Any | None = None) -> Any:
     """The spec's layer from the L + 1 hidden states (the last one the normalised output):
-    (1, T, D), or (1, L + 1, T, D) stacked for "all"."""
+    (1, T, D); for "all", (1, L + 1, T, D) stacked, or with ``mix`` ((L + 1,) weights summing to
+    1, the head's softmax) their weighted sum, (1, T, D)."""
     import torch
 
     if layer == "all":
+        if mix is not None:
+            return torch.einsum("l,bltd->btd", mix, torch.stack(states, dim=1))
         return torch.stack(states, dim=1)
     return states[int(layer)]
 
 
-def whisper_window_module(encoder: Any, layer: int | str) -> Any:
+def whisper_window_module(encoder: Any, layer: int | str, mix: Any | None = None) -> Any:
     """(1, n_mels, 2T) log-mel, (M, L, D) float16 keys and values of M padding positions after the
     window, (1,) int64 kv_from -> the spec's hidden state(s) for T frames, and the window's own
     float16 keys and values from position kv_from on, (T - kv_from, L, D), for any T + M <= 1500
@@ -93,13 +96,14 @@ def whisper_window_module(encoder: Any, layer: int | str) -> Any:
         def forward(self, mel: Any, pad_keys: Any, pad_values: Any, kv_from: Any) -> Any:
             states, keys, values = window_states_kv(self.enc, mel, pad_keys, pad_values,
                                                     kv_from[0], layers=run)
-            wanted = _layer_stack(list(states), "all") if layer == "all" else states[run]
+            wanted = _layer_stack(list(states), "all", mix) if layer == "all" else states[run]
             return wanted, keys, values        # states stop at the spec's layer: it is the last
 
     return WhisperWindow().eval()
 
 
-def ssl_window_module(model: Any, layer: int | str, clip_norm: Any | None) -> Any:
+def ssl_window_module(model: Any, layer: int | str, clip_norm: Any | None,
+                      mix: Any | None = None) -> Any:
     """(1, samples) normalised wave [, mean (C,), var (C,)] -> the spec's hidden state(s)."""
     import torch
     from torch import nn
@@ -118,7 +122,7 @@ def ssl_window_module(model: Any, layer: int | str, clip_norm: Any | None) -> An
             if not want_all:
                 return out.last_hidden_state
             hidden = list(out.hidden_states)
-            return _layer_stack(hidden[:-1] + [out.last_hidden_state], layer)
+            return _layer_stack(hidden[:-1] + [out.last_hidden_state], layer, mix)
 
     return SSLWindow().eval()
 
@@ -227,8 +231,9 @@ def export_model(checkpoint_dir: str | Path, out_dir: str | Path,
     work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=str(out_dir.parent)))
     work.chmod(0o755)                                   # mkdtemp makes it private
     try:
-        enc_cfg = _export_encoder(encoder, spec, work)
-        _export_head(loaded.head.float().eval(), head_cfg, encoder, work)
+        head, head_cfg, mix = fold_layer_mix(loaded.head.float().eval(), head_cfg)
+        enc_cfg = _export_encoder(encoder, spec, work, mix)
+        _export_head(head, head_cfg, encoder, work)
         if int8_encoder:
             quantize_int8(work / ENCODER_FILE)
             enc_cfg["quantization"] = "int8"
@@ -283,16 +288,42 @@ def export_model(checkpoint_dir: str | Path, out_dir: str | Path,
     return out_dir
 
 
-def _export_encoder(encoder: Any, spec: Any, work: Path) -> dict[str, Any]:
+def fold_layer_mix(head: Any, cfg: Any) -> tuple[Any, Any, Any | None]:
+    """A head that mixes L encoder layers (its softmax weights are fixed once trained) as a
+    one-layer head and the (L,) float32 weights, so the encoder graph sums the layers and hands
+    the runtime (T, D) features instead of (L, T, D): 7x less memory for Whisper base's "all"
+    (an hour: 0.4 GB instead of 2.6 GB) and no mixing in the head. A one-layer head: as it is."""
+    import dataclasses
+
+    import torch
+
+    from .heads import build_head
+
+    if cfg.num_encoder_layers == 1:
+        return head, cfg, None
+    mix = torch.softmax(head.layer_logits.detach().float(), dim=0)
+    folded_cfg = dataclasses.replace(cfg, num_encoder_layers=1)
+    folded = build_head(folded_cfg).float().eval()
+    state = {k: v for k, v in head.state_dict().items() if k != "layer_logits"}
+    state["layer_logits"] = torch.zeros(1)
+    folded.load_state_dict(state)
+    return folded, folded_cfg, mix
+
+
+def _export_encoder(encoder: Any, spec: Any, work: Path, mix: Any | None = None) -> dict[str, Any]:
+    """The encoder graph and its config entry; ``mix``: the folded head's layer weights (see
+    fold_layer_mix), summed in the graph, which then gives (1, T, D) for "all"."""
     import torch
 
     from .encoders.whisper import WhisperSpeechEncoder
 
     common = {"file": ENCODER_FILE, "kind": spec.kind, "source": spec.source, "layer": spec.layer,
-              "dim": encoder.dim, "num_layers_out": encoder.num_layers_out,
+              "dim": encoder.dim, "num_layers_out": 1 if mix is not None else encoder.num_layers_out,
               "window_frames": spec.window_frames, "margin_frames": spec.margin_frames}
+    if mix is not None:
+        common["layer_weights"] = [round(float(w), 6) for w in mix]     # provenance, not read
     if isinstance(encoder, WhisperSpeechEncoder):
-        module = whisper_window_module(encoder.model, spec.layer)
+        module = whisper_window_module(encoder.model, spec.layer, mix)
         n_mels = encoder.mel_filters.shape[1]
         frames = min(spec.window_frames, 250)                       # trace at 5 s; any length runs
         layers, dim = encoder.layers_run, encoder.dim              # the layers the graph runs
@@ -302,7 +333,7 @@ def _export_encoder(encoder: Any, spec: Any, work: Path) -> dict[str, Any]:
                          torch.zeros(1, dtype=torch.int64)), work / ENCODER_FILE,
                 ["mel", "pad_keys", "pad_values", "kv_from"], ["features", "keys", "values"],
                 {"mel": {2: "mel_frames"}, "pad_keys": {0: "pad_frames"},
-                 "pad_values": {0: "pad_frames"}, "features": _time_axis(spec.layer),
+                 "pad_values": {0: "pad_frames"}, "features": _time_axis(spec.layer, mix),
                  "keys": kv_axes, "values": kv_axes})
         np.save(work / MEL_FILTERS_FILE, encoder.mel_filters.astype(np.float32), allow_pickle=False)
         # Whisper was trained on 30 s windows: a clip shorter than that gets the full window
@@ -317,7 +348,7 @@ def _export_encoder(encoder: Any, spec: Any, work: Path) -> dict[str, Any]:
                 "padding": "cached" if spec.min_window_frames is None else "full"}
     samples = 320 * 250 + encoder.receptive - 320
     stats = encoder.clip_norm is not None
-    module = ssl_window_module(encoder.model, spec.layer, encoder.clip_norm)
+    module = ssl_window_module(encoder.model, spec.layer, encoder.clip_norm, mix)
     args: tuple = (torch.zeros(1, samples),)
     names = ["wave"]
     if stats:
@@ -327,7 +358,7 @@ def _export_encoder(encoder: Any, spec: Any, work: Path) -> dict[str, Any]:
         _export(ssl_stats_module(encoder.first_conv), (torch.zeros(1, samples),),
                 work / STATS_FILE, ["wave"], ["sum", "sum_sq"], {"wave": {1: "samples"}})
     _export(module, args, work / ENCODER_FILE, names, ["features"],
-            {"wave": {1: "samples"}, "features": _time_axis(spec.layer)})
+            {"wave": {1: "samples"}, "features": _time_axis(spec.layer, mix)})
     entry = {**common, "frontend": "waveform", "normalize": bool(encoder.normalize),
              "receptive_samples": int(encoder.receptive), "min_window_frames": None}
     if stats:
@@ -337,8 +368,8 @@ def _export_encoder(encoder: Any, spec: Any, work: Path) -> dict[str, Any]:
     return entry
 
 
-def _time_axis(layer: int | str) -> dict[int, str]:
-    return {2: "frames"} if layer == "all" else {1: "frames"}
+def _time_axis(layer: int | str, mix: Any | None = None) -> dict[int, str]:
+    return {2: "frames"} if layer == "all" and mix is None else {1: "frames"}
 
 
 def _export_head(head: Any, cfg: Any, encoder: Any, work: Path) -> None:

@@ -137,7 +137,10 @@ def make_tiny_checkpoint(directory: Path, encoder_dir: Path, kind: str = "bilstm
     cfg = tiny_head_config(kind, layers=layers, conv_kernel=conv_kernel, position=position)
     spec = EncoderSpec(kind=encoder_kind, source=str(encoder_dir), layer=layer,
                        min_window_s=min_window_s)
-    return save_checkpoint(directory, build_head(cfg), cfg, spec,
+    head = build_head(cfg)
+    with torch.no_grad():         # unequal layer weights, as a trained head has them (the
+        head.layer_logits.copy_(torch.linspace(-0.5, 0.5, layers))  # later layers weigh more)
+    return save_checkpoint(directory, head, cfg, spec,
                            training={"name": "tiny-random", "note": "test fixture"}, dtype=dtype)
 
 

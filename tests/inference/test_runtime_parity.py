@@ -61,6 +61,14 @@ def test_runtime_matches_torch(request, tmp_path, audio, make_tiny_checkpoint, e
         nodes = [n for n in onnx.load(str(folder / "head.onnx")).graph.node
                  if n.op_type == "MultiHeadAttention"]
         assert nodes and all(len([i for i in n.input if i]) == 3 for n in nodes)
+    if layer == "all":           # the head's layer weights are summed in the encoder graph
+        import onnx
+        encoder = runtime.model.encoder
+        weights = encoder["layer_weights"]
+        assert encoder["num_layers_out"] == runtime.model.head["num_encoder_layers"] == 1
+        assert len(weights) > 2 and abs(sum(weights) - 1) < 1e-4
+        out = onnx.load(str(folder / "encoder.onnx")).graph.output[0]
+        assert len(out.type.tensor_type.shape.dim) == 3             # (1, T, D), not (1, L, T, D)
     reference = torch_engine(checkpoint, runtime)
     # 3 s: one window; 47 s: several encoder windows (20 s or 30 s) and head windows (30 s + 2 s)
     for seconds in (3.0, 47.0):
