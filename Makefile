@@ -129,6 +129,8 @@ extension: setup $(WHEELS)
 # plus 12 min in each of eight more languages for the multilingual fine-tune), held-out real speech,
 # both heads trained on the same features, evaluated, the winner exported to assets/model/.
 WINNER  ?= transformer
+# The shipped model's seconds of context at encoder seams (commit 1abf1bd), not training's 5 s.
+MARGIN_S ?= 2.0
 corpus: $(STAMP) debs
 	$(VPY) -m inference corpus build --out $(DATA)/corpus --minutes 240 --seed 0
 	$(VPY) -m inference corpus build --out $(DATA)/corpus --lang es,fr,de,pt,zh,ko --minutes 72 --seed 0
@@ -151,6 +153,10 @@ evaluate: $(STAMP) encoder
 
 model: corpus train evaluate
 	rm -rf assets/model.new && cp -r $(OUT)/train/$(WINNER)_whisper_base/model assets/model.new
+	$(VPY) -c "import json, sys; p = sys.argv[1]; c = json.load(open(p)); \
+	    c['encoder']['margin_s'] = float(sys.argv[2]); \
+	    open(p, 'w').write(json.dumps(c, indent=2, ensure_ascii=False) + '\n')" \
+	    assets/model.new/config.json $(MARGIN_S)
 	rm -rf assets/model && mv assets/model.new assets/model
 	@echo "assets/model/ now holds the retrained $(WINNER) head."
 
