@@ -203,6 +203,20 @@ def load_checkpoint(directory: str | os.PathLike, device: torch.device | str = "
                             config=config, path=directory)
 
 
+def check_head_fits(head_cfg: HeadConfig, encoder: Any) -> None:
+    """ModelError unless the head takes what ``encoder`` (a SpeechEncoder) gives: its feature size
+    and its number of hidden states."""
+    if encoder.dim != head_cfg.in_dim:
+        raise ModelError(f"The model's head takes {head_cfg.in_dim}-d features but its encoder "
+                         f"gives {encoder.dim}-d ones; the checkpoint's config.json "
+                         "names the wrong encoder.")
+    layers_out = getattr(encoder, "num_layers_out", 1)
+    if head_cfg.num_encoder_layers != layers_out:
+        raise ModelError(f"The model's head mixes {head_cfg.num_encoder_layers} encoder layers "
+                         f"but its encoder gives {layers_out}; the checkpoint is "
+                         "inconsistent.")
+
+
 def model_summary(config: dict[str, Any], path: str | os.PathLike | None = None) -> dict[str, Any]:
     """A short description of a checkpoint for curves files and the worker's hello."""
     head = config.get("head", {})

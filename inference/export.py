@@ -211,7 +211,7 @@ def export_model(checkpoint_dir: str | Path, out_dir: str | Path,
     head's matrix products the same way (its curves move a little: evaluate before shipping)."""
     import torch
 
-    from .checkpoint import ModelError, load_checkpoint
+    from .checkpoint import check_head_fits, load_checkpoint
     from .encoders import load_encoder
     from .encoders.loader import resolve_source
 
@@ -224,9 +224,7 @@ def export_model(checkpoint_dir: str | Path, out_dir: str | Path,
         int8_encoder = learned.get("quantization") == "int8"
     encoder = load_encoder(spec, device, torch.float32)
     head_cfg = loaded.head_cfg
-    if encoder.dim != head_cfg.in_dim:
-        raise ModelError(f"The checkpoint's head takes {head_cfg.in_dim}-d features but its "
-                         f"encoder gives {encoder.dim}-d ones.")
+    check_head_fits(head_cfg, encoder)          # before fold_layer_mix hides the layer count
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=str(out_dir.parent)))
     work.chmod(0o755)                                   # mkdtemp makes it private

@@ -25,7 +25,8 @@ from lipsync_core.curves import Curves
 from lipsync_runtime.predict import Timings, predict_file  # noqa: F401 (Timings re-exported)
 from lipsync_runtime.gate import REST, apply_gate, silence_gate  # noqa: F401 (re-exported)
 
-from .checkpoint import LoadedCheckpoint, ModelError, load_checkpoint, model_summary
+from .checkpoint import (LoadedCheckpoint, ModelError, check_head_fits, load_checkpoint,
+                         model_summary)
 from .encoders import EncodingCancelled
 from .heads import Cancelled, quantize_for_cpu, run_head_chunked
 
@@ -86,15 +87,7 @@ class LipSyncEngine:
         if hasattr(self.encoder, "padding"):             # Whisper's; other encoders never pad
             self.encoder.padding = padding
         cfg = checkpoint.head_cfg
-        if self.encoder.dim != cfg.in_dim:
-            raise ModelError(f"The model's head takes {cfg.in_dim}-d features but its encoder "
-                             f"gives {self.encoder.dim}-d ones; the checkpoint's config.json "
-                             "names the wrong encoder.")
-        layers_out = getattr(self.encoder, "num_layers_out", 1)
-        if cfg.num_encoder_layers != layers_out:
-            raise ModelError(f"The model's head mixes {cfg.num_encoder_layers} encoder layers "
-                             f"but its encoder gives {layers_out}; the checkpoint is "
-                             "inconsistent.")
+        check_head_fits(cfg, self.encoder)
         self.chunk_frames, self.context_frames, self.batch_size = \
             chunk_frames, context_frames, batch_size
         self.head_workers = 1 if self.torch_device.type != "cpu" else \

@@ -79,3 +79,22 @@ def test_exported_attention_is_one_fused_node_per_layer(tmp_path, tiny_whisper_d
         assert all(n.domain == "com.microsoft" for n in fused)
         assert not any(n.op_type == "Softmax" for n in nodes), name
         assert all((len(n.input) > 5 and n.input[5] != "") == biased for n in fused), name
+
+
+def test_a_head_mixing_other_layers_than_its_encoder_gives_is_one_sentence(
+        tmp_path, tiny_whisper_dir, make_tiny_checkpoint, export_runtime):
+    """The export folds a head's layer mix into the encoder graph, so a head that mixes 3 layers
+    over an encoder that gives 1 must be refused before it is folded, and nothing written."""
+    import json
+
+    from inference.checkpoint import ModelError
+
+    checkpoint = make_tiny_checkpoint(tmp_path / "ckpt", tiny_whisper_dir, kind="transformer",
+                                      encoder_kind="whisper", layer="all")
+    config = json.loads((checkpoint / "config.json").read_text())
+    config["encoder"]["layer"] = -1                      # the head still mixes 3 hidden states
+    (checkpoint / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelError, match="^The model's head mixes 3 encoder layers but its "
+                                         "encoder gives 1; the checkpoint is inconsistent.$"):
+        export_runtime(checkpoint, tmp_path / "runtime")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
