@@ -423,7 +423,7 @@ def main(argv: list[str]) -> int:
         from .encoders import EncoderError
         from .pipeline import resolve_model_dir
 
-        out = export_model(resolve_model_dir(args.checkpoint), args.out,
+        out = export_model(resolve_model_dir(args.checkpoint, "--checkpoint"), args.out,
                            int8_encoder=args.int8_encoder, int8_head=args.int8_head)
     except Exception as exc:                                      # noqa: BLE001 - CLI boundary
         return fail(PROG, exc, args.verbose, expected=isinstance(exc, (ModelError, EncoderError)))

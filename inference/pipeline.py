@@ -40,13 +40,14 @@ __all__ = ["LipSyncEngine", "ModelError", "Cancelled", "Timings", "DEFAULT_MODEL
            "silence_gate"]
 
 
-def resolve_model_dir(model_dir: str | os.PathLike | None) -> Path:
-    """The checkpoint folder to use: ``model_dir``, else the project's default (assets/model)."""
+def resolve_model_dir(model_dir: str | os.PathLike | None, flag: str = "--model") -> Path:
+    """The checkpoint folder to use: ``model_dir``, else the project's default (assets/model).
+    ``flag`` is the option that names a checkpoint in the command asking (export: --checkpoint)."""
     if model_dir is not None:
         return Path(model_dir)
     if not (DEFAULT_MODEL_DIR / "config.json").is_file():
         raise ModelError(f"There is no default lip-sync model in {str(DEFAULT_MODEL_DIR)!r}; "
-                         "pass --model with a checkpoint folder, or train one with "
+                         f"pass {flag} with a checkpoint folder, or train one with "
                          "'python -m inference train' (see the README).")
     return DEFAULT_MODEL_DIR
 

@@ -115,6 +115,16 @@ def test_no_default_model(monkeypatch, tmp_path):
         LipSyncEngine(None, device="cpu")
 
 
+def test_export_without_a_default_model_names_its_own_option(monkeypatch, tmp_path, capsys):
+    import inference.pipeline as pipeline
+    from inference.export import main as export_main
+    monkeypatch.setattr(pipeline, "DEFAULT_MODEL_DIR", tmp_path / "model")
+    assert export_main(["--out", str(tmp_path / "rt")]) != 0
+    err = capsys.readouterr().err
+    assert "no default lip-sync model" in err and "pass --checkpoint" in err, err
+    assert not (tmp_path / "rt").exists()
+
+
 def test_head_encoder_mismatch(tmp_path, tiny_wav2vec2_dir, tiny_head_config):
     from inference.checkpoint import save_checkpoint
     from inference.encoders import EncoderSpec
