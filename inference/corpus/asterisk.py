@@ -14,7 +14,7 @@ Held-out discipline: the same talker reads Asterisk's Spanish prompts, which are
 (``heldout_clips.ASTERISK``), so a head trained on this corpus has heard that test talker
 (docs/model-comparison.md says what follows for its Spanish figures).
 
-Imports: numpy; pocketsphinx and G722 lazily (through align and arctic).
+Imports: standard library; pocketsphinx and G722 lazily (through align and arctic).
 """
 from __future__ import annotations
 
@@ -22,8 +22,6 @@ import gzip
 import logging
 import re
 from pathlib import Path
-
-import numpy as np
 
 from .align import _decoder, align_audio
 from .arctic import _deb_files, _read_audio, fetch_deb
@@ -80,10 +78,7 @@ def import_asterisk(out: Path, cache: Path | None = None,
         if member not in audio_files or not plain_words(said) or (names and name not in names):
             continue
         audio, rate = _read_audio(audio_files[member], member)
-        assert rate == SAMPLE_RATE
-        # The prompts are 16-bit recordings: keep the samples on that grid, as the wav written
-        # below holds them, so aligning and training read the same numbers.
-        audio = np.round(np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.float32) / 32767.0
+        assert rate == SAMPLE_RATE          # 16-bit samples / 32768: what the wav will hold
         try:
             phones = align_audio(audio, said, decoder)
         except (ValueError, RuntimeError) as exc:
