@@ -52,6 +52,9 @@ class TrainConfig:
                                                   # voice caps (targeted sentence sets: adding
                                                   # one never displaces the capped speech)
     voice_minutes: dict = field(default_factory=dict)  # {voice: minutes} training-speech cap
+    unlearned_params: dict = field(default_factory=dict)  # {voice: [parameter names]} whose
+                                                  # targets that voice does not teach (masked
+                                                  # out of the loss: dataset.forget_params)
     default_voice_minutes: float | None = None    # cap for voices not named above (None = all)
     train_splits: tuple[str, ...] = ("train",)
     valid_split: str = "valid"

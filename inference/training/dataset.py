@@ -39,6 +39,31 @@ class Example:
         return cls(utt.key, utt.lang, utt.voice, feats, targets)
 
 
+def forget_params(examples: list[Example], unlearned: dict[str, list[str]]) -> int:
+    """Mark the targets of ``unlearned`` ({voice: [parameter names]}) unknown (NaN) in the
+    examples of those voices, augmented copies included (they keep their voice), so the loss
+    learns nothing about those parameters from them; return how many examples changed. A
+    parameter name that is not one of the 26 is refused with a sentence saying so."""
+    from lipsync_core.params import PARAM_NAMES
+    columns = {}
+    for voice, names in unlearned.items():
+        bad = [n for n in names if n not in PARAM_NAMES]
+        if bad:
+            raise ValueError(f"unlearned_params for {voice!r} names {', '.join(bad)}, which are "
+                             f"not mouth parameters; use names from lipsync_core.params "
+                             f"(for example lip_pucker, lip_funnel).")
+        columns[voice] = [PARAM_NAMES.index(n) for n in names]
+    changed = 0
+    for ex in examples:
+        cols = columns.get(ex.voice)
+        if cols:
+            targets = np.array(ex.targets, dtype=np.float32)          # a copy, not the cache
+            targets[:, cols] = np.nan
+            ex.targets = targets
+            changed += 1
+    return changed
+
+
 def collate(examples: list[Example], spans: list[tuple[int, int]]
             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Pad crops [start, start + length) of ``examples`` into one batch.

@@ -106,7 +106,8 @@ def lipsync_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
                  ) -> tuple[torch.Tensor, dict[str, float]]:
     """Total loss and its parts.
 
-    pred, target: (B, T, 26); mask: (B, T) bool, True on real (unpadded) frames.
+    pred, target: (B, T, 26); mask: (B, T) bool, True on real (unpadded) frames. A NaN target
+    is unknown (dataset.forget_params): every term leaves that parameter out on that frame.
     logits: (B, T, 26) the head's pre-activation outputs (``head.logits``); required by "bce".
     Returns (scalar tensor, {"position", "velocity", "closure", "total"} as floats).
     Each term is a mean over the frames it applies to, so crop length and padding do not
@@ -117,27 +118,31 @@ def lipsync_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
                          f"both be (batch, frames, {NUM_PARAMS}).")
     w = cfg.weights().to(pred.device, pred.dtype)                 # (26,)
     m = mask.to(pred.dtype)                                         # (B, T)
+    known = ~torch.isnan(target)                                    # (B, T, 26)
+    k = known.to(pred.dtype)
+    target = torch.where(known, target, torch.zeros_like(target))
     n_frames = m.sum().clamp_min(1.0)
     w_sum = w.sum()
 
     if cfg.kind == "bce":
         if logits is None:
             raise ValueError("The 'bce' loss needs the head's logits; pass logits=head.logits(x).")
-        position = (cross_entropy(logits, target) * w).sum(-1)     # (B, T)
+        position = (cross_entropy(logits, target) * w * k).sum(-1)     # (B, T)
     else:
-        position = (_err(pred - target, cfg.kind) * w).sum(-1)    # (B, T)
+        position = (_err(pred - target, cfg.kind) * w * k).sum(-1)    # (B, T)
     position = (position * m).sum() / (n_frames * w_sum)
 
     vel_mask = m[:, 1:] * m[:, :-1]                                 # (B, T-1)
     dp = pred[:, 1:] - pred[:, :-1]
     dt = target[:, 1:] - target[:, :-1]
-    velocity = (_err(dp - dt, cfg.kind) * w).sum(-1)
+    velocity = (_err(dp - dt, cfg.kind) * w * k[:, 1:] * k[:, :-1]).sum(-1)
     velocity = (velocity * vel_mask).sum() / (vel_mask.sum().clamp_min(1.0) * w_sum)
 
     closing = (target[..., index_of("mouth_close")] > cfg.closure_threshold).to(pred.dtype) * m
     idx = [index_of(n) for n in CLOSURE_PARAMS]
-    gap_err = _err(lip_gap(pred) - lip_gap(target), cfg.kind)       # (B, T)
-    seal_err = _err(pred[..., idx] - target[..., idx], cfg.kind).mean(-1)
+    gap_known = k[..., [index_of(n) for n in ("jaw_open", "mouth_open", "mouth_close")]].prod(-1)
+    gap_err = _err(lip_gap(pred) - lip_gap(target), cfg.kind) * gap_known   # (B, T)
+    seal_err = (_err(pred[..., idx] - target[..., idx], cfg.kind) * k[..., idx]).mean(-1)
     if cfg.lip_gap_frames == "all":
         # Lip gap on every frame (so closing the lips on an open vowel costs as much as leaving
         # them open on a p), sealing parameters on closure frames; both averaged over all frames.

@@ -191,6 +191,11 @@ def train(cfg, resume: bool = False, stop_at: int | None = None) -> dict[str, An
     fill_cache(utts, spec, cfg.device, stream_seconds=cfg.encode_stream_seconds, runtime=runtime)
     train_ex = [Example.load(u) for u in utts if u.split in cfg.train_splits]
     valid_ex = [Example.load(u) for u in utts if u.split == cfg.valid_split]
+    if cfg.unlearned_params:
+        from inference.training.dataset import forget_params
+        n = forget_params(train_ex + valid_ex, cfg.unlearned_params)
+        log.info("%d utterances teach none of: %s", n, "; ".join(
+            f"{voice}: {', '.join(names)}" for voice, names in cfg.unlearned_params.items()))
     if not train_ex:
         raise ValueError("The corpora hold no training utterances for these splits and languages.")
     if not valid_ex:

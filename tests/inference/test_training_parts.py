@@ -129,3 +129,40 @@ def test_encoder_key_changes_with_every_setting():
             encoder_key({**base, "source": "/models/other"})}
     assert len(keys) == 5
     assert encoder_key(dict(reversed(list(base.items())))) == encoder_key(base)
+
+
+def test_unknown_targets_teach_nothing_about_their_parameters():
+    """A NaN target (dataset.forget_params) leaves its parameter out of every term on that frame:
+    the loss and its gradient there are what they would be for any prediction, and the other
+    parameters' loss is unchanged."""
+    from inference.training.dataset import forget_params
+    cfg = LossConfig(kind="bce", velocity_weight=0.5, closure_weight=3.0)
+    g = torch.Generator().manual_seed(0)
+    target = torch.rand(2, 40, NUM_PARAMS, generator=g) * 0.8 + 0.1
+    z = torch.randn(2, 40, NUM_PARAMS, generator=g)
+    mask = torch.ones(2, 40, dtype=torch.bool)
+    rounding = [index_of("lip_pucker"), index_of("lip_funnel")]
+    forgotten = target.clone()
+    forgotten[1][:, rounding] = float("nan")
+    wild = z.clone()
+    wild[1][:, rounding] = 8.0                                 # any prediction there
+    a = lipsync_loss(torch.sigmoid(z), forgotten, mask, cfg, logits=z)[0]
+    b = lipsync_loss(torch.sigmoid(wild), forgotten, mask, cfg, logits=wild)[0]
+    assert torch.isfinite(a) and float(a) == pytest.approx(float(b), rel=1e-6)
+    zz = z.clone().requires_grad_(True)
+    lipsync_loss(torch.sigmoid(zz), forgotten, mask, cfg, logits=zz)[0].backward()
+    assert float(zz.grad[1][:, rounding].abs().max()) == 0.0
+    assert float(zz.grad[0][:, rounding].abs().max()) > 0.0      # the other utterance teaches
+    assert float(zz.grad[1][:, index_of("jaw_open")].abs().max()) > 0.0
+    # The known parameters cost what they cost before (the mask weighs nothing else).
+    full = lipsync_loss(torch.sigmoid(z), target, mask, cfg, logits=z)[0]
+    assert float(full) > float(a)
+    # forget_params marks only the named voice's utterances, and refuses a name that is not a
+    # mouth parameter with a sentence.
+    exs = [Example("a", "en", "human", np.zeros((40, 8), np.float16), target[0].numpy().copy()),
+           Example("b", "en", "tts", np.zeros((40, 8), np.float16), target[1].numpy().copy())]
+    assert forget_params(exs, {"human": ["lip_pucker", "lip_funnel"]}) == 1
+    assert np.isnan(exs[0].targets[:, rounding]).all() and not np.isnan(exs[1].targets).any()
+    assert not np.isnan(np.delete(exs[0].targets, rounding, axis=1)).any()
+    with pytest.raises(ValueError, match="not mouth parameters"):
+        forget_params(exs, {"human": ["rounding"]})
