@@ -132,7 +132,23 @@ class TrainConfig:
                 data[key] = tuple(data[key])
         if data.get("langs") is not None:
             data["langs"] = tuple(data["langs"])
+        unlearned_columns(data.get("unlearned_params", {}))     # refuse bad names before any work
         return cls(optim=OptimConfig(**optim), **data)
+
+
+def unlearned_columns(unlearned: dict) -> dict[str, list[int]]:
+    """{voice: [parameter indices]} of an ``unlearned_params`` setting; a name that is not one of
+    the 26 mouth parameters is refused with a sentence saying so."""
+    from lipsync_core.params import PARAM_NAMES
+    columns = {}
+    for voice, names in unlearned.items():
+        bad = [n for n in names if n not in PARAM_NAMES]
+        if bad:
+            raise ValueError(f"unlearned_params for {voice!r} names {', '.join(bad)}, which are "
+                             f"not mouth parameters; use names from lipsync_core.params "
+                             f"(for example lip_pucker, lip_funnel).")
+        columns[voice] = [PARAM_NAMES.index(n) for n in names]
+    return columns
 
 
 def load_config(path: Path, overrides: dict[str, Any] | None = None) -> TrainConfig:

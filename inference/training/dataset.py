@@ -44,15 +44,8 @@ def forget_params(examples: list[Example], unlearned: dict[str, list[str]]) -> i
     examples of those voices, augmented copies included (they keep their voice), so the loss
     learns nothing about those parameters from them; return how many examples changed. A
     parameter name that is not one of the 26 is refused with a sentence saying so."""
-    from lipsync_core.params import PARAM_NAMES
-    columns = {}
-    for voice, names in unlearned.items():
-        bad = [n for n in names if n not in PARAM_NAMES]
-        if bad:
-            raise ValueError(f"unlearned_params for {voice!r} names {', '.join(bad)}, which are "
-                             f"not mouth parameters; use names from lipsync_core.params "
-                             f"(for example lip_pucker, lip_funnel).")
-        columns[voice] = [PARAM_NAMES.index(n) for n in names]
+    from inference.training.config import unlearned_columns
+    columns = unlearned_columns(unlearned)
     changed = 0
     for ex in examples:
         cols = columns.get(ex.voice)
