@@ -85,6 +85,9 @@ def _expected(exc: Exception) -> bool:
 def _run(args) -> int:
     audio = Path(args.audio)
     output = Path(args.output)
+    if audio.is_dir():
+        raise FileNotFoundError(f"{str(audio)!r} is a folder, not an audio file; give one file "
+                                "(python -m inference batch reads many).")
     if not audio.is_file():
         raise FileNotFoundError(f"The audio file {str(audio)!r} does not exist; check the path.")
     if not output.parent.resolve().is_dir():

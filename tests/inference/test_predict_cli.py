@@ -83,6 +83,12 @@ def test_missing_file(tmp_path, capsys, tiny_runtime_model):
     failure(tmp_path, capsys, tmp_path / "absent.wav", tiny_runtime_model, "does not exist")
 
 
+def test_folder_named_wav(tmp_path, capsys, tiny_runtime_model):
+    folder = tmp_path / "takes.wav"
+    folder.mkdir()
+    failure(tmp_path, capsys, folder, tiny_runtime_model, "is a folder, not an audio file")
+
+
 def test_text_file_named_wav(tmp_path, capsys, tiny_runtime_model):
     path = tmp_path / "notes.wav"
     path.write_text("this is not audio\n", encoding="utf-8")
