@@ -87,12 +87,18 @@ def bench_engine(engine, audio: Path | None, lengths: list[float], repeats: int)
 
 def bench_worker(model: str | None, device: str, audio: Path | None, lengths: list[float],
                  repeats: int) -> None:
-    """The worker as the add-on runs it: spawn, hello, then each length as a file."""
+    """The worker as the add-on runs it: spawn, hello, then each length as a file (written to
+    a folder that goes when the bench ends)."""
+    with tempfile.TemporaryDirectory(prefix="lipsync-bench-") as folder:
+        _time_worker(Path(folder), model, device, audio, lengths, repeats)
+
+
+def _time_worker(folder: Path, model: str | None, device: str, audio: Path | None,
+                 lengths: list[float], repeats: int) -> None:
     import soundfile
 
     from lipsync_core import protocol
 
-    folder = Path(tempfile.mkdtemp(prefix="lipsync-bench-"))
     files = {}
     for seconds in lengths:
         files[seconds] = folder / f"speech_{seconds:g}s.wav"

@@ -13,10 +13,12 @@ Prints one line per zip (path, size). Exit codes: 0 built, 1 failure (one line o
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import io
 import json
 import os
+import shutil
 import sys
 import tempfile
 import tomllib
@@ -41,7 +43,10 @@ FORBIDDEN_FILES = ("Makefile", "README.md", "wheels.lock", "pytest.ini", "mypy.i
 
 
 def _bl_pkg():
-    os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="lipsync-build-"))
+    if "BLENDER_USER_RESOURCES" not in os.environ:    # a throw-away user folder, gone at exit
+        folder = tempfile.mkdtemp(prefix="lipsync-build-")
+        atexit.register(shutil.rmtree, folder, True)
+        os.environ["BLENDER_USER_RESOURCES"] = folder
     import bpy  # noqa: F401  (puts Blender's scripts/addons_core on sys.path)
     from bl_pkg import bl_extension_cli
     return bl_extension_cli

@@ -31,17 +31,20 @@ CHILD_TIMEOUT_S = 1200
 
 
 # -- parent side -----------------------------------------------------------------------------
-def _child_env() -> dict[str, str]:
+def _child_env(user_resources: str) -> dict[str, str]:
     env = dict(os.environ)
     env[CHILD_ENV] = "1"
-    env["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="lipsync-blender-user-")
+    env["BLENDER_USER_RESOURCES"] = user_resources
     return env
 
 
 def _pytest_child(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
-                          cwd=str(ROOT), env=_child_env(), capture_output=True, text=True,
-                          timeout=CHILD_TIMEOUT_S)
+    # The child's Blender user folder holds what its tests install (an extension with its
+    # wheels, about 190 MB); it goes when the child ends, or /tmp fills with one per module.
+    with tempfile.TemporaryDirectory(prefix="lipsync-blender-user-") as user_resources:
+        return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+                              cwd=str(ROOT), env=_child_env(user_resources), capture_output=True,
+                              text=True, timeout=CHILD_TIMEOUT_S)
 
 
 def _tail(proc: subprocess.CompletedProcess) -> str:
@@ -54,11 +57,12 @@ class ModuleRun:
     def __init__(self, path: Path) -> None:
         import xml.etree.ElementTree as ET
 
-        report = Path(tempfile.mkdtemp(prefix="lipsync-junit-")) / "report.xml"
-        self.proc = _pytest_child("-q", "-rfEs", f"--junitxml={report}", str(path))
         self.outcomes: dict[str, tuple[str, str]] = {}       # name -> (outcome, message)
-        if report.is_file():
-            for case in ET.parse(report).getroot().iter("testcase"):
+        with tempfile.TemporaryDirectory(prefix="lipsync-junit-") as folder:
+            report = Path(folder) / "report.xml"
+            self.proc = _pytest_child("-q", "-rfEs", f"--junitxml={report}", str(path))
+            cases = ET.parse(report).getroot().iter("testcase") if report.is_file() else []
+            for case in cases:
                 outcome, message = "passed", ""
                 for child in case:
                     if child.tag in ("failure", "error", "skipped"):

@@ -9,6 +9,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "blender"))
 from blender_process import IN_CHILD, make_module_hook  # noqa: E402
 
 if IN_CHILD:
-    os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="lipsync-user-"))
+    if "BLENDER_USER_RESOURCES" not in os.environ:   # the parent gives one and removes it
+        os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="lipsync-user-")
 else:
     pytest_pycollect_makemodule = make_module_hook()
