@@ -72,7 +72,7 @@ def session_options(threads: int | None = None) -> ort.SessionOptions:
     # The pool's threads stop spinning when a run returns. Otherwise each one spins for about
     # 50 ms after every run, a whole core: the encoder's threads then fight the head that runs
     # next, and the head's fight the next line's encoder, for the same two cores. A 2 s line took
-    # 0.10-0.11 s with the spinning and 0.06 s without it; 60 s was the same within noise
+    # 0.10-0.12 s with the spinning and 0.06-0.09 s without it; 60 s was the same within noise
     # (docs/inference.md, "Threads that stop spinning"). Within a run they still spin.
     options.add_session_config_entry("session.force_spinning_stop", "1")
     return options
