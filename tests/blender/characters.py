@@ -52,7 +52,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 from character_tally import Tally, markdown  # noqa: E402
 from speech_clips import (CLASSES, DEFAULT_CACHE, DEFAULT_RUNTIME, Clip, classes_of,  # noqa: E402
-                          curves_for, demo_clip, load_clips)
+                          curves_for, demo_clip, load_clips, target_curves_for)
 
 log = logging.getLogger("characters")
 
@@ -328,12 +328,13 @@ def measure_clip(bpy, pkg, case: tuple[str, str], clip: Clip, curves,
 
 def run_clips(bpy, pkg, cases, clips, runtime: Path, cache: Path, out: Path | None,
               convention: str | None = None, curves: Path | None = None,
-              per_class: int = 3, as_generate: bool = False) -> dict:
+              per_class: int = 3, as_generate: bool = False, targets: bool = False) -> dict:
     """Measure every case on every clip (curves predicted once per clip, cached); with ``out``,
     render every miss and a few passes per class and language, laid out in sheets. Curves: the
     whole file at the model's 50 fps, imported (Import Curves), or with ``as_generate`` what
     Generate asks the model for (the strip's audio from the first keyed frame's time, at the
-    scene rate: no resampling or sub-frame shift on import).
+    scene rate: no resampling or sub-frame shift on import), or with ``targets`` the
+    articulation targets of each clip's phones instead of a model's curves.
     {(split, lang, character, preset): Tally}."""
     from character_sheets import compose_sheet, pick_frames, render
     tallies: dict = {}
@@ -341,7 +342,7 @@ def run_clips(bpy, pkg, cases, clips, runtime: Path, cache: Path, out: Path | No
         taken: dict = {}
         cells: dict = {}                       # (split, lang, class) -> sheet cells
         for clip in clips:
-            path = curves or (
+            path = curves or (target_curves_for(clip, cache) if targets else None) or (
                 (lambda plan, clip=clip: curves_for(clip, runtime, cache, plan.start, plan.end,
                                                     plan.fps)) if as_generate
                 else curves_for(clip, runtime, cache))
@@ -405,6 +406,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--as-generate", action="store_true", help="curves as Generate asks "
                         "for them (the strip's audio at the scene rate) instead of predict's "
                         "whole-file 50 fps curves imported")
+    parser.add_argument("--targets", action="store_true", help="key the articulation targets "
+                        "of each clip's phones instead of a model's curves: what a model that "
+                        "learnt its targets exactly would show (the ceiling of the measure)")
     parser.add_argument("--out", type=Path, default=None, help="folder for renders and sheets")
     parser.add_argument("--json", type=Path, default=None, help="write the figures and misses")
     parser.add_argument("--bench", action="store_true",
@@ -421,6 +425,9 @@ def main(argv: list[str] | None = None) -> int:
         clips = load_clips(args.clips, tuple(args.split.split(",")) if args.split else None)
     else:
         clips = [demo_clip(lang) for lang in ([args.lang] if args.lang else ["en", "ja"])]
+    if args.targets and (args.curves or args.as_generate):
+        raise SystemExit("--targets keys the phones' own targets; drop --curves and "
+                         "--as-generate.")
     if args.curves and len(clips) != 1:
         raise SystemExit("--curves is for one demo clip; give --lang too (or drop --curves).")
     import bpy
@@ -429,7 +436,8 @@ def main(argv: list[str] | None = None) -> int:
     pkg.register()
     try:
         tallies = run_clips(bpy, pkg, cases, clips, args.runtime, args.cache, args.out,
-                            args.convention, args.curves, as_generate=args.as_generate)
+                            args.convention, args.curves, as_generate=args.as_generate,
+                            targets=args.targets)
         figures = [{"split": k[0], "lang": k[1], "character": k[2], "preset": k[3],
                     **t.figures(), "misses": t.misses} for k, t in sorted(tallies.items())]
         if args.bench:

@@ -17,7 +17,9 @@ to their ``.wav``.
 Curves: ``python -m inference predict WAV -o X.json --model RUNTIME``, the command users run,
 cached under ``cache/<fingerprint>/<clip id>-<path hash>.json`` so a rerun (another character,
 another preset) never predicts twice; a changed model file or changed inference code gives
-another fingerprint.
+another fingerprint. Or, with :func:`target_curves_for`, the training targets of the clip's own
+phones (``inference.articulation``): what a model that learnt its targets exactly would give,
+the ceiling of what the characters can show through the retargeting and the scene's frames.
 
 Imports: standard library, numpy, lipsync_core.curves and inference.articulation (no torch, no
 bpy).
@@ -30,7 +32,7 @@ import logging
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -39,8 +41,9 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from inference.articulation import normalize, phone_class  # noqa: E402
-from lipsync_core.curves import read_curves  # noqa: E402
+from inference.articulation import curves_from_segments, normalize, phone_class  # noqa: E402
+from lipsync_core.curves import Curves, read_curves, write_curves  # noqa: E402
+from lipsync_core.params import FRAME_RATE_HZ, PARAM_NAMES  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,7 @@ class Clip:
     wav: Path
     segments: tuple                            # ((internal phone, start_s, end_s), ...)
     split: str = "demo"
+    timed: tuple = field(default=(), compare=False)   # normalize's Segments (for the targets)
 
 
 def classes_of(phone: str) -> list[str]:
@@ -72,7 +76,8 @@ def _clip(clip_id: str, lang: str, wav: Path, phones_doc: dict, split: str) -> C
         raise ValueError(f"{clip_id}: its phones file has no 'notation' (arpabet, ipa or "
                          "openjtalk); add one.")
     segs = normalize(phones_doc["phones"], notation, lang)
-    return Clip(clip_id, lang, wav, tuple((s.phone, s.start, s.end) for s in segs), split)
+    return Clip(clip_id, lang, wav, tuple((s.phone, s.start, s.end) for s in segs), split,
+                tuple(segs))
 
 
 def demo_clip(lang: str) -> Clip:
@@ -155,6 +160,28 @@ def curves_for(clip: Clip, runtime: Path = DEFAULT_RUNTIME, cache: Path = DEFAUL
     if proc.returncode != 0 or not out.is_file():
         raise RuntimeError(f"predict failed on {clip.wav}: {proc.stderr.strip()[-400:]}")
     log.info("%s", proc.stdout.strip())
+    return out
+
+
+def target_curves_for(clip: Clip, cache: Path = DEFAULT_CACHE) -> Path:
+    """The articulation targets of ``clip``'s phones as a curves JSON (the model's 50 fps, the
+    whole file, with the articulatory lead the training targets have), written once into
+    ``cache/targets-<hash of inference/articulation's code>/``."""
+    import soundfile
+    code = hashlib.sha1()
+    for path in sorted((ROOT / "inference" / "articulation").glob("*.py")):
+        code.update(path.read_bytes())
+    out = Path(cache) / f"targets-{code.hexdigest()[:12]}" / f"{clip.id}.json"
+    if out.is_file():
+        return out
+    if not clip.timed:
+        raise ValueError(f"{clip.id} has no phone timings; load it with load_clips or "
+                         "demo_clip.")
+    duration = soundfile.info(str(clip.wav)).duration              # seconds of the file
+    frames = curves_from_segments(clip.timed, FRAME_RATE_HZ, duration)   # (N, 26) at 50 fps
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_curves(out, Curves(FRAME_RATE_HZ, 0.0, PARAM_NAMES, frames,
+                             {"name": "articulation targets", "source": "inference.articulation"}))
     return out
 
 

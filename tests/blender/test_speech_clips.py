@@ -77,3 +77,27 @@ def test_the_cache_fingerprint_follows_the_model_files(tmp_path):
     assert S.runtime_fingerprint(runtime) == first
     (runtime / "head.onnx").write_bytes(b"ab")
     assert S.runtime_fingerprint(runtime) != first
+
+
+def test_target_curves_seal_every_bilabial_of_the_demo_clip(tmp_path):
+    """The articulation targets of the demo English clip (the ceiling `characters.py --targets`
+    measures): every p/b/m reaches the seal on a sample inside it, written once and reused."""
+    from lipsync_core.curves import read_curves
+    from lipsync_core.params import MOUTH_CLOSE_SEALED
+    clip = S.demo_clip("en")
+    path = S.target_curves_for(clip, tmp_path)
+    curves = read_curves(path)
+    assert curves.fps == 50.0 and curves.start_time == 0.0
+    times, close = curves.times(), curves.column("mouth_close")
+    bilabials = [(a, b) for p, a, b in clip.segments if "pbm" in S.classes_of(p)]
+    assert len(bilabials) == 14
+    for a, b in bilabials:
+        inside = (times >= a) & (times <= b)
+        assert close[inside].max() >= MOUTH_CLOSE_SEALED, (a, b)
+    # and no seal in the middle of an open vowel of 80 ms or more
+    for p, a, b in clip.segments:
+        if "open" in S.classes_of(p) and b - a >= 0.08:
+            mid = abs(times - (a + b) / 2).argmin()
+            assert close[mid] < MOUTH_CLOSE_SEALED, (p, a, b)
+    stamp = path.stat().st_mtime_ns
+    assert S.target_curves_for(clip, tmp_path) == path and path.stat().st_mtime_ns == stamp
