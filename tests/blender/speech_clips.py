@@ -21,8 +21,8 @@ another fingerprint. Or, with :func:`target_curves_for`, the training targets of
 phones (``inference.articulation``): what a model that learnt its targets exactly would give,
 the ceiling of what the characters can show through the retargeting and the scene's frames.
 
-Imports: standard library, numpy, lipsync_core.curves and inference.articulation (no torch, no
-bpy).
+Imports: standard library, numpy, soundfile (a clip's length), lipsync_core (curves, params) and
+inference.articulation (no torch, no bpy).
 """
 from __future__ import annotations
 
