@@ -342,10 +342,13 @@ def run_clips(bpy, pkg, cases, clips, runtime: Path, cache: Path, out: Path | No
         taken: dict = {}
         cells: dict = {}                       # (split, lang, class) -> sheet cells
         for clip in clips:
-            path = curves or (target_curves_for(clip, cache) if targets else None) or (
-                (lambda plan, clip=clip: curves_for(clip, runtime, cache, plan.start, plan.end,
-                                                    plan.fps)) if as_generate
-                else curves_for(clip, runtime, cache))
+            if curves or targets:
+                path = curves or target_curves_for(clip, cache)
+            elif as_generate:
+                path = (lambda plan, clip=clip: curves_for(clip, runtime, cache, plan.start,
+                                                           plan.end, plan.fps))
+            else:
+                path = curves_for(clip, runtime, cache)
             res, scene, head, probe, timing, lead = measure_clip(bpy, pkg, case, clip, path,
                                                                  convention)
             if callable(path):
