@@ -245,6 +245,9 @@ def export_model(checkpoint_dir: str | Path, out_dir: str | Path,
                         "export with python -m inference evaluate --runtime before shipping it")
         source_dir = resolve_source(spec)
         licence = _copy_licence(source_dir, work)
+        training_data = training_licences(loaded.config)
+        if training_data:
+            licence["head_training_data"] = training_data
         files = {name: file_entry(work / name) for name in sorted(p.name for p in work.iterdir())}
         config = {
             "format": RUNTIME_FORMAT,
@@ -391,6 +394,22 @@ def _copy_licence(source_dir: Path, work: Path) -> dict[str, Any]:
             licence["encoder_text"] = "LICENSE-encoder.txt"
             break
     return licence
+
+
+def training_licences(checkpoint_config: dict[str, Any]) -> dict[str, list[str]]:
+    """{licence line: [voices]} of the audio the head was trained on, from the checkpoint's own
+    corpus summary (its training split), so the runtime model names what the training speech asks
+    for (attribution for CC BY and CC BY-SA voices). Empty for a checkpoint trained before the
+    trainer recorded licences."""
+    corpus = (checkpoint_config.get("training") or {}).get("corpus") or {}
+    out: dict[str, set[str]] = {}
+    for lang, voices in (corpus.get("train") or {}).items():
+        if not isinstance(voices, dict):          # "total_minutes"
+            continue
+        for voice, cell in voices.items():
+            if isinstance(cell, dict) and cell.get("licence"):
+                out.setdefault(cell["licence"], set()).add(voice)
+    return {line: sorted(v) for line, v in sorted(out.items())}
 
 
 def _read_json(path: Path) -> Any:

@@ -63,15 +63,20 @@ def git_commit() -> str | None:
 
 
 def corpus_summary(utts) -> dict[str, Any]:
-    """Minutes and utterance counts per split, language and voice."""
-    minutes: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+    """Minutes, utterance counts and licences per split, language and voice. The licence lines
+    come from the utterances' own records, so the checkpoint (and the runtime model exported from
+    it) can name what its training audio asks of it (attribution for CC BY voices)."""
+    minutes: dict[str, dict[str, dict[str, Any]]] = defaultdict(lambda: defaultdict(dict))
     for u in utts:
-        cell = minutes[u.split][u.lang].setdefault(u.voice, {"minutes": 0.0, "utterances": 0})
+        cell = minutes[u.split][u.lang].setdefault(
+            u.voice, {"minutes": 0.0, "utterances": 0, "licence": set()})
         cell["minutes"] += u.duration / 60.0
         cell["utterances"] += 1
+        cell["licence"].add(u.record().get("licence") or "not stated")
     out: dict[str, Any] = {}
     for split, langs in minutes.items():
-        out[split] = {lang: {voice: {"minutes": round(c["minutes"], 2), "utterances": c["utterances"]}
+        out[split] = {lang: {voice: {"minutes": round(c["minutes"], 2), "utterances": c["utterances"],
+                                     "licence": "; ".join(sorted(c["licence"]))}
                              for voice, c in sorted(voices.items())}
                       for lang, voices in sorted(langs.items())}
         out[split]["total_minutes"] = round(sum(c["minutes"] for v in langs.values()
@@ -357,6 +362,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--out", help="output directory (overrides the config's out_dir)")
     parser.add_argument("--corpus", action="append", metavar="DIR",
                         help="corpus directory, repeatable (overrides the config's corpora)")
+    parser.add_argument("--uncapped-corpus", action="append", metavar="DIR",
+                        help="corpus taken whole, outside the voice caps, repeatable (overrides "
+                        "the config's uncapped_corpora)")
     parser.add_argument("--cache", metavar="DIR", help="feature cache (overrides cache_dir)")
     parser.add_argument("--max-minutes", type=float, help="wall-clock budget of this invocation")
     parser.add_argument("--max-steps", type=int, help="override the config's max_steps")
@@ -375,6 +383,8 @@ def main(argv: list[str]) -> int:
         overrides["out_dir"] = args.out
     if args.corpus:
         overrides["corpora"] = args.corpus
+    if args.uncapped_corpus:
+        overrides["uncapped_corpora"] = args.uncapped_corpus
     if args.cache:
         overrides["cache_dir"] = args.cache
     if args.max_minutes is not None:

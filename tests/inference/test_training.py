@@ -56,6 +56,9 @@ def _synth(phones, rng):
     return np.concatenate(chunks), timed
 
 
+SYNTH_LICENCE = "test tones written by this test (CC0)"
+
+
 def _write_corpus(root, splits):
     rng = np.random.default_rng(7)
     lines = []
@@ -69,7 +72,8 @@ def _write_corpus(root, splits):
         duration = len(audio) / SR
         record = {"id": uid, "text": "synthetic", "lang": "en", "voice": "synth",
                   "engine": "test", "notation": "arpabet", "phones": timed,
-                  "duration": duration, "augment": None, "split": split}
+                  "duration": duration, "augment": None, "split": split,
+                  "licence": SYNTH_LICENCE}
         (folder / f"{uid}.json").write_text(json.dumps(record))
         lines.append(json.dumps({"id": uid, "path": f"en/synth/{uid}.wav",
                                  "json": f"en/synth/{uid}.json", "lang": "en", "voice": "synth",
@@ -116,6 +120,7 @@ def test_train_resume_and_evaluate(setup, capsys):
     assert summary["steps"] == 24 and summary["finished"]
     assert losses[0] > 0 and min(losses[1:]) < 0.8 * losses[0], losses
     assert summary["corpus"]["train"]["en"]["synth"]["utterances"] == 8
+    assert summary["corpus"]["train"]["en"]["synth"]["licence"] == SYNTH_LICENCE
 
     loaded = load_checkpoint(full / "model", "cpu")
     assert loaded.config["training"]["steps"] == 24
@@ -250,6 +255,8 @@ def test_head_trained_on_int8_cut_window_features_exports_with_that_encoder(
     plain = export_model(root / "int8cut" / "model", tmp_path / "plain", int8_encoder=False)
     assert load_model(plain).encoder.get("quantization") is None
     assert load_model(shipped).encoder["quantization"] == "int8"      # the CLI's default too
+    # the runtime model names the licences of the audio its head was trained on
+    assert load_model(int8).config["licence"]["head_training_data"] == {SYNTH_LICENCE: ["synth"]}
     both = export_model(root / "int8cut" / "model", tmp_path / "both", int8_head=True)
     assert load_model(both).head["quantization"] == "int8"
     ops = {node.op_type for node in onnx.load(str(both / "head.onnx")).graph.node}
