@@ -327,6 +327,21 @@ def _transcript(data: bytes, member: str, key: str | None) -> str:
     raise RuntimeError(f"{member} has no prompt {key!r}.")
 
 
+def drop_retired_clips(out: Path) -> list[str]:
+    """Delete the clips under ``out`` that the held-out table no longer holds (a talker taken out,
+    as Allison Smith's Spanish prompts were when her English ones went into training), so a
+    rebuilt folder scores only what the table holds. Returns the ids removed."""
+    removed = []
+    for path, rec in list(iter_records(out)):
+        if rec.get("engine") == "human" and rec.get("id") not in CLIPS:
+            path.with_suffix(".wav").unlink(missing_ok=True)
+            path.unlink()
+            removed.append(rec.get("id"))
+            LOG.warning("removed %s from %s: the held-out table no longer holds it",
+                        rec.get("id"), out)
+    return removed
+
+
 def import_arctic(out: Path, cache: Path | None = None,
                   clips: dict[str, Clip] | None = None) -> list[str]:
     """Write the held-out clips (default: all of ``CLIPS``) into ``<out>/<lang>/<voice>/`` with
@@ -380,6 +395,8 @@ def import_arctic(out: Path, cache: Path | None = None,
                    "speaker": clip.speaker, "recording": clip.recording,
                    "split_reason": SPEAKERS[clip.speaker].why}))
         ids.append(utt_id)
+    if clips is CLIPS:
+        drop_retired_clips(out)
     write_manifest(out)
     problems = discipline_problems(rec for _, rec in iter_records(out))
     if problems:

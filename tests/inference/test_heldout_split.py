@@ -81,6 +81,41 @@ def test_no_talker_or_recording_in_both_splits():
     assert sum(c.lang == "en" for c in valid) >= 8
 
 
+def test_no_held_out_talker_is_a_training_talker():
+    """The shipped head trains on Asterisk's English prompts, read by Allison Smith, who also reads
+    Asterisk's Spanish ones: those cannot be held out. Asterisk names the talker at the end of each
+    voice folder (en_US_f_Allison), so a held-out Asterisk clip whose folder names the training
+    talker is a breach; so is a held-out clip in a voice the shipped model trained on."""
+    from inference.corpus.asterisk import VOICE_FOLDER
+    trained_talker = VOICE_FOLDER.rstrip("/").rsplit("/", 1)[1].rsplit("_", 1)[1]
+    assert trained_talker == "Allison"
+    for utt_id, clip in CLIPS.items():
+        if clip.requirement.startswith("deb:asterisk-core-sounds"):
+            folder = clip.audio.rsplit("/", 2)[1]
+            assert folder.rsplit("_", 1)[1] != trained_talker, (utt_id, folder)
+    config = json.loads((ROOT / "assets" / "model" / "config.json").read_text())
+    trained_voices = {voice for langs in config["training"]["corpus"].values()
+                      for voices in langs.values() if isinstance(voices, dict) for voice in voices}
+    assert "asterisk-en-allison" in trained_voices
+    assert not trained_voices & {c.voice for c in CLIPS.values()}
+    assert not trained_voices & set(SPEAKERS)
+
+
+def test_a_rebuild_drops_clips_the_table_no_longer_holds(tmp_path):
+    """A folder built before a talker left the table (Allison Smith's Spanish prompts) loses
+    those clips when it is rebuilt, and keeps the ones the table holds."""
+    from inference.corpus.arctic import drop_retired_clips
+    for utt_id, lang, voice in (("asterisk_es_vm_intro", "es", "asterisk_es"),
+                                ("asterisk_fr_vm_intro", "fr", "asterisk_fr")):
+        folder = tmp_path / lang / voice
+        folder.mkdir(parents=True)
+        (folder / f"{utt_id}.json").write_text(json.dumps({"id": utt_id, "engine": "human"}))
+        (folder / f"{utt_id}.wav").write_bytes(b"RIFF")
+    assert drop_retired_clips(tmp_path) == ["asterisk_es_vm_intro"]
+    assert not list((tmp_path / "es").rglob("*.*"))
+    assert (tmp_path / "fr" / "asterisk_fr" / "asterisk_fr_vm_intro.wav").is_file()
+
+
 def test_discipline_problems_names_each_breach():
     row = {"id": "a", "split": "valid", "speaker": "s1", "recording": "p==1:a.wav",
            "voice": "v1", "lang": "en"}
@@ -238,7 +273,7 @@ def test_build_reads_debian_prompts_and_words(tmp_path):
     labelled by an espeak-ng reading warped onto it. The labels put the speech where the sound
     is: the first phone after the leading silence starts within 60 ms of the audio's onset."""
     from inference.corpus.arctic import import_arctic
-    chosen = {k: CLIPS[k] for k in ("asterisk_es_queue_thankyou", "ktuberling_de_mouth")}
+    chosen = {k: CLIPS[k] for k in ("asterisk_fr_queue_thankyou", "ktuberling_de_mouth")}
     sources = {s for c in chosen.values() for s in (c.requirement, c.transcript_from) if s}
     missing = sorted(s for s in sources if not _deb_cached(s))
     if missing:
@@ -247,7 +282,7 @@ def test_build_reads_debian_prompts_and_words(tmp_path):
     out = tmp_path / "heldout"
     assert import_arctic(out, cache=SDISTS, clips=chosen) == list(chosen)
     import soundfile as sf
-    for utt_id, text in (("asterisk_es_queue_thankyou", "Muchas gracias por su paciencia."),
+    for utt_id, text in (("asterisk_fr_queue_thankyou", "Merci de votre patience."),
                          ("ktuberling_de_mouth", "Mund")):
         clip = CLIPS[utt_id]
         folder = out / clip.lang / clip.voice

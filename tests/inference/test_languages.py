@@ -110,35 +110,39 @@ def test_korean_a_is_open_and_uvular_consonants_are_known():
 
 
 HELDOUT = Path(os.environ.get("LIPSYNC_HELDOUT", ROOT / "data" / "heldout"))
-MEASURED = ("de", "es", "fr", "it", "ru")    # real speech with bilabials and open vowels
+# Real speech with bilabials and open vowels, by split. Spanish is valid only: its one test talker,
+# Allison Smith, reads the English prompts the shipped head trains on, so her clips left the set.
+MEASURED = {"test": ("de", "fr", "it", "ru"), "valid": ("es",)}
 
 
 @pytest.mark.slow
 def test_shipped_model_on_real_speech_in_the_new_languages(tmp_path):
-    """Issue 13's per-language target on the held-out test split, as the extension runs the
-    model (ONNX Runtime): bilabial AUC >= 0.97 and closure recall >= 0.95 in each language whose
-    real speech can measure them, well above the loudness-driven mouth, and the mouth 10-100 ms
-    ahead of the sound.
+    """Issue 13's per-language target on held-out real speech, as the extension runs the model
+    (ONNX Runtime): bilabial AUC >= 0.97 and closure recall >= 0.95 in each language whose real
+    speech can measure them, well above the loudness-driven mouth, and the mouth 10-100 ms ahead
+    of the sound.
 
     The AUC gate is 0.96: the labels are an espeak-ng reading warped onto each clip, and two
     builds here moved boundaries by a median 9 ms (Spanish scored 0.974 on both)."""
     manifest = HELDOUT / "manifest.jsonl"
-    have = {json.loads(line)["lang"] for line in manifest.read_text().splitlines()} \
-        if manifest.is_file() else set()
-    if not set(MEASURED) <= have:
-        pytest.skip(f"no held-out speech in {sorted(set(MEASURED) - have)} at {HELDOUT} "
-                    "(make heldout builds it)")
+    rows = [json.loads(line) for line in manifest.read_text().splitlines()] \
+        if manifest.is_file() else []
+    have = {(row["split"], row["lang"]) for row in rows}
+    missing = sorted({(split, lang) for split, langs in MEASURED.items() for lang in langs} - have)
+    if missing:
+        pytest.skip(f"no held-out speech for {missing} at {HELDOUT} (make heldout builds it)")
     from inference.training.evaluate import evaluate
-    report = evaluate(ROOT / "assets" / "model", HELDOUT, "test", tmp_path / "cache",
-                      langs=MEASURED, runtime=ROOT / "assets" / "runtime")
-    for lang in MEASURED:
-        block = report["per_language"][lang]
-        model, loud = block["model"], block["loudness"]
-        assert model["aperture_auc"] >= 0.96, (lang, model["aperture_auc"])
-        assert model["closure_recall"] >= 0.95, (lang, model["closure_recall"])
-        assert 10 <= model["lag_ms"] <= 100, (lang, model["lag_ms"])
-        assert model["aperture_auc"] > loud["aperture_auc"] + 0.05, lang
-        assert model["closure_recall"] > loud["closure_recall"], lang
+    for split, langs in MEASURED.items():
+        report = evaluate(ROOT / "assets" / "model", HELDOUT, split, tmp_path / "cache",
+                          langs=langs, runtime=ROOT / "assets" / "runtime")
+        for lang in langs:
+            block = report["per_language"][lang]
+            model, loud = block["model"], block["loudness"]
+            assert model["aperture_auc"] >= 0.96, (split, lang, model["aperture_auc"])
+            assert model["closure_recall"] >= 0.95, (split, lang, model["closure_recall"])
+            assert 10 <= model["lag_ms"] <= 100, (split, lang, model["lag_ms"])
+            assert model["aperture_auc"] > loud["aperture_auc"] + 0.05, (split, lang)
+            assert model["closure_recall"] > loud["closure_recall"], (split, lang)
 
 
 def test_every_corpus_language_has_voices_and_a_held_out_notation():
