@@ -122,6 +122,16 @@ KTUBERLING = {  # lang: (split, {file name: word})
         "ceja.wav": "ceja", "gafasdesol.wav": "gafas de sol", "lazo.wav": "lazo",
         "nariz.wav": "nariz", "ojo.wav": "ojo", "oreja.wav": "oreja", "pelo.wav": "pelo",
         "pendiente.wav": "pendiente", "sombrero.wav": "sombrero"}),
+    # Italian: the same thirteen face words as Spanish and Portuguese (8 kHz, 0.5-1.0 s each),
+    # named for the word itself. A talker new to the project, so valid: Italian had test clips
+    # only. (French has the same set, but its files run 1.0-2.1 s, likely with an article, and
+    # come from several recording sessions at three rates: left out.)
+    "it": ("valid", {
+        "baffi.wav": "baffi", "bocca.wav": "bocca", "capelli.wav": "capelli",
+        "cappello.wav": "cappello", "cravatta.wav": "cravatta", "cravattino.wav": "cravattino",
+        "naso.wav": "naso", "occhiali.wav": "occhiali", "occhialidasole.wav": "occhiali da sole",
+        "occhio.wav": "occhio", "orecchino.wav": "orecchino", "orecchio.wav": "orecchio",
+        "sopracciglio.wav": "sopracciglio"}),
 }
 
 # Sentence-length prompts, the same seven in each language (names as in the prompt list).
