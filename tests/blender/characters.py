@@ -312,13 +312,14 @@ def bench_rekey(bpy, scene, repeats: int = 5) -> dict:
 
 
 def measure_clip(bpy, pkg, case: tuple[str, str], clip: Clip, curves,
-                 convention: str | None = None):
+                 convention: str | None = None, fps: int = 24):
     """Key ``case`` = (character, preset) from ``curves`` of ``clip`` and measure it: the one
     per-clip step of the demo and the held-out runs; each measured phone also gets the
-    mouth_close / jaw_open its frame plays. ``curves``: as build_scene takes it.
+    mouth_close / jaw_open its frame plays. ``curves``: as build_scene takes it; ``fps``: the
+    scene's frame rate (frames per second).
     (result, scene, head, probe, timing, lead)."""
     scene, head, probe, timing, lead, curves = build_scene(bpy, pkg, case[0], case[1], clip.wav,
-                                                           curves, convention=convention)
+                                                           curves, fps=fps, convention=convention)
     res = measure(bpy, scene, head, probe, timing, lead, clip.segments)
     played = played_params(curves, timing, lead)
     for d in res.details:
@@ -328,7 +329,8 @@ def measure_clip(bpy, pkg, case: tuple[str, str], clip: Clip, curves,
 
 def run_clips(bpy, pkg, cases, clips, runtime: Path, cache: Path, out: Path | None,
               convention: str | None = None, curves: Path | None = None,
-              per_class: int = 3, as_generate: bool = False, targets: bool = False) -> dict:
+              per_class: int = 3, as_generate: bool = False, targets: bool = False,
+              fps: int = 24) -> dict:
     """Measure every case on every clip (curves predicted once per clip, cached); with ``out``,
     render every miss and a few passes per class and language, laid out in sheets. Curves: the
     whole file at the model's 50 fps, imported (Import Curves), or with ``as_generate`` what
@@ -350,7 +352,7 @@ def run_clips(bpy, pkg, cases, clips, runtime: Path, cache: Path, out: Path | No
             else:
                 path = curves_for(clip, runtime, cache)
             res, scene, head, probe, timing, lead = measure_clip(bpy, pkg, case, clip, path,
-                                                                 convention)
+                                                                 convention, fps)
             if callable(path):
                 path = path(keyplan_of(timing, lead))
             tally = tallies.setdefault((clip.split, clip.lang, *case), Tally())
@@ -412,6 +414,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--targets", action="store_true", help="key the articulation targets "
                         "of each clip's phones instead of a model's curves: what a model that "
                         "learnt its targets exactly would show (the ceiling of the measure)")
+    parser.add_argument("--fps", type=int, default=24, help="the scene's frame rate (default "
+                        "%(default)s): a phone counts on the frames inside it at this rate")
     parser.add_argument("--out", type=Path, default=None, help="folder for renders and sheets")
     parser.add_argument("--json", type=Path, default=None, help="write the figures and misses")
     parser.add_argument("--bench", action="store_true",
@@ -440,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         tallies = run_clips(bpy, pkg, cases, clips, args.runtime, args.cache, args.out,
                             args.convention, args.curves, as_generate=args.as_generate,
-                            targets=args.targets)
+                            targets=args.targets, fps=args.fps)
         figures = [{"split": k[0], "lang": k[1], "character": k[2], "preset": k[3],
                     **t.figures(), "misses": t.misses} for k, t in sorted(tallies.items())]
         if args.bench:

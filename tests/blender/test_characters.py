@@ -116,6 +116,21 @@ def test_lips_seal_open_and_never_pass_through(curves, lang, character, preset):
 
 
 @needs("rpm")
+def test_a_30_fps_scene_is_measured_on_its_own_frames(curves):
+    """--fps: the scene keys and measures at its own rate (30 fps for many games and VTubers),
+    with every phone the curves articulate shown, and no frame through."""
+    clip = S.demo_clip("en")
+    res, scene, _, _, timing, lead = C.measure_clip(bpy, pkg, ("rpm", "arkit"), clip,
+                                                    curves["en"], fps=30)
+    assert scene.render.fps == 30 and scene.render.fps_base == 1
+    import soundfile
+    seconds = soundfile.info(str(clip.wav)).duration
+    assert abs(res.frames - seconds * 30) <= 3, (res.frames, seconds)      # not 24 fps's
+    assert res.through == 0
+    check_articulated(res, curves["en"], clip.segments, timing, lead, "30 fps: ")
+
+
+@needs("rpm")
 def test_the_old_weighted_arkit_table_pushes_the_lips_through(curves):
     res = run("en", "arkit", curves["en"], convention="table")[0]
     assert res.through > 10
