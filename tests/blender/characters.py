@@ -242,7 +242,7 @@ def measure(bpy, scene, obj, probe: Probe, timing, lead_s: float, segments) -> R
 
 
 def build_scene(bpy, pkg, name: str, preset: str, wav: Path, curves, fps: int = 24,
-                convention: str | None = None):
+                convention: str | None = None, lead_ms: float | None = None):
     """Import the character, key it from ``curves`` with ``preset``; (scene, head, probe, job
     timing, lead s, the curves file keyed). ``curves`` is a file, or a function of the strip's
     job plan (lipsync_core.keyplan.Plan) that gives one (the curves Generate would ask for)."""
@@ -277,6 +277,8 @@ def build_scene(bpy, pkg, name: str, preset: str, wav: Path, curves, fps: int = 
     se.active_strip = strip
     from lipsync_repo.lipsync_addon import strip_source
     from lipsync_repo.lipsync_core import keyplan
+    if lead_ms is not None:                          # milliseconds, + = mouth early
+        scene.lipsync.lead_ms = lead_ms
     timing = strip_source.read_strip(scene).timing
     plan = keyplan.plan(timing, scene.lipsync.lead_ms)
     curves = Path(curves(plan) if callable(curves) else curves)
@@ -312,14 +314,16 @@ def bench_rekey(bpy, scene, repeats: int = 5) -> dict:
 
 
 def measure_clip(bpy, pkg, case: tuple[str, str], clip: Clip, curves,
-                 convention: str | None = None, fps: int = 24):
+                 convention: str | None = None, fps: int = 24,
+                 lead_ms: float | None = None):
     """Key ``case`` = (character, preset) from ``curves`` of ``clip`` and measure it: the one
     per-clip step of the demo and the held-out runs; each measured phone also gets the
     mouth_close / jaw_open its frame plays. ``curves``: as build_scene takes it; ``fps``: the
     scene's frame rate (frames per second).
     (result, scene, head, probe, timing, lead)."""
     scene, head, probe, timing, lead, curves = build_scene(bpy, pkg, case[0], case[1], clip.wav,
-                                                           curves, fps=fps, convention=convention)
+                                                           curves, fps=fps, convention=convention,
+                                                           lead_ms=lead_ms)
     res = measure(bpy, scene, head, probe, timing, lead, clip.segments)
     played = played_params(curves, timing, lead)
     for d in res.details:
@@ -330,7 +334,7 @@ def measure_clip(bpy, pkg, case: tuple[str, str], clip: Clip, curves,
 def run_clips(bpy, pkg, cases, clips, runtime: Path, cache: Path, out: Path | None,
               convention: str | None = None, curves: Path | None = None,
               per_class: int = 3, as_generate: bool = False, targets: bool = False,
-              fps: int = 24) -> dict:
+              fps: int = 24, lead_ms: float | None = None) -> dict:
     """Measure every case on every clip (curves predicted once per clip, cached); with ``out``,
     render every miss and a few passes per class and language, laid out in sheets. Curves: the
     whole file at the model's 50 fps, imported (Import Curves), or with ``as_generate`` what
@@ -352,7 +356,7 @@ def run_clips(bpy, pkg, cases, clips, runtime: Path, cache: Path, out: Path | No
             else:
                 path = curves_for(clip, runtime, cache)
             res, scene, head, probe, timing, lead = measure_clip(bpy, pkg, case, clip, path,
-                                                                 convention, fps)
+                                                                 convention, fps, lead_ms)
             if callable(path):
                 path = path(keyplan_of(timing, lead))
             tally = tallies.setdefault((clip.split, clip.lang, *case), Tally())
@@ -416,6 +420,8 @@ def main(argv: list[str] | None = None) -> int:
                         "learnt its targets exactly would show (the ceiling of the measure)")
     parser.add_argument("--fps", type=int, default=24, help="the scene's frame rate (default "
                         "%(default)s): a phone counts on the frames inside it at this rate")
+    parser.add_argument("--lead-ms", type=float, default=None, help="the add-on's Lead in "
+                        "milliseconds (default: the add-on's own default)")
     parser.add_argument("--out", type=Path, default=None, help="folder for renders and sheets")
     parser.add_argument("--json", type=Path, default=None, help="write the figures and misses")
     parser.add_argument("--bench", action="store_true",
@@ -444,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         tallies = run_clips(bpy, pkg, cases, clips, args.runtime, args.cache, args.out,
                             args.convention, args.curves, as_generate=args.as_generate,
-                            targets=args.targets, fps=args.fps)
+                            targets=args.targets, fps=args.fps, lead_ms=args.lead_ms)
         figures = [{"split": k[0], "lang": k[1], "character": k[2], "preset": k[3],
                     **t.figures(), "misses": t.misses} for k, t in sorted(tallies.items())]
         if args.bench:

@@ -131,6 +131,18 @@ def test_a_30_fps_scene_is_measured_on_its_own_frames(curves):
 
 
 @needs("rpm")
+def test_the_lead_is_the_one_asked_for(curves):
+    """--lead-ms: the strip is keyed with that Lead, and phones are looked for on the frames that
+    Lead puts them on (no lead: the frame of a phone's own time)."""
+    clip = S.demo_clip("en")
+    res, scene, _, _, timing, lead = C.measure_clip(bpy, pkg, ("rpm", "arkit"), clip,
+                                                    curves["en"], lead_ms=0.0)
+    assert scene.lipsync.lead_ms == 0.0 and lead == 0.0
+    assert res.through == 0
+    check_articulated(res, curves["en"], clip.segments, timing, lead, "no lead: ")
+
+
+@needs("rpm")
 def test_the_old_weighted_arkit_table_pushes_the_lips_through(curves):
     res = run("en", "arkit", curves["en"], convention="table")[0]
     assert res.through > 10
