@@ -403,7 +403,7 @@ def training_licences(checkpoint_config: dict[str, Any]) -> dict[str, list[str]]
     trainer recorded licences."""
     corpus = (checkpoint_config.get("training") or {}).get("corpus") or {}
     out: dict[str, set[str]] = {}
-    for lang, voices in (corpus.get("train") or {}).items():
+    for voices in (corpus.get("train") or {}).values():
         if not isinstance(voices, dict):          # "total_minutes"
             continue
         for voice, cell in voices.items():

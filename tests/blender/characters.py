@@ -34,7 +34,7 @@ Run as a script for the figures and renders (one command; ``--runtime`` picks th
         --curves /tmp/en.json --convention table                       # the old table
 
 Imports: bpy, numpy, the add-on loaded from the repository (blender_process), speech_clips,
-character_tally, character_sheets.
+character_tally, character_sheets (rekey_bench for --bench).
 """
 from __future__ import annotations
 
@@ -294,25 +294,6 @@ def mouth_centre(bpy, obj, probe: Probe) -> np.ndarray:
     return world[np.r_[probe.upper, probe.lower]].mean(axis=0)
 
 
-def bench_rekey(bpy, scene, repeats: int = 5) -> dict:
-    """Median seconds of bpy.ops.lipsync.rekey() after an intensity change, every-frame keys
-    and reduced Bezier keys (tolerance 0.02)."""
-    import time
-    out = {}
-    for density in ("ALL", "REDUCED"):
-        scene.lipsync.density = density
-        times = []
-        for i in range(repeats):
-            scene.lipsync.intensity = 1.0 - 0.05 * (i % 2)
-            t0 = time.perf_counter()
-            assert bpy.ops.lipsync.rekey() == {"FINISHED"}
-            times.append(time.perf_counter() - t0)
-        out[density.lower()] = round(sorted(times)[len(times) // 2], 4)
-    scene.lipsync.density, scene.lipsync.intensity = "ALL", 1.0
-    return out
-
-
-
 def measure_clip(bpy, pkg, case: tuple[str, str], clip: Clip, curves,
                  convention: str | None = None, fps: int = 24,
                  lead_ms: float | None = None):
@@ -454,6 +435,7 @@ def main(argv: list[str] | None = None) -> int:
         figures = [{"split": k[0], "lang": k[1], "character": k[2], "preset": k[3],
                     **t.figures(), "misses": t.misses} for k, t in sorted(tallies.items())]
         if args.bench:
+            from rekey_bench import bench_rekey
             figures.append({"rekey_s": bench_rekey(bpy, bpy.context.scene)})
         print(markdown(tallies))
         if args.json:
