@@ -168,7 +168,7 @@ def _deb_data(archive: Path) -> tarfile.TarFile:
     raise RuntimeError(f"{archive.name} holds no data.tar.")
 
 
-DEB_KEEP = (".g722", ".ogg", ".wav", ".txt", ".txt.gz")   # the members clips read from a .deb
+DEB_KEEP = (".g722", ".gsm", ".ogg", ".wav", ".txt", ".txt.gz")   # the members clips read from a .deb
 
 
 @functools.lru_cache(maxsize=2)
@@ -215,6 +215,10 @@ def _read_audio(data: bytes, member: str) -> tuple[np.ndarray, int]:
                                "'pip install -r requirements-train.txt'.") from None
         pcm = np.asarray(G722.G722(SAMPLE_RATE, 64000).decode(data), dtype=np.float32)
         return pcm / 32768.0, SAMPLE_RATE
+    if member.endswith(".gsm"):                     # older Asterisk prompts: raw GSM 06.10, 8 kHz
+        audio, sr = sf.read(io.BytesIO(data), dtype="float32", format="RAW", subtype="GSM610",
+                            samplerate=8000, channels=1)
+        return audio, int(sr)
     audio, sr = sf.read(io.BytesIO(data), dtype="float32")
     return (audio.mean(axis=1) if audio.ndim == 2 else audio), int(sr)
 
@@ -364,6 +368,9 @@ def import_arctic(out: Path, cache: Path | None = None,
             continue
         audio, sr = _read_audio(_member(archive, clip.audio), clip.audio)
         audio16k = to_16k(audio, sr)
+        if clip.pad_s:          # a recording cut tight to its speech, put between silences
+            pad = np.zeros(int(round(clip.pad_s * SAMPLE_RATE)), np.float32)
+            audio16k = np.concatenate([pad, audio16k, pad])
         duration = len(audio16k) / SAMPLE_RATE
         prompt = clip.prompt
         if prompt is None:
@@ -393,7 +400,8 @@ def import_arctic(out: Path, cache: Path | None = None,
             licence=clip.licence, split=clip.split,
             extra={"labels": labels, "source": f"PyPI sdist {clip.requirement}",
                    "speaker": clip.speaker, "recording": clip.recording,
-                   "split_reason": SPEAKERS[clip.speaker].why}))
+                   "split_reason": SPEAKERS[clip.speaker].why,
+                   **({"padded_s": clip.pad_s} if clip.pad_s else {})}))
         ids.append(utt_id)
     if clips is CLIPS:
         drop_retired_clips(out)

