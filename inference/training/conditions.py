@@ -14,7 +14,7 @@ pass full scale is scaled down as a whole (a recorder's gain set so it does not 
 the SNR exact.
 
 Names: ``clean``; ``pink@SNR``, ``brown@SNR``, ``babble@SNR``, ``music@SNR`` (SNR in dB, any
-number; ``all`` uses 10 and 0); ``reverb``; ``telephone``; ``whisper``; ``shout``.
+number; ``all`` uses 10 and 0); ``reverb``; ``telephone``; ``gsm``; ``whisper``; ``shout``.
 
 Imports: numpy, lipsync_core.params, inference.corpus.augment (noise, reverb and
 telephone effects, reused).
@@ -34,7 +34,7 @@ from lipsync_core.params import SAMPLE_RATE  # Hz, every corpus clip
 
 NOISE_KINDS = ("pink", "brown", "babble", "music")
 ALL = ("clean", "pink@10", "pink@0", "brown@10", "brown@0", "babble@10", "babble@0",
-       "music@10", "music@0", "reverb", "telephone", "whisper", "shout")
+       "music@10", "music@0", "reverb", "telephone", "gsm", "whisper", "shout")
 SEED = 13                            # issue 13: the base of every clip's seed
 BABBLE_TALKERS = 5                   # other talkers summed into babble (at least 4 when possible)
 BABBLE_MIN = 4
@@ -59,6 +59,8 @@ DEFINITIONS = {
                f"RT60 {REVERB_RT60_S} s, wet {REVERB_WET}, 2 ms pre-delay"),
     "telephone": (f"telephone band: {PHONE_LOW_HZ:g} Hz zero-phase high-pass, then 8 kHz "
                   "round trip with 8-bit mu-law (augment.band_limit): about 300-3900 Hz"),
+    "gsm": (f"mobile-phone codec: {PHONE_LOW_HZ:g} Hz zero-phase high-pass, then 8 kHz round "
+            "trip through GSM 06.10 full rate (13 kbit/s, augment.band_limit)"),
     "whisper": (f"quiet take: speech scaled to {WHISPER_DBFS:g} dBFS RMS, white noise floor at "
                 f"{WHISPER_FLOOR_DBFS:g} dBFS, stored as 16-bit PCM"),
     "shout": (f"overdriven take: speech scaled to {SHOUT_DBFS:g} dBFS RMS, hard-clipped at "
@@ -88,7 +90,7 @@ def parse(name: str) -> tuple[str, float | None]:
     if kind in DEFINITIONS and not snr:
         return kind, None
     raise ValueError(f"Unknown condition {name!r}; use clean, pink@SNR, brown@SNR, babble@SNR, "
-                     "music@SNR, reverb, telephone, whisper, shout or all.")
+                     "music@SNR, reverb, telephone, gsm, whisper, shout or all.")
 
 
 def expand(names: Sequence[str] | None) -> list[str]:
@@ -134,8 +136,8 @@ def degrade(audio: np.ndarray, name: str, clip_id: str, voice: str,
         out = mix_at_snr(audio, noise, snr)
     elif kind == "reverb":
         out = reverberate(audio, REVERB_RT60_S, REVERB_WET, rng)
-    elif kind == "telephone":
-        out = band_limit(highpass(audio, PHONE_LOW_HZ), "telephone", 4000.0)
+    elif kind in ("telephone", "gsm"):
+        out = band_limit(highpass(audio, PHONE_LOW_HZ), kind, 4000.0)
     elif kind == "whisper":
         out = set_level(audio, WHISPER_DBFS)
         out = out + colored_noise(len(out), "white", rng) * 10.0 ** (WHISPER_FLOOR_DBFS / 20.0)
