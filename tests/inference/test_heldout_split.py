@@ -324,14 +324,15 @@ def test_gsm_prompts_decode_to_their_own_sound():
 
 def test_new_talkers_take_their_languages_missing_splits():
     """Spanish has a test talker again (the es-co prompts), French and Italian valid sentences
-    (fr-armelle, it-menardi), and Mandarin a talker in each split (gcin's two syllable voices);
-    every one of them has bilabials to score."""
+    (fr-armelle, it-menardi), Russian valid words (KTuberling's Russian talker), and Mandarin a
+    talker in each split (gcin's two syllable voices); at least twelve clips each."""
     by = {}
     for utt_id, clip in CLIPS.items():
         by.setdefault((clip.lang, clip.speaker), []).append(clip)
     for lang, talker, split in (("es", "asterisk-es-co-july", "test"),
                                 ("fr", "asterisk-fr-armelle", "valid"),
                                 ("it", "asterisk-it-menardi", "valid"),
+                                ("ru", "ktuberling-ru", "valid"),
                                 ("zh", "gcin-liu", "test"), ("zh", "gcin-chulo", "valid")):
         clips = by[(lang, talker)]
         assert {c.split for c in clips} == {split}, (talker, {c.split for c in clips})
