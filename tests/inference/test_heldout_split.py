@@ -324,8 +324,8 @@ def test_gsm_prompts_decode_to_their_own_sound():
 
 def test_new_talkers_take_their_languages_missing_splits():
     """Spanish has a test talker again (the es-co prompts), French and Italian valid sentences
-    (fr-armelle, it-menardi), Russian valid words (KTuberling's Russian talker), and Mandarin a
-    talker in each split (gcin's two syllable voices); at least twelve clips each."""
+    (fr-armelle, it-menardi), Russian and French valid words (KTuberling's talkers), and Mandarin
+    a talker in each split (gcin's two syllable voices); at least twelve clips each."""
     by = {}
     for utt_id, clip in CLIPS.items():
         by.setdefault((clip.lang, clip.speaker), []).append(clip)
@@ -333,6 +333,7 @@ def test_new_talkers_take_their_languages_missing_splits():
                                 ("fr", "asterisk-fr-armelle", "valid"),
                                 ("it", "asterisk-it-menardi", "valid"),
                                 ("ru", "ktuberling-ru", "valid"),
+                                ("fr", "ktuberling-fr", "valid"),
                                 ("zh", "gcin-liu", "test"), ("zh", "gcin-chulo", "valid")):
         clips = by[(lang, talker)]
         assert {c.split for c in clips} == {split}, (talker, {c.split for c in clips})
