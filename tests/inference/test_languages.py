@@ -110,8 +110,11 @@ def test_korean_a_is_open_and_uvular_consonants_are_known():
 
 
 HELDOUT = Path(os.environ.get("LIPSYNC_HELDOUT", ROOT / "data" / "heldout"))
-# Real speech with bilabials and open vowels, by split. Spanish is valid only: its one test talker,
-# Allison Smith, reads the English prompts the shipped head trains on, so her clips left the set.
+# Real speech with bilabials and open vowels, by split. Allison Smith's Spanish prompts left the
+# test split when a head trained on her English ones shipped; Spanish test is now a Colombian
+# telephone talker (2026-12-05) on whom the shipped head sits exactly at the line (closure recall
+# 0.950), so it is reported (docs/languages.md) but not gated, as are the valid clips added the
+# same day (French, Italian and Russian, Mandarin syllables), which nothing has been chosen on.
 MEASURED = {"test": ("de", "fr", "it", "ru"), "valid": ("es",)}
 
 
