@@ -216,9 +216,8 @@ def _read_audio(data: bytes, member: str) -> tuple[np.ndarray, int]:
         pcm = np.asarray(G722.G722(SAMPLE_RATE, 64000).decode(data), dtype=np.float32)
         return pcm / 32768.0, SAMPLE_RATE
     if member.endswith(".gsm"):                     # older Asterisk prompts: raw GSM 06.10, 8 kHz
-        audio, sr = sf.read(io.BytesIO(data), dtype="float32", format="RAW", subtype="GSM610",
-                            samplerate=8000, channels=1)
-        return audio, int(sr)
+        from .augment import GSM_RATE, gsm_decode
+        return gsm_decode(data), GSM_RATE
     audio, sr = sf.read(io.BytesIO(data), dtype="float32")
     return (audio.mean(axis=1) if audio.ndim == 2 else audio), int(sr)
 

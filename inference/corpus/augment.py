@@ -135,25 +135,43 @@ def reverberate(audio: np.ndarray, rt60: float, wet: float, rng: np.random.Gener
     return (out * (peak_in / peak_out if peak_out > 0 else 1.0)).astype(np.float32)
 
 
+GSM_RATE = 8000   # Hz: GSM 06.10 full rate codes 8 kHz speech in 160-sample frames
+
+
+def gsm_encode(audio8k: np.ndarray) -> bytes:
+    """(samples,) float audio at ``GSM_RATE`` -> raw GSM 06.10 bytes (libsndfile's coder)."""
+    import io
+
+    import soundfile as sf
+    coded = io.BytesIO()
+    sf.write(coded, np.clip(audio8k, -1.0, 1.0), GSM_RATE, format="RAW", subtype="GSM610")
+    return coded.getvalue()
+
+
+def gsm_decode(data: bytes) -> np.ndarray:
+    """Raw GSM 06.10 bytes (no header, as Asterisk's .gsm prompts) -> (samples,) float32 at
+    ``GSM_RATE``."""
+    import io
+
+    import soundfile as sf
+    audio, _ = sf.read(io.BytesIO(data), dtype="float32", format="RAW", subtype="GSM610",
+                       samplerate=GSM_RATE, channels=1)
+    return audio
+
+
 def band_limit(audio: np.ndarray, kind: str, cutoff_hz: float) -> np.ndarray:
     """"telephone": 8 kHz round trip plus 8-bit mu-law; "gsm": 8 kHz round trip through the GSM
     06.10 full-rate codec (13 kbit/s, libsndfile; the 2G mobile and Asterisk .gsm codec);
     "lowpass": round trip at 2*cutoff."""
     import soxr
-    rate = 8000 if kind in ("telephone", "gsm") else int(2 * cutoff_hz)
+    rate = 8000 if kind in ("telephone", "gsm") else int(2 * cutoff_hz)   # narrowband: 8 kHz
     low = soxr.resample(audio.astype(np.float32), SAMPLE_RATE, rate, quality="HQ")
     if kind == "telephone":
         x = np.clip(low, -1.0, 1.0)
         code = np.round(np.sign(x) * np.log1p(MU * np.abs(x)) / np.log1p(MU) * 127.0) / 127.0
         low = np.sign(code) * np.expm1(np.abs(code) * np.log1p(MU)) / MU
     elif kind == "gsm":
-        import io
-
-        import soundfile as sf
-        coded = io.BytesIO()
-        sf.write(coded, np.clip(low, -1.0, 1.0), rate, format="RAW", subtype="GSM610")
-        low, _ = sf.read(io.BytesIO(coded.getvalue()), dtype="float32", format="RAW",
-                         subtype="GSM610", samplerate=rate, channels=1)
+        low = gsm_decode(gsm_encode(low))
     back = soxr.resample(low.astype(np.float32), rate, SAMPLE_RATE, quality="HQ")
     out = np.zeros(len(audio), np.float32)      # same length: phone times stay valid
     out[: min(len(back), len(audio))] = back[: len(audio)]
