@@ -1,8 +1,9 @@
 """Pooled lip figures of many clips (tests/blender/characters.py): per (split, language,
-character, preset) the p/b/m sealed, open vowels open, frames with the lips through each other,
-and every miss with the model's mouth_close / jaw_open where the phone peaks and what its measured frame
-plays (the curves on the scene's frames, as the add-on keys them);
-a Markdown table.
+character, preset) the p/b/m sealed, open vowels open, rounded vowels rounded, f/v with the lip
+up, frames with the lips through each other, and every miss with the model's mouth_close /
+jaw_open where the phone peaks and what its measured frame plays (the curves on the scene's
+frames, as the add-on keys them); a Markdown table (which lists the p/b/m and open-vowel misses;
+the JSON has them all).
 
 Imports: speech_clips (standard library, numpy, lipsync_core); no bpy.
 """
@@ -25,8 +26,9 @@ class Tally:
     calibration: dict = field(default_factory=dict)   # the rig's lip gaps, mm (characters.Probe)
 
     def add(self, clip: Clip, res, curves: Path) -> list[dict]:
-        """Pool one clip (a characters.Result); returns its misses (p/b/m not sealed, open vowels not open), each
-        with the curves' mouth_close / jaw_open where the phone peaks."""
+        """Pool one clip (a characters.Result); returns its misses (any class), each with the
+        curves' mouth_close / jaw_open where the phone peaks (p/b/m: mouth_close, else jaw_open)
+        and the measured frame's lip gap and mouth width."""
         self.clips += 1
         self.through += res.through
         self.frames += res.frames
@@ -35,12 +37,12 @@ class Tally:
             self.counts[cls][1] += n
         found = []
         for d in res.details:
-            if d["passed"] or d["class"] not in ("pbm", "open"):
+            if d["passed"]:
                 continue
             peak = "mouth_close" if d["class"] == "pbm" else "jaw_open"
             found.append({"clip": clip.id, **{k: d[k] for k in ("class", "phone", "frame")},
                           "start": round(d["start"], 3), "end": round(d["end"], 3),
-                          "gap_mm": round(d["gap_mm"], 2),
+                          "gap_mm": round(d["gap_mm"], 2), "width_mm": round(d["width_mm"], 2),
                           "curves": curve_values(curves, d["start"], d["end"], peak),
                           "played": {k: round(v, 3) for k, v in d["played"].items()}})
         self.misses += found
@@ -48,6 +50,7 @@ class Tally:
 
     def figures(self) -> dict:
         return {"pbm_sealed": self.counts["pbm"], "open_vowels_open": self.counts["open"],
+                "rounded_vowels_rounded": self.counts["round"], "fv_lip_up": self.counts["fv"],
                 "through_frames": self.through, "frames": self.frames, "clips": self.clips,
                 "gap_mm": self.calibration}
 
@@ -60,13 +63,17 @@ def _pct(ok_n) -> str:
 def markdown(tallies: dict) -> str:
     """The pooled table and the list of misses, Markdown."""
     lines = ["| split | lang | character / preset | p/b/m sealed | open vowels open "
-             "| frames through each other | clips |", "|---|---|---|---|---|---|---|"]
+             "| rounded vowels rounded | f/v lip up | frames through each other | clips |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for (split, lang, char, preset), t in sorted(tallies.items()):
         lines.append(f"| {split} | {lang} | {char} / {preset} | {_pct(t.counts['pbm'])} | "
-                     f"{_pct(t.counts['open'])} | {t.through} / {t.frames} | {t.clips} |")
+                     f"{_pct(t.counts['open'])} | {_pct(t.counts['round'])} | "
+                     f"{_pct(t.counts['fv'])} | {t.through} / {t.frames} | {t.clips} |")
     lines.append("")
     for (split, lang, char, preset), t in sorted(tallies.items()):
         for m in t.misses:
+            if m["class"] not in ("pbm", "open"):
+                continue
             c = m["curves"]
             what = "not sealed" if m["class"] == "pbm" else "not open"
             lines.append(f"- {split} {lang} {char}/{preset}: {m['clip']} /{m['phone']}/ "

@@ -1,25 +1,18 @@
 """Real characters other people made, keyed by the add-on and measured as geometry.
 
-What it measures, in the *evaluated* mesh (shape keys, armature and all, world space, Z up as
-Blender's glTF importer gives it): the gap between the upper and the lower lip at the midline,
-metres, positive = apart. The lip vertices come from the rig's own shapes: midline vertices that
-a lip-rounding shape moves are lips; of those, the ones the rig's open shape moves down by more
-than half of the most are the lower lip, those it hardly moves the upper lip. The gap is the
-upper lip's lowest point minus the lower lip's highest.
-
-Calibrated from the rig's own poses: rest (the basis), the artist's closed lips (viseme_PP or
-Fcl_MTH_Close; an ARKit-only rig: mouthClose = jawOpen = 0.3) and the artist's open mouth
-(viseme_aa, Fcl_MTH_A, jawOpen). Closed range = [min(rest, closed) - m, max(rest, closed) + m]
-with m = 10 % of the open gap; "open" = above the closed range by 20 % of the open gap; "through
-each other" = below the closed range.
+What it measures, in the *evaluated* mesh (lip_probe.py says how): the gap between the upper
+and the lower lip at the midline, and the mouth's width between its corners, calibrated from
+the rig's own poses (rest, the artist's closed lips, open mouth, rounded lips and f/v).
 
 On real speech every p/b/m phone must reach the closed range on one of its frames, every open
-vowel must open, and no frame may go through. The speech is either the demo clips
-(assets/demo/speech_*.wav with their .phones.json) or a held-out set of human speech (a
-manifest.jsonl of .wav + phone-timing JSON, ARPAbet or Open JTalk); tests/blender/speech_clips.py
-reads both into one phone set and predicts each clip's curves once (cached). Every clip goes
-through the same step, :func:`measure_clip`; character_tally.py pools the figures per split,
-language, character and preset and lists each miss with the curves' values there;
+vowel must open, and no frame may go through; every rounded vowel should narrow the mouth and
+every f/v bring the lower lip up to where the rig's own f/v pose puts it. The speech is either
+the demo clips (assets/demo/speech_*.wav with their .phones.json) or a held-out set of human
+speech (a manifest.jsonl of .wav + phone-timing JSON, ARPAbet or Open JTalk);
+tests/blender/speech_clips.py reads both into one phone set and predicts each clip's curves
+once (cached). Every clip goes through the same step, :func:`measure_clip`; character_tally.py
+pools the figures per split, language, character and preset and lists each miss with the
+curves' values there;
 character_sheets.py renders and lays out sheets. The characters are NOT in the repository
 (their licences do not allow it): docs/characters.md says where each comes from; they are
 looked for in ``$LIPSYNC_CHARACTERS`` (default ``~/.cache/lipsync-characters``) and tests skip
@@ -51,6 +44,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(__file__))
 
 from character_tally import Tally, markdown  # noqa: E402
+from lip_probe import Probe, calibrate, evaluated_world, pose_world  # noqa: E402,F401
 from speech_clips import (CLASSES, DEFAULT_CACHE, DEFAULT_RUNTIME, Clip, classes_of,  # noqa: E402
                           curves_for, demo_clip, load_clips, target_curves_for)
 
@@ -63,108 +57,24 @@ CACHE = Path(os.environ.get("LIPSYNC_CHARACTERS", Path.home() / ".cache" / "lips
 CHARACTERS = {
     "rpm": {"file": "talkinghead-brunette-t.glb", "head": "Wolf3D_Head",
             "meshes": ["Wolf3D_Head", "Wolf3D_Teeth"],
-            "closed": {"viseme_PP": 1.0}, "open": {"viseme_aa": 1.0}, "round": "mouthFunnel"},
+            "closed": {"viseme_PP": 1.0}, "open": {"viseme_aa": 1.0}, "round": "mouthFunnel",
+            "rounded": {"viseme_U": 1.0}, "fv": {"viseme_FF": 1.0}},
     "vroid": {"file": "talkinghead-vroid-decoded.glb", "head": "Face", "meshes": ["Face"],
               "closed": {"Fcl_MTH_Close": 1.0}, "open": {"Fcl_MTH_A": 1.0},
-              "round": "Fcl_MTH_U"},
+              "round": "Fcl_MTH_U", "rounded": {"Fcl_MTH_U": 1.0}, "fv": {"viseme_FF": 1.0}},
     # the bundled script-built ARKit head (assets/demo/face.blend; in the repository)
     "demo": {"file": str(ROOT / "assets" / "demo" / "face.blend"), "head": "Face",
              "meshes": ["Face"], "closed": {"jawOpen": 0.3, "mouthClose": 0.3},
-             "open": {"jawOpen": 1.0}, "round": "mouthFunnel"},
+             "open": {"jawOpen": 1.0}, "round": "mouthFunnel", "rounded": {"mouthPucker": 1.0},
+             "fv": {"mouthRollLower": 1.0}},
 }
 DEFAULT_PRESET = {"rpm": "arkit", "vroid": "vroid", "demo": "arkit"}
 DEFAULT_CASES = (("rpm", "arkit"), ("rpm", "oculus"), ("vroid", "vroid"))
-CLOSED_MARGIN = 0.10       # of the open gap, each side of the closed range
-OPEN_FRACTION = 0.20       # of the open gap above the closed range counts as open
 
 
 def character_file(name: str) -> Path | None:
     path = CACHE / CHARACTERS[name]["file"]          # an absolute "file" stays as it is
     return path if path.is_file() else None
-
-
-@dataclass
-class Probe:
-    upper: np.ndarray          # vertex indices of the upper lip at the midline
-    lower: np.ndarray          # ... of the lower lip
-    rest: float = 0.0          # gaps of the rig's own poses, metres
-    closed: float = 0.0
-    opened: float = 0.0
-
-    @property
-    def closed_range(self) -> tuple[float, float]:
-        m = CLOSED_MARGIN * (self.opened - max(self.rest, self.closed))
-        return min(self.rest, self.closed) - m, max(self.rest, self.closed) + m
-
-    @property
-    def open_threshold(self) -> float:
-        hi = self.closed_range[1]
-        return hi + OPEN_FRACTION * (self.opened - max(self.rest, self.closed))
-
-
-def evaluated_world(bpy, obj) -> np.ndarray:
-    """(V, 3) world positions of the evaluated mesh (shape keys, armature), metres."""
-    dg = bpy.context.evaluated_depsgraph_get()
-    ev = obj.evaluated_get(dg)
-    mesh = ev.to_mesh()
-    co = np.empty(len(mesh.vertices) * 3, np.float32)
-    mesh.vertices.foreach_get("co", co)
-    ev.to_mesh_clear()
-    co = co.reshape(-1, 3).astype(np.float64)
-    mw = np.array(obj.matrix_world)
-    return co @ mw[:3, :3].T + mw[:3, 3]
-
-
-def pose_world(bpy, obj, values: dict[str, float]) -> np.ndarray:
-    """World positions with only ``values`` set on the shape keys (restored afterwards)."""
-    blocks = obj.data.shape_keys.key_blocks
-    saved = {b.name: b.value for b in blocks}
-    for b in blocks:
-        b.value = 0.0
-    for name, v in values.items():
-        blocks[name].value = v
-    bpy.context.view_layer.update()
-    world = evaluated_world(bpy, obj)
-    for name, v in saved.items():
-        blocks[name].value = v
-    bpy.context.view_layer.update()
-    return world
-
-
-def find_lips(bpy, obj, open_key: str, round_key: str) -> Probe:
-    """Upper and lower midline lip vertices from the rig's own shapes (module docstring),
-    in the evaluated mesh's world space (a skinned avatar's bind space may be anything)."""
-    base = pose_world(bpy, obj, {})
-    mid = np.abs(base[:, 0]) < 1e-3 * (np.ptp(base[:, 0]) / 0.18)
-    rounding = np.linalg.norm(pose_world(bpy, obj, {round_key: 1.0}) - base, axis=1)
-    lips = mid & (rounding > 0.2 * rounding[mid].max())
-    down = -(pose_world(bpy, obj, {open_key: 1.0}) - base)[:, 2]
-    most = down[lips].max()
-    lower = np.flatnonzero(lips & (down > 0.5 * most))
-    upper = np.flatnonzero(lips & (np.abs(down) < 0.15 * most))
-    if not len(lower) or not len(upper):
-        raise RuntimeError(f"Could not find the lips of {obj.name!r} from {open_key}/{round_key}.")
-    return Probe(upper, lower)
-
-
-def evaluated_gap(bpy, obj, probe: Probe) -> float:
-    """Upper lip's lowest point minus lower lip's highest, world Z, in the evaluated mesh."""
-    world = evaluated_world(bpy, obj)
-    return float(world[probe.upper, 2].min() - world[probe.lower, 2].max())
-
-
-def pose_gap(bpy, obj, probe: Probe, values: dict[str, float]) -> float:
-    world = pose_world(bpy, obj, values)
-    return float(world[probe.upper, 2].min() - world[probe.lower, 2].max())
-
-
-def calibrate(bpy, obj, spec: dict) -> Probe:
-    open_key = next(iter(spec["open"]))
-    probe = find_lips(bpy, obj, open_key, spec["round"])
-    probe.rest = pose_gap(bpy, obj, probe, {})
-    probe.closed = pose_gap(bpy, obj, probe, spec["closed"])
-    probe.opened = pose_gap(bpy, obj, probe, spec["open"])
-    return probe
 
 
 @dataclass
@@ -196,28 +106,33 @@ def keyplan_of(timing, lead_s: float):
     return keyplan.plan(timing, lead_s * 1000.0)
 
 
+PLAYED = ("mouth_close", "jaw_open", "lip_roll_lower", "lip_pucker")
+
+
 def played_params(curves: Path, timing, lead_s: float) -> dict[int, dict[str, float]]:
-    """{scene frame: mouth_close and jaw_open the scene plays there}: the curves put on the
-    integer frames exactly as the add-on keys them (lipsync_core.keyplan)."""
+    """{scene frame: the PLAYED parameters the scene plays there}: the curves put on the integer
+    frames exactly as the add-on keys them (lipsync_core.keyplan)."""
     from lipsync_repo.lipsync_core import keyplan
     from lipsync_repo.lipsync_core.curves import read_curves
     from lipsync_repo.lipsync_core.params import index_of
     c = read_curves(curves)
     job = keyplan.plan(timing, lead_s * 1000.0)
     on = keyplan.curves_on_frames(c.frames, c.fps, c.start_time, timing, job)   # (N, 26)
-    close, jaw = index_of("mouth_close"), index_of("jaw_open")
-    return {job.first_frame + k: {"mouth_close": float(row[close]), "jaw_open": float(row[jaw])}
+    cols = {name: index_of(name) for name in PLAYED}
+    return {job.first_frame + k: {name: float(row[i]) for name, i in cols.items()}
             for k, row in enumerate(on)}
 
 
 def measure(bpy, scene, obj, probe: Probe, timing, lead_s: float, segments) -> Result:
-    """Lip gaps over every keyed frame and per phone class (module docstring); ``segments`` are
-    (internal phone, start_s, end_s), classed by speech_clips.classes_of."""
+    """Lip gaps and mouth widths over every keyed frame, judged per phone class (module
+    docstring); ``segments`` are (internal phone, start_s, end_s), classed by
+    speech_clips.classes_of."""
     first, last = scene.frame_start, scene.frame_end
-    gaps = {}
+    gaps, widths = {}, {}
     for f in range(first, last + 1):
         scene.frame_set(f)
-        gaps[f] = evaluated_gap(bpy, obj, probe)
+        world = evaluated_world(bpy, obj)
+        gaps[f], widths[f] = probe.gap(world), probe.width(world)
     lo, hi = probe.closed_range
     result = Result(through=sum(g < lo for g in gaps.values()), frames=len(gaps))
     for cls in CLASSES:
@@ -225,19 +140,25 @@ def measure(bpy, scene, obj, probe: Probe, timing, lead_s: float, segments) -> R
     for phone, a, b in segments:
         span = phone_frames(timing, lead_s, a, b, gaps)
         for cls in classes_of(phone) if span else ():
-            if cls in ("pbm", "fv"):           # the most closed frame (f/v: the lip on the teeth)
+            if cls == "pbm":                    # the most closed frame
                 best = min(span, key=gaps.get)
-                passed = gaps[best] <= hi if cls == "pbm" else True
-            else:                               # the most open frame
+                passed = gaps[best] <= hi
+            elif cls == "fv":                   # the most closed frame: the lip on the teeth
+                best = min(span, key=gaps.get)
+                passed = gaps[best] <= probe.fv_limit
+            elif cls == "round":                # the narrowest frame
+                best = min(span, key=widths.get)
+                passed = widths[best] <= probe.round_limit
+            else:                               # open vowels: the most open frame
                 best = max(span, key=gaps.get)
-                passed = gaps[best] >= probe.open_threshold if cls == "open" else True
+                passed = gaps[best] >= probe.open_threshold
             ok, n = result.per_class[cls]
             result.per_class[cls] = (ok + passed, n + 1)
             result.outcomes[cls][(phone, a, b)] = bool(passed)
             result.picks[cls].append(best)
             result.details.append({"class": cls, "phone": phone, "start": a, "end": b,
                                    "frame": best, "gap_mm": gaps[best] * 1e3,
-                                   "passed": bool(passed)})
+                                   "width_mm": widths[best] * 1e3, "passed": bool(passed)})
     return result
 
 
@@ -342,10 +263,7 @@ def run_clips(bpy, pkg, cases, clips, runtime: Path, cache: Path, out: Path | No
                 path = path(keyplan_of(timing, lead))
             tally = tallies.setdefault((clip.split, clip.lang, *case), Tally())
             tally.add(clip, res, path)
-            lo, hi = probe.closed_range
-            tally.calibration = {"rest": probe.rest * 1e3, "closed": probe.closed * 1e3,
-                                 "open": probe.opened * 1e3, "closed_range": [lo * 1e3, hi * 1e3],
-                                 "open_threshold": probe.open_threshold * 1e3}   # mm
+            tally.calibration = probe.millimetres()
             log.info("%s %s/%s: %s, through %d", clip.id, *case, res.per_class, res.through)
             if out is None:
                 continue
