@@ -52,7 +52,8 @@ class LIPSYNC_PG_mapping_row(bpy.types.PropertyGroup):
 CONVENTION_ITEMS = [
     ("table", "Weighted Table", "Each shape key is the weighted sum of its rows"),
     ("arkit", "ARKit", "ARKit meanings: mouthClose tied to jawOpen and never above it, the jaw a "
-                       "little open through a seal, lip openers give way to a closure"),
+                       "little open through a seal, lip openers give way to a closure and to "
+                       "an f/v tuck"),
     ("solve", "Viseme Solve", "Rows are each shape's signature; per frame the rig's own shapes "
                               "that best reproduce the mouth are solved for, and a closure wins")]
 MODE_ITEMS = [("blend", "Blend", "Mix the solved shapes"),

@@ -15,7 +15,8 @@ Blendshape values: the ARKit preset of lipsync_core.mapping (derived from each p
 convention (lipsync_core.retarget.shape_values, as the add-on keys an ARKit rig) at intensity 1:
 MouthClose is the closure's strength times JawOpen, so it never exceeds JawOpen, as captured
 ARKit data and Unreal/Maya ARKit rigs expect; the jaw opens a little through a seal and the lip
-openers and the funnel give way to a closure. Otherwise an unsigned parameter drives its shapes,
+openers and the funnel give way to a closure (the lower lip's openers and the jaw to an f/v
+tuck). Otherwise an unsigned parameter drives its shapes,
 a signed one its + shapes with max(v, 0) and its - shapes with max(-v, 0); a shape named by
 several parameters (mouthUpperUpLeft by mouth_open and upper_lip_up_left) takes the mean of their
 contributions. Shapes no parameter drives (eyes, brows, nose) are 0. Values are clamped to [0, 1].

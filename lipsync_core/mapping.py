@@ -16,10 +16,13 @@ lipsync_core.retarget turns curves into shape-key values accordingly:
 - ``"table"``: the weighted sums above, nothing else;
 - ``"arkit"``: the weighted sums, then ARKit's meanings: mouthClose closes the lips against the
   open jaw, so it is tied to jawOpen and never exceeds it, the jaw opens a little through a seal
-  (``options.seal_jaw``), and the lip openers give way to a closure;
+  (``options.seal_jaw``), and the lip openers give way to a closure (and the lower lip's openers
+  and the jaw to an f/v tuck: lipsync_core.retarget);
 - ``"solve"``: viseme and vowel rigs. A row is a *signature* entry: ``weight`` is what
   ``parameter`` reads when ``shape_key`` is fully on. Per frame a non-negative solve finds the
-  shape weights that best reproduce the curves, and a closure wins (lipsync_core.viseme_solve).
+  shape weights that best reproduce the curves, and a closure wins (lipsync_core.viseme_solve);
+  before the solve the lower lip's openers and the jaw give way to an f/v tuck
+  (lipsync_core.retarget).
   ``options.mode`` "blend" or "hold" (one shape at a time) and ``options.min_hold_ms``.
 
 Presets are JSON files (``assets/mappings/*.json``, format ``lipsync-mapping/1``; ``convention``,
@@ -272,7 +275,8 @@ def arkit_preset() -> Mapping:
     return Mapping("ARKit", rows, "ARKit 52 blendshape names (mouth, jaw, cheek and tongue); "
                    "generated from assets/parameters.json. ARKit convention: mouthClose is tied "
                    "to jawOpen and never exceeds it, the jaw opens a little through a seal, the "
-                   "lip openers and the funnel give way to a closure. Also matches _L/_R, "
+                   "lip openers and the funnel give way to a closure, the lower lip's openers "
+                   "and the jaw to an f/v tuck. Also matches _L/_R, "
                    "CC4/Reallusion and exporter-prefixed names. Shape keys the schema does not "
                    "drive (eyes, brows, nose) are left alone.", "arkit")
 

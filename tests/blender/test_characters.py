@@ -12,9 +12,12 @@ speech, for each character's presets:
   them through on dozens of frames (checked too, so the measure can fail);
 - every p/b/m whose curves close (mouth_close >= 0.6 on one of its frames, as the frame plays
   it) seals within the rig's closed-lip range, and every open vowel whose curves open
-  (jaw_open >= 0.2 and mouth_close < 0.2 on one of its frames) opens: what retargeting can do with the curves it
-  is given. The overall rates (which also count phones where the model itself did not close
-  or open) come from ``characters.py`` for the report;
+  (jaw_open >= 0.2 and mouth_close < 0.2 on one of its frames, not tucked for an f/v) opens,
+  and on ARKit rigs every f/v whose curves tuck (lip_roll_lower >= TUCK_HI with jaw_open <=
+  TUCK_GIVE_LO) brings the lower lip up to the rig's own f/v pose: what retargeting can do
+  with the curves it is given.
+  The overall rates (which also count phones where the model itself did not close, open or
+  tuck, and rounded vowels) come from ``characters.py`` for the report;
 - a held-out manifest is measured in one run, pooled per language exactly as the demo path
   measures each clip, with every miss listed.
 """
@@ -77,30 +80,53 @@ def run(lang, preset, curves_path, convention=None, character="rpm"):
 
 
 def phones_the_curves_articulate(curves_path, segments, timing, lead):
-    """(p/b/m the curves close, open vowels the curves open) on the frames that show them, in
-    the parameters each frame plays (the curves on the scene's frames, as the add-on keys
-    them): mouth_close >= 0.6, or jaw_open >= 0.2 with mouth_close < 0.2."""
+    """(p/b/m the curves close, open vowels the curves open, f/v the curves tuck) on the frames
+    that show them, in the parameters each frame plays (the curves on the scene's frames, as
+    the add-on keys them): mouth_close >= 0.6; jaw_open >= 0.2 with mouth_close < 0.2 and no
+    tuck (a short vowel's frame shared with the f/v after it, jaw_open under TUCK_GIVE_HI, is
+    the tuck's);
+    lip_roll_lower >= TUCK_HI with jaw_open <= TUCK_GIVE_LO (a full tuck,
+    lipsync_core.retarget)."""
+    import numpy as np
+    from lipsync_repo.lipsync_core import retarget
+    from lipsync_repo.lipsync_core.params import NUM_PARAMS, index_of
+
+    def tuck(values):                       # the frame's tuck strength (retarget.tuck_strength)
+        row = np.zeros((1, NUM_PARAMS))
+        for name in ("jaw_open", "lip_roll_lower"):
+            row[0, index_of(name)] = values[name]
+        return retarget.tuck_strength(row)[0] > 0.0
+
     played = C.played_params(curves_path, timing, lead)
-    closing, opening = set(), set()
+    closing, opening, tucking = set(), set(), set()
     for phone, a, b in segments:
         classes = S.classes_of(phone)
         for f in C.phone_frames(timing, lead, a, b, played):
             close, jaw = played[f]["mouth_close"], played[f]["jaw_open"]
             if "pbm" in classes and close >= 0.6:
                 closing.add((phone, a, b))
-            if "open" in classes and jaw >= 0.2 and close < 0.2:
+            if "open" in classes and jaw >= 0.2 and close < 0.2 and not tuck(played[f]):
                 opening.add((phone, a, b))
-    return closing, opening
+            if "fv" in classes and played[f]["lip_roll_lower"] >= retarget.TUCK_HI \
+                    and jaw <= retarget.TUCK_GIVE_LO:
+                tucking.add((phone, a, b))
+    return closing, opening, tucking
 
 
-def check_articulated(res, curves_path, segments, timing, lead, where=""):
-    """Every p/b/m the curves close seals, every open vowel they open opens."""
-    closing, opening = phones_the_curves_articulate(curves_path, segments, timing, lead)
+def check_articulated(res, curves_path, segments, timing, lead, where="", fv=False):
+    """Every p/b/m the curves close seals, every open vowel they open opens; with ``fv`` (ARKit
+    rigs, whose keys the tuck sets directly), every f/v they tuck brings the lower lip up to
+    the rig's own f/v pose. (A viseme solve may mix other shapes into f/v: cmu_cards_005's
+    /f/, lip_roll_lower 0.84 with lip_pucker 0.31, solves to FF with some U and stays 7.8 mm
+    open on Ready Player Me, over its 7.4 mm.)"""
+    closing, opening, tucking = phones_the_curves_articulate(curves_path, segments, timing, lead)
     missed = [p for p in closing if not res.outcomes["pbm"].get(p, False)]
     assert not missed, f"{where}closed in the curves but not sealed on the face: {missed}"
     missed = [p for p in opening if not res.outcomes["open"].get(p, False)]
     assert not missed, f"{where}open in the curves but not open on the face: {missed}"
-    return closing, opening
+    missed = [p for p in tucking if fv and not res.outcomes["fv"].get(p, False)]
+    assert not missed, f"{where}tucked in the curves but the lower lip not up on the face: {missed}"
+    return closing, opening, tucking
 
 
 @pytest.mark.parametrize("character,preset", CASES)
@@ -111,8 +137,11 @@ def test_lips_seal_open_and_never_pass_through(curves, lang, character, preset):
           f"{res.per_class['open']}, through {res.through}/{res.frames} frames")
     assert probe.opened > probe.closed_range[1]               # the calibration makes sense
     assert res.through == 0
-    closing, opening = check_articulated(res, curves[lang], segments, timing, lead)
+    closing, opening, tucking = check_articulated(res, curves[lang], segments, timing, lead,
+                                                  fv=preset == "arkit")
     assert closing and opening
+    if lang == "en":                                 # Japanese has no f/v
+        assert tucking
 
 
 @needs("rpm")
@@ -127,7 +156,7 @@ def test_a_30_fps_scene_is_measured_on_its_own_frames(curves):
     seconds = soundfile.info(str(clip.wav)).duration
     assert abs(res.frames - seconds * 30) <= 3, (res.frames, seconds)      # not 24 fps's
     assert res.through == 0
-    check_articulated(res, curves["en"], clip.segments, timing, lead, "30 fps: ")
+    check_articulated(res, curves["en"], clip.segments, timing, lead, "30 fps: ", fv=True)
 
 
 @needs("rpm")
@@ -139,7 +168,7 @@ def test_the_lead_is_the_one_asked_for(curves):
                                                     curves["en"], lead_ms=0.0)
     assert scene.lipsync.lead_ms == 0.0 and lead == 0.0
     assert res.through == 0
-    check_articulated(res, curves["en"], clip.segments, timing, lead, "no lead: ")
+    check_articulated(res, curves["en"], clip.segments, timing, lead, "no lead: ", fv=True)
 
 
 @needs("rpm")
@@ -210,4 +239,5 @@ def test_real_held_out_speech_never_pushes_the_lips_through(character, preset):
         path = S.curves_for(clip)
         res, _, _, _, timing, lead = C.measure_clip(bpy, pkg, (character, preset), clip, path)
         assert res.through == 0, f"{clip.id}: {res.through} frames through each other"
-        check_articulated(res, path, clip.segments, timing, lead, f"{clip.id}: ")
+        check_articulated(res, path, clip.segments, timing, lead, f"{clip.id}: ",
+                          fv=preset == "arkit")

@@ -59,6 +59,37 @@ def test_arkit_press_roll_pucker_keep_their_own_meaning_through_a_seal():
     assert out["mouthFunnel"][0] == 0.0                 # the funnel opens the lips: a seal wins
 
 
+# f, v as the shipped model plays them on real English (lip_roll_lower 0.6-0.75, the jaw left at
+# 0.25 by its neighbours), and a short vowel's frame that a following v shares
+FV = dict(lip_roll_lower=0.73, jaw_open=0.25, mouth_open=0.14, upper_lip_up_left=0.19,
+          upper_lip_up_right=0.19, lower_lip_down_left=0.11, lower_lip_down_right=0.11)
+
+
+def test_a_tuck_brings_the_lower_lip_up_to_the_teeth():
+    """On f/v the lower lip's openers give way and the jaw nearly closes (TUCK_JAW), on ARKit
+    and in the solve; the upper lip and the roll itself keep their values."""
+    arkit = retarget.shape_values(curves_with(**FV), m.load_preset("arkit"))
+    assert arkit["jawOpen"][0] == pytest.approx(retarget.TUCK_JAW)
+    assert arkit["mouthLowerDownLeft"][0] == 0.0
+    assert arkit["mouthRollLower"][0] == pytest.approx(0.73)
+    assert arkit["mouthUpperUpLeft"][0] == pytest.approx(0.5 * 0.19)
+    oculus = retarget.shape_values(curves_with(**FV), m.load_preset("oculus"), fps=24.0)
+    assert max(oculus, key=lambda k: oculus[k][0]) == "viseme_FF"
+    assert oculus["viseme_aa"][0] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_a_tuck_gives_way_to_a_vowels_open_jaw_and_needs_a_roll():
+    arkit = m.load_preset("arkit")
+    vowel = retarget.shape_values(curves_with(**{**FV, "jaw_open": retarget.TUCK_GIVE_HI}), arkit)
+    assert vowel["jawOpen"][0] == pytest.approx(retarget.TUCK_GIVE_HI)
+    half = (retarget.TUCK_GIVE_LO + retarget.TUCK_GIVE_HI) / 2
+    between = retarget.shape_values(curves_with(**{**FV, "jaw_open": half}), arkit)
+    assert retarget.TUCK_JAW < between["jawOpen"][0] < half
+    no_roll = retarget.shape_values(curves_with(**{**FV, "lip_roll_lower": retarget.TUCK_LO}), arkit)
+    assert no_roll["jawOpen"][0] == pytest.approx(0.25)
+    assert no_roll["mouthLowerDownLeft"][0] > 0.0
+
+
 def test_arkit_convention_holds_on_cc4_names():
     rig = ["Jaw_Open", "Mouth_Close", "Mouth_Down_Lower_L", "Mouth_Funnel_Up_L", "Mouth_Funnel_Down_R"]
     resolved, _ = m.resolve(m.load_preset("arkit"), rig)
