@@ -173,6 +173,31 @@ def test_open_vowel_opens_and_rounded_vowel_rounds():
         assert max(u, key=lambda k: u[k][0]) == round_key
 
 
+# the shipped model's mean curves at the middle of real O, U and sh/ch (held-out valid speech in
+# five languages): its rounding hardly tells them apart, so the signatures must
+MODEL_O = dict(jaw_open=0.38, mouth_open=0.23, lip_pucker=0.36, lip_funnel=0.30, tongue_up=0.19,
+               lower_lip_down_left=0.15, lower_lip_down_right=0.15, lip_stretch_left=0.05,
+               lip_stretch_right=0.05, mouth_close=0.11)
+MODEL_U = dict(jaw_open=0.29, mouth_open=0.14, lip_pucker=0.38, lip_funnel=0.24, tongue_up=0.17,
+               lower_lip_down_left=0.11, lower_lip_down_right=0.11, lip_stretch_left=0.10,
+               lip_stretch_right=0.10, mouth_close=0.15)
+MODEL_CH = dict(jaw_open=0.28, mouth_open=0.12, lip_pucker=0.31, lip_funnel=0.20, tongue_up=0.30,
+                lower_lip_down_left=0.11, lower_lip_down_right=0.11, upper_lip_up_left=0.05,
+                upper_lip_up_right=0.05, lip_stretch_left=0.16, lip_stretch_right=0.16,
+                mouth_close=0.05)
+
+
+def test_oculus_rounded_vowels_are_o_and_u_not_ch():
+    """Rounded vowels solve mostly to O and U; sh/ch still to CH. With CH as rounded as O, an O
+    solved to CH 0.91 + aa 0.40, and Ready Player Me's CH hardly narrows the mouth."""
+    preset = m.load_preset("oculus")
+    for vowel in (MODEL_O, MODEL_U):
+        w = retarget.shape_values(curves_with(**vowel), preset, fps=24.0)
+        assert w["viseme_O"][0] + w["viseme_U"][0] > w["viseme_CH"][0], w
+    ch = retarget.shape_values(curves_with(**MODEL_CH), preset, fps=24.0)
+    assert max(ch, key=lambda k: ch[k][0]) == "viseme_CH"
+
+
 def test_hold_mode_shows_one_shape_at_a_time_for_at_least_the_hold():
     preset = m.load_preset("rhubarb")                      # hold, 60 ms
     n = 40
