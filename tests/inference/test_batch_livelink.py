@@ -1,6 +1,7 @@
 """lipsync_core.livelink: curves -> a Live Link Face CSV that the corpus reader
 (inference/corpus/livelink.py) reads back to the same mouth parameters where the mouth is not
-closing, and whose MouthClose never exceeds JawOpen (ARKit's convention, as captured data has)."""
+closing or tucking for f/v, and whose MouthClose never exceeds JawOpen (ARKit's convention, as
+captured data has)."""
 import numpy as np
 import pytest
 
@@ -8,6 +9,7 @@ from inference.corpus.livelink import arkit_to_params, read_livelink_csv
 from lipsync_core.curves import Curves
 from lipsync_core.livelink import HEADER, LIVELINK_BLENDSHAPES, timecode, write_livelink
 from lipsync_core.params import NUM_PARAMS, PARAM_NAMES, index_of
+from lipsync_core.retarget import TUCK_LO
 
 
 def _curves(fps=60.0, n=90, start=0.0, closing=False):
@@ -15,6 +17,8 @@ def _curves(fps=60.0, n=90, start=0.0, closing=False):
     frames = rng.uniform(0.0, 1.0, (n, NUM_PARAMS)).astype(np.float32)
     if not closing:          # a closure is retargeted (MouthClose tied to JawOpen): no round trip
         frames[:, index_of("mouth_close")] = 0.0
+        # nor is an f/v tuck (the jaw and the lower lip give way): keep lip_roll_lower under it
+        frames[:, index_of("lip_roll_lower")] *= TUCK_LO
     # jaw_forward is signed but ARKit has no jaw-back shape: only its + half survives
     for name in ("jaw_shift", "lip_corner_left", "lip_corner_right", "mouth_shift"):
         frames[:, index_of(name)] = rng.uniform(-1.0, 1.0, n)
