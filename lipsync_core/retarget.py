@@ -20,7 +20,7 @@ takes the lower lip's openers down by ``1 - u`` and closes the jaw towards TUCK_
 lower lip reaches the upper teeth only over a nearly closed jaw; it gives way where the jaw is
 as open as a vowel's (a 24 fps frame shared by a short vowel and the f/v after it stays the
 vowel's). Measured on Ready Player Me and VRoid (docs/characters.md, "Rounded vowels and f/v"):
-f/v with the lower lip up to the rig's own f/v pose went from 27-29 % to 56-64 % of the
+f/v with the lower lip up to the rig's own f/v pose went from 27-29 % to 59-65 % of the
 validation split's f/v, with no p/b/m or open vowel lost.
 
 Imports: numpy and lipsync_core (params, mapping, viseme_solve) only.

@@ -53,7 +53,8 @@ log = logging.getLogger("characters")
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("LIPSYNC_CHARACTERS", Path.home() / ".cache" / "lipsync-characters"))
 
-# name -> file, meshes to key, the rig's closed/open poses, a lip-rounding shape
+# name -> file, meshes to key, the rig's closed/open poses, a lip-rounding shape (to find the
+# lips), and its rounded-lips and f/v poses (lip_probe.calibrate)
 CHARACTERS = {
     "rpm": {"file": "talkinghead-brunette-t.glb", "head": "Wolf3D_Head",
             "meshes": ["Wolf3D_Head", "Wolf3D_Teeth"],
