@@ -77,6 +77,24 @@ def test_the_cache_fingerprint_follows_the_model_files(tmp_path):
     assert S.runtime_fingerprint(runtime) == first
     (runtime / "head.onnx").write_bytes(b"ab")
     assert S.runtime_fingerprint(runtime) != first
+    assert {"retarget", "viseme_solve"} <= set(S.KEYING_ONLY)
+
+
+@pytest.mark.parametrize("request_args", [[], ["--start", "0.5", "--end", "2.0", "--fps", "24"]])
+def test_predict_never_imports_what_the_curves_fingerprint_leaves_out(tmp_path, request_args):
+    """The fingerprint skips lipsync_core's keying modules (KEYING_ONLY); that is safe only while
+    ``predict``, whole-file or as Generate asks, imports none of them."""
+    import subprocess
+    import sys
+    out = tmp_path / "c.json"
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "inference", "predict",
+                           str(S.demo_clip("en").wav), "-o", str(out), *request_args],
+                          cwd=str(S.ROOT), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and out.is_file(), proc.stderr[-400:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "lipsync_core.timing" in imported                  # the log is read at all
+    assert not {f"lipsync_core.{m}" for m in S.KEYING_ONLY} & imported
 
 
 def test_target_curves_seal_every_bilabial_of_the_demo_clip(tmp_path):
