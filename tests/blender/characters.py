@@ -44,7 +44,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(__file__))
 
 from character_tally import Tally, markdown  # noqa: E402
-from lip_probe import Probe, calibrate, evaluated_world, pose_world  # noqa: E402,F401
+from lip_probe import Probe, calibrate, evaluated_world, pose_world  # noqa: E402
 from speech_clips import (CLASSES, DEFAULT_CACHE, DEFAULT_RUNTIME, Clip, classes_of,  # noqa: E402
                           curves_for, demo_clip, load_clips, target_curves_for)
 

@@ -102,7 +102,13 @@ def evaluated_world(bpy, obj) -> np.ndarray:
 
 def pose_world(bpy, obj, values: dict[str, float]) -> np.ndarray:
     """World positions with only ``values`` set on the shape keys (restored afterwards)."""
+    if obj.data.shape_keys is None:
+        raise RuntimeError(f"{obj.name!r} has no shape keys; give the character's head mesh.")
     blocks = obj.data.shape_keys.key_blocks
+    missing = [name for name in values if name not in blocks]
+    if missing:
+        raise RuntimeError(f"{obj.name!r} has no shape key {', '.join(map(repr, missing))}; "
+                           "name the rig's own poses in characters.CHARACTERS.")
     saved = {b.name: b.value for b in blocks}
     for b in blocks:
         b.value = 0.0
