@@ -3,6 +3,7 @@
     corpus build --out DIR [--lang en,ja,es,...] [--voices a,b] [--families piper,espeak] [--minutes N]
                  [--seed S] [--jobs N]
     corpus augment --in DIR --out DIR [--copies N] [--seed S] [--recording [--min-snr DB]]
+                   [--codec telephone|gsm]
     corpus align --audio-dir DIR --out DIR
     corpus asterisk --out DIR [--cache DIR]
     corpus heldout --out DIR [--cache DIR]   (alias: corpus arctic; splits valid and test)
@@ -59,6 +60,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="copies under recording conditions instead (noise, babble, music, room, "
                         "telephone, whisper to shout; recording.py), as the robustness "
                         "evaluation scores them")
+    p.add_argument("--codec", choices=("telephone", "gsm"), default=None,
+                   help="instead: one copy of each utterance through a phone line's codec "
+                        "(300 Hz high-pass, 8 kHz, mu-law or GSM 06.10), as the evaluation's "
+                        "condition of that name")
 
     p = sub.add_parser("align", help="force-align (audio, transcript .txt) pairs (English)")
     p.add_argument("--audio-dir", required=True, type=Path)
@@ -129,6 +134,15 @@ def main(argv: list[str]) -> int:
             print(json.dumps({"out": str(args.out), "seconds": summary}, ensure_ascii=False))
             return 0
         if args.command == "augment":
+            if args.codec:
+                if args.recording or args.min_snr is not None or args.copies != 1:
+                    print("--codec makes one fixed copy of each utterance; leave out --recording, "
+                          "--min-snr and --copies.", file=sys.stderr)
+                    return 2
+                from .recording import codec_corpus
+                n = codec_corpus(args.inp, args.out, args.codec, langs=_csv(args.lang))
+                print(json.dumps({"out": str(args.out), "utterances": n}))
+                return 0
             if args.recording:
                 from .recording import recording_corpus as augment_corpus
             else:

@@ -155,3 +155,25 @@ def recording_corpus(inp: Path, out: Path, copies: int, seed: int,
         return copy, phones, done
 
     return write_copies(records, out, copies, seed, "rec", make, salt=(13,))
+
+
+CODECS = ("telephone", "gsm")     # the evaluation's narrowband chains (conditions.py)
+
+
+def codec_corpus(inp: Path, out: Path, codec: str, langs: list[str] | None = None) -> int:
+    """Write one copy of every eligible utterance of ``inp`` into ``out`` through a phone line:
+    the evaluation's 300 Hz high-pass, then 8 kHz and back through ``codec`` ("telephone": 8-bit
+    mu-law; "gsm": GSM 06.10 full rate), clipped at full scale to be stored. Nothing is drawn,
+    so a copy is the same on every machine; resumable like the others. Returns how many were
+    written now."""
+    if codec not in CODECS:
+        raise ValueError(f"Unknown codec {codec!r}; use one of {', '.join(CODECS)}.")
+    records = eligible(Path(inp), langs)
+    if not records:
+        raise FileNotFoundError(f"No utterances with phones to augment under {inp}.")
+
+    def make(audio: np.ndarray, phones: list, rec: dict, rng: np.random.Generator):
+        copy = band_limit(highpass(np.asarray(audio, np.float32), PHONE_LOW_HZ), codec, 4000.0)
+        return np.clip(copy, -1.0, 1.0).astype(np.float32), phones, {"recording": codec}
+
+    return write_copies(records, Path(out), 1, 0, codec, make)

@@ -137,3 +137,28 @@ def test_babble_talkers_come_only_from_training_speech(tmp_path):
     pool = recording.talker_pool(list(iter_records(tmp_path / "src")), seed=0)
     assert sorted(t.clip_id for t in pool) == ["en/v1/u1", "en/v2/u2"]   # no valid, no test
     assert all(len(t.wave) == 4 * SAMPLE_RATE for t in pool)
+
+
+@pytest.mark.parametrize("codec", ["gsm", "telephone"])
+def test_codec_copy_is_the_evaluations_condition_exactly(tmp_path, codec):
+    """``corpus augment --codec``: one copy of each training utterance, sample for sample what
+    the robustness evaluation's condition of that name hears, with the source's phones."""
+    from inference.training.conditions import degrade
+    _corpus(tmp_path / "src")
+    assert recording.codec_corpus(tmp_path / "src", tmp_path / codec, codec) == 3
+    assert recording.codec_corpus(tmp_path / "src", tmp_path / codec, codec) == 0
+    for path in sorted((tmp_path / codec).rglob("*.json")):
+        rec, audio = read_utterance(path)
+        source, clean = read_utterance(next((tmp_path / "src").rglob(
+            f"{rec['augment']['source']}.json")))
+        assert rec["augment"]["recording"] == codec and rec["phones"] == source["phones"]
+        expected, _ = degrade(clean, codec, rec["id"], rec["voice"])
+        assert len(audio) == len(clean)
+        np.testing.assert_allclose(audio, np.clip(expected, -1.0, 1.0), atol=2e-4)   # stored
+        assert np.max(np.abs(audio - clean)) > 0.01          # the line changed it
+
+
+def test_codec_refuses_what_it_does_not_know(tmp_path):
+    _corpus(tmp_path / "src")
+    with pytest.raises(ValueError, match="gsm"):
+        recording.codec_corpus(tmp_path / "src", tmp_path / "x", "amr")
