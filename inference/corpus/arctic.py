@@ -231,9 +231,10 @@ class _SynthesisAligner:
         self._engines: dict[str, object] = {}
         self._encoder = None
 
-    def describe(self, lang: str) -> str:
+    def describe(self, lang: str, rate: int | None = None) -> str:
         engine = "an Open JTalk" if lang == "ja" else "an espeak-ng"
-        return (f"{engine} reading of the known prompt warped onto the clip (Whisper-base "
+        pace = f" at {rate} words per minute" if rate and lang != "ja" else ""
+        return (f"{engine} reading of the known prompt{pace} warped onto the clip (Whisper-base "
                 "features, dynamic time warping)")
 
     def _engine(self, lang: str):
@@ -253,21 +254,23 @@ class _SynthesisAligner:
             self._engines[lang] = engine
         return self._engines[lang]
 
-    def __call__(self, audio16k: np.ndarray, text: str, lang: str
+    def __call__(self, audio16k: np.ndarray, text: str, lang: str, rate: int | None = None
                  ) -> list[tuple[str, float, float]]:
+        """``rate``: espeak-ng's words per minute for the reading (default 165)."""
         from .synth_align import align_to_synthesis
         engine = self._engine(lang)
         if self._encoder is None:
             from inference.encoders import EncoderSpec, load_encoder
             self._encoder = load_encoder(EncoderSpec.from_dict(
                 {"kind": "whisper", "source": "openai/whisper-base", "layer": -1}))
-        settings = {} if lang == "ja" else {"rate": 165, "pitch": 50}
+        settings = {} if lang == "ja" else {"rate": rate or READING_RATE, "pitch": 50}
         synth = engine.synthesize(text, settings)
         wave, phones = _with_silent_edges(to_16k(synth.audio, synth.sample_rate), synth.phones)
         return align_to_synthesis(audio16k, wave, phones,
                                   lambda w: np.asarray(self._encoder.encode(w)))
 
 
+READING_RATE = 165    # espeak-ng words per minute of the synthetic reading (Clip.reading_rate)
 EDGE_S = 0.3          # silence put around a synthetic reading that has none (espeak-ng)
 
 
@@ -388,11 +391,11 @@ def import_arctic(out: Path, cache: Path | None = None,
             labels = "pocketsphinx 5.1.1 forced alignment of the known prompt"
         else:
             try:
-                phones = synthesis(audio16k, prompt, clip.lang)
+                phones = synthesis(audio16k, prompt, clip.lang, clip.reading_rate)
             except RuntimeError as exc:
                 LOG.warning("skipping %s: %s", utt_id, exc)
                 continue
-            labels = synthesis.describe(clip.lang)
+            labels = synthesis.describe(clip.lang, clip.reading_rate)
         write_utterance(out, Utterance(
             id=utt_id, text=prompt, lang=clip.lang, voice=clip.voice, engine="human",
             notation=notation, audio=audio16k, sample_rate=SAMPLE_RATE, phones=phones,

@@ -164,6 +164,10 @@ SPEAKERS = {
        for talker, split, _ in GCIN_TALKERS.values()},
     "f5tts-zh": Speaker("test", "the male talker of F5-TTS's Mandarin reference clip (a line of "
                         "the character Taiyi Zhenren, most likely from a film), new"),
+    "sparktts-zh": Speaker("test", "the announcer of Spark-TTS's Mandarin prompt clip (two "
+                           "broadcast sponsor lines), new; Mandarin's first running speech with "
+                           "p/b/m"),
+    "aishell-s0764": Speaker("test", "AISHELL-1 test speaker S0764 (read news sentences), new"),
     "mls-es-13697": Speaker("valid", "Multilingual LibriSpeech Spanish speaker 13697, a LibriVox "
                             "reader, new"),
     "mfa-podcast-two": Speaker("valid", "MFA test corpus 'speaker_two' (a PlatChat podcast "
@@ -195,6 +199,12 @@ class Clip:
                                          # (gzip or plain); this clip's line
     pad_s: float = 0.0           # seconds of silence put on each side of a recording cut
                                  # tight to its speech (gcin's syllables)
+    reading_rate: int | None = None   # espeak-ng words per minute of the synthetic reading the
+                                      # clip is warped to (None: arctic.READING_RATE, 165). The
+                                      # warp drifts seconds behind a talker whose clip is much
+                                      # shorter than the reading (Spark-TTS's announcer: 10 s
+                                      # against 15.8 s), so such a clip names a rate whose
+                                      # reading lasts about as long as the clip
 
     @property
     def split(self) -> str:
@@ -336,6 +346,18 @@ CLIPS = {
                                "zh", "f5tts", "F5-TTS example reference audio (MIT package; the "
                                "clip's own terms are not stated: local evaluation only)",
                                "对，这就是我，万人敬仰的太乙真人。", speaker="f5tts-zh"),
+    "sparktts_zh_prompt": Clip("spark-tts-lib==0.2.1", "tests/prompt_audio.wav", "zh", "sparktts",
+                               "Spark-TTS's example prompt (Apache-2.0 package; the recording's "
+                               "own terms are not stated: local evaluation only)",
+                               "吃燕窝就选燕之屋，本节目由二十六年专注高品质燕窝的燕之屋冠名播出。"
+                               "豆奶牛奶换着喝，营养更均衡，本节目由豆本豆豆奶特约播出。",
+                               speaker="sparktts-zh", reading_rate=260),
+    **{f"aishell_zh_s0764_{utt[-5:].lower()}": Clip(
+        "s3tokenizer==0.3.0", f"s3tokenizer/assets/{utt}.wav", "zh", "aishell",
+        "AISHELL-1 (Apache-2.0, Beijing Shell Shell Technology; shipped in the s3tokenizer "
+        "sdist, Apache-2.0)", said, speaker="aishell-s0764")
+       for utt, said in (("BAC009S0764W0121", "甚至出现交易几乎停滞的情况"),
+                         ("BAC009S0764W0122", "一二线城市虽然也处于调整中"))},
     "mls_es_13697_11991_000000": Clip(MFA, MFA_WAV + "13697_11991_000000.opus", "es", "mls",
                                       "Multilingual LibriSpeech (CC BY 4.0, Pratap et al. 2020; "
                                       "LibriVox audio, public domain)",

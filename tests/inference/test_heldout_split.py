@@ -431,3 +431,27 @@ def test_fetch_deb_updates_apt_once_and_finds_epoch_versions(tmp_path, monkeypat
     assert len(calls) == 3                                   # cached: apt not asked again
     with pytest.raises(RuntimeError, match="Could not download the Debian package other=1"):
         arctic.fetch_deb("deb:other=1", tmp_path)
+
+
+@pytest.mark.slow
+def test_mandarin_running_speech_is_warped_at_the_talkers_pace(tmp_path):
+    """Spark-TTS's Mandarin prompt (an announcer, about 6 syllables a second: Mandarin's first
+    running speech with p/b/m) is a test clip, labelled by an espeak-ng reading at the clip's own
+    pace. At the default 165 words per minute the reading lasts 15.8 s against the clip's 10 s
+    and the warp drifts: the b of 冠名播出 landed at 8.1 s. Whisper base (faster-whisper,
+    word timestamps) hears 冠名播出 at 4.22-4.94 s and the last 播出 ending at 9.76 s."""
+    from inference.corpus.arctic import import_arctic
+    clip = CLIPS["sparktts_zh_prompt"]
+    assert clip.split == "test" and clip.reading_rate == 260
+    assert {CLIPS[k].split for k in CLIPS if k.startswith("aishell_zh_")} == {"test"}
+    if not _cached(clip.requirement):
+        pytest.skip(f"{clip.requirement} is not cached in {SDISTS} (make heldout downloads it)")
+    out = tmp_path / "heldout"
+    assert import_arctic(out, cache=SDISTS, clips={"sparktts_zh_prompt": clip})
+    record = json.loads((out / "zh" / "sparktts" / "sparktts_zh_prompt.json").read_text())
+    assert "260 words per minute" in record["labels"]
+    bilabials = [(p, a) for p, a, _ in record["phones"] if p in ("p", "ph", "m")]
+    assert len(bilabials) == 9, bilabials        # 本 目 品 名 播 本 目 本 播
+    name_b = bilabials[4]                        # the b of 冠名播出
+    assert name_b[0] == "p" and 4.2 < name_b[1] < 4.95, bilabials
+    assert 8.9 < bilabials[-1][1] < 9.76, bilabials
