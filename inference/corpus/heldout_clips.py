@@ -20,7 +20,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from .heldout_words import ASTERISK_OLDER_PROMPTS, GCIN_SYLLABLES, KTUBERLING
+from .heldout_words import (ASTERISK_OLDER_PROMPTS, GCIN_SYLLABLES, KTUBERLING,
+                            TUXPAINT_RO)
 
 SPLITS = ("valid", "test")
 
@@ -43,7 +44,7 @@ RED_FOX = "The red fox has read many books, but there's always more to read."
 AKAGITSUNE = ("アカギツネさんは本を読んだことがたくさんありますけれども、"
               "読むべき本はまだまだいっぱい残っています。")
 NOTATION = {"en": "arpabet", "ja": "openjtalk", **{lang: "ipa" for lang in (
-    "es", "fr", "de", "pt", "it", "ru", "zh", "ko")}}     # the other languages: espeak-ng IPA
+    "es", "fr", "de", "pt", "it", "ru", "zh", "ko", "ro")}}     # the other languages: espeak-ng IPA
 
 # Asterisk's voice prompts in Debian bookworm: one professional talker per language reading whole
 # sentences, 16 kHz G.722. The transcripts are the prompt list in the same talker's doc package.
@@ -108,6 +109,12 @@ GCIN_TALKERS = {  # file: (talker key, split, licence)
               "Chu Lo with the ChionMeilin recording team: CC BY 3.0"),
 }
 
+# Tux Paint's spoken stamp descriptions (Debian tuxpaint-stamps-default, GPL-2): Romanian, one
+# talker; which clips, and what each says, are in heldout_words.TUXPAINT_RO.
+TUXPAINT_VERSION = "2022.06.04-1"
+TUXPAINT_LICENCE = ("Tux Paint stamp descriptions (Debian tuxpaint-stamps-default, recorded by "
+                    "volunteers; GPL-2 per the package's copyright file)")
+
 
 @dataclass(frozen=True)
 class Speaker:
@@ -167,6 +174,9 @@ SPEAKERS = {
     "sparktts-zh": Speaker("test", "the announcer of Spark-TTS's Mandarin prompt clip (two "
                            "broadcast sponsor lines), new; Mandarin's first running speech with "
                            "p/b/m"),
+    "tuxpaint-ro": Speaker("test", "Tabbytha, the Romanian voice of Tux Paint's stamp "
+                           "descriptions (credited in the package's changelog), new; Romanian's "
+                           "first held-out talker"),
     "aishell-s0764": Speaker("test", "AISHELL-1 test speaker S0764 (read news sentences), new"),
     "mls-es-13697": Speaker("valid", "Multilingual LibriSpeech Spanish speaker 13697, a LibriVox "
                             "reader, new"),
@@ -214,6 +224,13 @@ class Clip:
     def recording(self) -> str:
         """The source recording: sdist and member."""
         return f"{self.requirement}:{self.audio}"
+
+
+def _tuxpaint_id(path: str) -> str:
+    """'vehicles/ship/chineseJunk_desc_ro.ogg' -> 'tuxpaint_ro_vehicles_ship_chinesejunk' (the
+    folders too: two stamps may share a name, as the hats' and Christmas's elfhat do)."""
+    stem = path.removesuffix("_desc_ro.ogg")
+    return "tuxpaint_ro_" + "".join(c if c.isalnum() else "_" for c in stem).lower()
 
 
 def _pm(name: str, prompt: str, speaker: str, voice: str, licence: str = PARSELMOUTH) -> Clip:
@@ -358,6 +375,10 @@ CLIPS = {
         "sdist, Apache-2.0)", said, speaker="aishell-s0764")
        for utt, said in (("BAC009S0764W0121", "甚至出现交易几乎停滞的情况"),
                          ("BAC009S0764W0122", "一二线城市虽然也处于调整中"))},
+    **{_tuxpaint_id(path): Clip(
+        f"deb:tuxpaint-stamps-default={TUXPAINT_VERSION}", f"usr/share/tuxpaint/stamps/{path}",
+        "ro", "tuxpaint_ro", TUXPAINT_LICENCE, said, speaker="tuxpaint-ro")
+       for path, said in TUXPAINT_RO.items()},
     "mls_es_13697_11991_000000": Clip(MFA, MFA_WAV + "13697_11991_000000.opus", "es", "mls",
                                       "Multilingual LibriSpeech (CC BY 4.0, Pratap et al. 2020; "
                                       "LibriVox audio, public domain)",
