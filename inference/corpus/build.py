@@ -4,6 +4,9 @@ Reproducible: the order of sentences and the settings of every utterance come fr
 ``random.Random(f"{seed}:{voice}")``; an utterance id is ``<voice>-<hash of text>-v<variant>``, so
 it names its content. Resumable: an utterance whose json exists is counted (its duration read
 from the json) and not made again; a crash leaves at most a wav without json, redone next time.
+With ``jobs`` > 1 a worker stops before its next utterance once the build that started it is
+gone (killed), so a second build over the same folder never shares it with orphans writing the
+same ids (a Piper utterance's wav and json once came from two runs).
 Each language gets an equal share of ``minutes``, split between its voices by their ``weight``
 (the natural voices weigh more).
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import random
 import time
 from pathlib import Path
@@ -151,13 +155,22 @@ def plan(voice: Engine, sentences: list[str], seed: int):
             yield utterance_id(voice.voice, sentences[s], v), sentences[s], v, variants[v]
 
 
+class Orphaned(RuntimeError):
+    """A build worker outlived the build that started it."""
+
+
 def build_voice(out: Path, voice: Engine, sentences: list[str], seconds: float, seed: int,
-                on_written: Callable[[], None] | None = None) -> tuple[float, int, int]:
-    """Fill ``voice``'s share; return (seconds on disk, utterances made now, failures)."""
+                on_written: Callable[[], None] | None = None,
+                alive: Callable[[], bool] | None = None) -> tuple[float, int, int]:
+    """Fill ``voice``'s share; return (seconds on disk, utterances made now, failures).
+    ``alive``: asked before each utterance is made; False raises :class:`Orphaned`."""
     total, made, failed = 0.0, 0, 0
     for utt_id, text, variant, settings in plan(voice, sentences, seed):
         if total >= seconds:
             break
+        if alive is not None and not alive():
+            raise Orphaned(f"{voice.voice}: the build that started this worker is gone; "
+                           "stopping before writing more")
         done = json_path(out, voice.lang, voice.voice, utt_id)
         if done.exists():
             try:
@@ -187,9 +200,16 @@ def build_voice(out: Path, voice: Engine, sentences: list[str], seconds: float, 
     return total, made, failed
 
 
+def _started_by(owner: int) -> Callable[[], bool]:
+    """True while this process is ``owner`` or its child (a pool worker whose build lives)."""
+    return lambda: os.getpid() == owner or os.getppid() == owner
+
+
 def _build_task(out: Path, lang: str, name: str, share: float, seed: int,
-                families: list[str] | None, sentence_file: str | None) -> tuple[str, str, float]:
-    """One voice's share, in whichever process runs it; returns (lang, voice, seconds)."""
+                families: list[str] | None, sentence_file: str | None,
+                owner: int | None = None) -> tuple[str, str, float]:
+    """One voice's share, in whichever process runs it; returns (lang, voice, seconds).
+    ``owner``: the pid of the build; a worker orphaned by its death stops (module doc)."""
     voice = next(v for v in available_voices(lang, families) if v.voice == name)
     sentences = load_sentences(lang, sentence_file)
     counter = {"n": 0}
@@ -200,7 +220,12 @@ def _build_task(out: Path, lang: str, name: str, share: float, seed: int,
             write_manifest(out)
 
     start = time.monotonic()
-    seconds, made, failed = build_voice(out, voice, sentences, share, seed, written)
+    try:
+        seconds, made, failed = build_voice(out, voice, sentences, share, seed, written,
+                                            None if owner is None else _started_by(owner))
+    except Orphaned as exc:
+        LOG.error("%s", exc)
+        os._exit(3)      # nobody is left to take a result, and the pool's queue never closes
     LOG.info("%s/%s: %.1f min on disk (%d new, %d failed) in %.0f s", lang, name,
              seconds / 60, made, failed, time.monotonic() - start)
     return lang, name, seconds
@@ -223,7 +248,7 @@ def build(out: Path, langs: list[str], minutes: float, seed: int,
         weights = [float(getattr(v, "weight", 1.0)) for v in chosen]
         for voice, weight in zip(chosen, weights):
             tasks.append((out, lang, voice.voice, per_lang * weight / sum(weights), seed,
-                          families, (sentence_files or {}).get(lang)))
+                          families, (sentence_files or {}).get(lang), os.getpid()))
     summary: dict[str, Any] = {}
     if jobs > 1 and len(tasks) > 1:
         import multiprocessing

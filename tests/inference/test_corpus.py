@@ -213,3 +213,23 @@ def test_cli_build_reads_a_named_sentence_file(tmp_path, capsys):
     assert main(["build", "--out", str(tmp_path / "e"), "--lang", "en",
                  "--sentences", f"en={empty}"]) == 2                 # would build nothing
     assert "no sentences" in capsys.readouterr().err
+
+
+def test_an_orphaned_build_worker_stops_and_exits(tmp_path):
+    """A pool worker whose build was killed is re-parented; it must stop before making another
+    utterance (or a second build over the folder shares ids with it: a wav from one run, its json
+    from the other) and exit, since its pool's queue never closes. Run as a spawned process, as
+    the pool runs it; the same task run by its own build writes as usual."""
+    pytest.importorskip("espeakng_loader")
+    import multiprocessing
+    import os
+    from inference.corpus.build import _build_task
+    args = (tmp_path / "c", "en", "espeak-en-us", 6.0, 3, ["espeak"], None)
+    gone = 2 ** 22 + 12345                       # no process: the build that started it died
+    worker = multiprocessing.get_context("spawn").Process(target=_build_task, args=(*args, gone))
+    worker.start()
+    worker.join(120)
+    assert worker.exitcode == 3
+    assert not list((tmp_path / "c").rglob("*.json"))
+    assert _build_task(*args, os.getpid())[2] >= 6.0
+    assert list((tmp_path / "c").rglob("*.json"))
