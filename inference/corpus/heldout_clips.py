@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from .heldout_words import (ASTERISK_OLDER_PROMPTS, GCIN_SYLLABLES, KTUBERLING,
-                            TUXPAINT_RO)
+                            TUXPAINT_EL, TUXPAINT_RO)
 
 SPLITS = ("valid", "test")
 
@@ -44,7 +44,7 @@ RED_FOX = "The red fox has read many books, but there's always more to read."
 AKAGITSUNE = ("アカギツネさんは本を読んだことがたくさんありますけれども、"
               "読むべき本はまだまだいっぱい残っています。")
 NOTATION = {"en": "arpabet", "ja": "openjtalk", **{lang: "ipa" for lang in (
-    "es", "fr", "de", "pt", "it", "ru", "zh", "ko", "ro")}}     # the other languages: espeak-ng IPA
+    "es", "fr", "de", "pt", "it", "ru", "zh", "ko", "ro", "el")}}     # the other languages: espeak-ng IPA
 
 # Asterisk's voice prompts in Debian bookworm: one professional talker per language reading whole
 # sentences, 16 kHz G.722. The transcripts are the prompt list in the same talker's doc package.
@@ -109,9 +109,10 @@ GCIN_TALKERS = {  # file: (talker key, split, licence)
               "Chu Lo with the ChionMeilin recording team: CC BY 3.0"),
 }
 
-# Tux Paint's spoken stamp descriptions (Debian tuxpaint-stamps-default, GPL-2): Romanian, one
-# talker; which clips, and what each says, are in heldout_words.TUXPAINT_RO.
+# Tux Paint's spoken stamp descriptions (Debian tuxpaint-stamps-default, GPL-2): one talker per
+# language; which clips, and what each says, are in heldout_words.TUXPAINT_RO / _EL.
 TUXPAINT_VERSION = "2022.06.04-1"
+TUXPAINT = {"ro": TUXPAINT_RO, "el": TUXPAINT_EL}
 TUXPAINT_LICENCE = ("Tux Paint stamp descriptions (Debian tuxpaint-stamps-default, recorded by "
                     "volunteers; GPL-2 per the package's copyright file)")
 
@@ -177,6 +178,9 @@ SPEAKERS = {
     "tuxpaint-ro": Speaker("test", "Tabbytha, the Romanian voice of Tux Paint's stamp "
                            "descriptions (credited in the package's changelog), new; Romanian's "
                            "first held-out talker"),
+    "tuxpaint-el": Speaker("test", "Kiriaki Serafeim, the Greek voice of Tux Paint's stamp "
+                           "descriptions (credited in the package's changelog), new; Greek's "
+                           "first held-out talker"),
     "aishell-s0764": Speaker("test", "AISHELL-1 test speaker S0764 (read news sentences), new"),
     "mls-es-13697": Speaker("valid", "Multilingual LibriSpeech Spanish speaker 13697, a LibriVox "
                             "reader, new"),
@@ -226,11 +230,11 @@ class Clip:
         return f"{self.requirement}:{self.audio}"
 
 
-def _tuxpaint_id(path: str) -> str:
-    """'vehicles/ship/chineseJunk_desc_ro.ogg' -> 'tuxpaint_ro_vehicles_ship_chinesejunk' (the
-    folders too: two stamps may share a name, as the hats' and Christmas's elfhat do)."""
-    stem = path.removesuffix("_desc_ro.ogg")
-    return "tuxpaint_ro_" + "".join(c if c.isalnum() else "_" for c in stem).lower()
+def _tuxpaint_id(lang: str, path: str) -> str:
+    """('ro', 'vehicles/ship/chineseJunk_desc_ro.ogg') -> 'tuxpaint_ro_vehicles_ship_chinesejunk'
+    (the folders too: two stamps may share a name, as the hats' and Christmas's elfhat do)."""
+    stem = path.removesuffix(f"_desc_{lang}.ogg")
+    return f"tuxpaint_{lang}_" + "".join(c if c.isalnum() else "_" for c in stem).lower()
 
 
 def _pm(name: str, prompt: str, speaker: str, voice: str, licence: str = PARSELMOUTH) -> Clip:
@@ -375,10 +379,10 @@ CLIPS = {
         "sdist, Apache-2.0)", said, speaker="aishell-s0764")
        for utt, said in (("BAC009S0764W0121", "甚至出现交易几乎停滞的情况"),
                          ("BAC009S0764W0122", "一二线城市虽然也处于调整中"))},
-    **{_tuxpaint_id(path): Clip(
+    **{_tuxpaint_id(lang, path): Clip(
         f"deb:tuxpaint-stamps-default={TUXPAINT_VERSION}", f"usr/share/tuxpaint/stamps/{path}",
-        "ro", "tuxpaint_ro", TUXPAINT_LICENCE, said, speaker="tuxpaint-ro")
-       for path, said in TUXPAINT_RO.items()},
+        lang, f"tuxpaint_{lang}", TUXPAINT_LICENCE, said, speaker=f"tuxpaint-{lang}")
+       for lang, table in TUXPAINT.items() for path, said in table.items()},
     "mls_es_13697_11991_000000": Clip(MFA, MFA_WAV + "13697_11991_000000.opus", "es", "mls",
                                       "Multilingual LibriSpeech (CC BY 4.0, Pratap et al. 2020; "
                                       "LibriVox audio, public domain)",

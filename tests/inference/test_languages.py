@@ -20,7 +20,7 @@ from inference.corpus.espeak import VOICES, espeak_voices, merge_short_pauses  #
 from inference.corpus.sentences import load_sentences  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-NEW = ("es", "fr", "de", "pt", "it", "ru", "zh", "ko", "ro")
+NEW = ("es", "fr", "de", "pt", "it", "ru", "zh", "ko", "ro", "el")
 CLOSE, JAW = index_of("mouth_close"), index_of("jaw_open")
 
 
@@ -48,7 +48,7 @@ def test_every_sentence_of_every_voice_converts_and_animates(lang):
     ("es", "Mi mamá compra pan."), ("fr", "Mon petit bébé boit."), ("de", "Mein Papa bummelt."),
     ("pt", "Meu pai bebe um copo."), ("it", "Il babbo compra il pane."),
     ("ru", "Папа купил большую банку."), ("zh", "妈妈买面包。"), ("ko", "엄마는 밥을 먹어요."),
-    ("ro", "Bunica a cumpărat pâine.")])
+    ("ro", "Bunica a cumpărat pâine."), ("el", "Ο παππούς αγόρασε ψωμί και μέλι.")])
 def test_targets_seal_bilabials_and_open_vowels(lang, text):
     """Each p/b/m's target mouth seals; each open vowel (a, ɑ) opens it: what the model
     learns in each language."""
