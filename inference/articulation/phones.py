@@ -179,8 +179,8 @@ def _ipa_tokens(text: str, overrides: dict[str, str] | None = None) -> list[_Tok
 
 # Per-language readings of a symbol that espeak-ng uses differently by language.
 # Korean: espeak-ng writes the full vowel a (아) as ɐ, which elsewhere is a reduced vowel.
-# The trilled r of Spanish, Italian, Portuguese, Russian, Romanian and Greek is a tongue-tip sound like
-# the tap ɾ, not the English approximant ɹ (whose lips round a little).
+# The trilled r of Spanish, Italian, Portuguese, Russian, Romanian and Greek is a tongue-tip
+# sound like the tap ɾ, not the English approximant ɹ (whose lips round a little).
 # Romanian: espeak-ng writes â/î before i (pâine) as y, which elsewhere is the rounded ü; it is
 # the unrounded central ɨ, read like ɪ.
 _TRILL = {"r": "ɾ"}

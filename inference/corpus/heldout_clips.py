@@ -43,8 +43,8 @@ PM_AUDIO = "docs/examples/audio/"
 RED_FOX = "The red fox has read many books, but there's always more to read."
 AKAGITSUNE = ("アカギツネさんは本を読んだことがたくさんありますけれども、"
               "読むべき本はまだまだいっぱい残っています。")
-NOTATION = {"en": "arpabet", "ja": "openjtalk", **{lang: "ipa" for lang in (
-    "es", "fr", "de", "pt", "it", "ru", "zh", "ko", "ro", "el")}}     # the other languages: espeak-ng IPA
+NOTATION = {"en": "arpabet", "ja": "openjtalk", **{lang: "ipa" for lang in (   # the others:
+    "es", "fr", "de", "pt", "it", "ru", "zh", "ko", "ro", "el")}}              # espeak-ng IPA
 
 # Asterisk's voice prompts in Debian bookworm: one professional talker per language reading whole
 # sentences, 16 kHz G.722. The transcripts are the prompt list in the same talker's doc package.
@@ -370,8 +370,9 @@ CLIPS = {
     "sparktts_zh_prompt": Clip("spark-tts-lib==0.2.1", "tests/prompt_audio.wav", "zh", "sparktts",
                                "Spark-TTS's example prompt (Apache-2.0 package; the recording's "
                                "own terms are not stated: local evaluation only)",
-                               "吃燕窝就选燕之屋，本节目由二十六年专注高品质燕窝的燕之屋冠名播出。"
-                               "豆奶牛奶换着喝，营养更均衡，本节目由豆本豆豆奶特约播出。",
+                               "吃燕窝就选燕之屋，本节目由二十六年专注"
+                               "高品质燕窝的燕之屋冠名播出。豆奶牛奶换着喝，"
+                               "营养更均衡，本节目由豆本豆豆奶特约播出。",
                                speaker="sparktts-zh", reading_rate=260),
     **{f"aishell_zh_s0764_{utt[-5:].lower()}": Clip(
         "s3tokenizer==0.3.0", f"s3tokenizer/assets/{utt}.wav", "zh", "aishell",

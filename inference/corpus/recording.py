@@ -30,10 +30,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from inference.training.conditions import (PHONE_LOW_HZ, Talker, babble, highpass, mix_at_snr,
-                                           set_level, synth_music)
+from inference.training.conditions import (Talker, babble, mix_at_snr, phone_line, set_level,
+                                           synth_music)
 
-from .augment import band_limit, colored_noise, eligible, reverberate, write_copies
+from .augment import colored_noise, eligible, reverberate, write_copies
 from .format import iter_records, read_utterance
 
 LOG = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ def recording_copy(audio: np.ndarray, voice: str, talkers: Sequence[Talker],
             out = reverberate(audio, rt60, wet, rng)
             done.update({"rt60_s": round(rt60, 3), "wet": round(wet, 3)})
         elif kind == "telephone":
-            out = band_limit(highpass(audio, PHONE_LOW_HZ), "telephone", 4000.0)
+            out = phone_line(audio, "telephone")
         else:                                                        # level
             dbfs = float(rng.uniform(*LEVEL_DBFS))
             out = set_level(audio, dbfs)
@@ -173,7 +173,7 @@ def codec_corpus(inp: Path, out: Path, codec: str, langs: list[str] | None = Non
         raise FileNotFoundError(f"No utterances with phones to augment under {inp}.")
 
     def make(audio: np.ndarray, phones: list, rec: dict, rng: np.random.Generator):
-        copy = band_limit(highpass(np.asarray(audio, np.float32), PHONE_LOW_HZ), codec, 4000.0)
+        copy = phone_line(np.asarray(audio, np.float32), codec)
         return np.clip(copy, -1.0, 1.0).astype(np.float32), phones, {"recording": codec}
 
     return write_copies(records, Path(out), 1, 0, codec, make)

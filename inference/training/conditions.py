@@ -137,7 +137,7 @@ def degrade(audio: np.ndarray, name: str, clip_id: str, voice: str,
     elif kind == "reverb":
         out = reverberate(audio, REVERB_RT60_S, REVERB_WET, rng)
     elif kind in ("telephone", "gsm"):
-        out = band_limit(highpass(audio, PHONE_LOW_HZ), kind, 4000.0)
+        out = phone_line(audio, kind)
     elif kind == "whisper":
         out = set_level(audio, WHISPER_DBFS)
         out = out + colored_noise(len(out), "white", rng) * 10.0 ** (WHISPER_FLOOR_DBFS / 20.0)
@@ -178,6 +178,13 @@ def highpass(audio: np.ndarray, cutoff_hz: float, width_hz: float = 100.0) -> np
     ramp = np.clip((freqs - (cutoff_hz - width_hz / 2)) / width_hz, 0.0, 1.0)
     gain = 0.5 - 0.5 * np.cos(np.pi * ramp)
     return np.fft.irfft(np.fft.rfft(audio, size) * gain, size)[:n].astype(np.float32)
+
+
+def phone_line(audio: np.ndarray, codec: str) -> np.ndarray:
+    """(samples,) 16 kHz -> the same through a phone line: the PHONE_LOW_HZ zero-phase high-pass,
+    then 8 kHz and back through ``codec`` ("telephone": 8-bit mu-law; "gsm": GSM 06.10 full
+    rate). Same length, no delay; not clipped."""
+    return band_limit(highpass(audio, PHONE_LOW_HZ), codec, 4000.0)
 
 
 def babble(n: int, voice: str, talkers: Sequence[Talker], rng: np.random.Generator
