@@ -109,7 +109,9 @@ _IPA_SINGLE = {
 }
 _IPA_AFFRICATES = {"tʃ": "tʃ", "dʒ": "dʒ", "ts": "ts", "dz": "dz", "tɕ": "tɕ", "dʑ": "dʑ",
                    "tʂ": "tʃ", "dʐ": "dʒ"}
-_IPA_IGNORED = set("ˈˌ.'‿|‖ _-,;!?\"") | {"ʰ", "ᵝ", "ʷ", "ʼ", "ˠ", "ˤ", "ⁿ", "ˡ", "ʱ"}
+# "^" is espeak-ng's own mark, left in the IPA of a phoneme that has no IPA of its own (its
+# Russian voice wrote "ɪ^" in a Tux Paint line about a clover): the symbol before it stands.
+_IPA_IGNORED = set("ˈˌ.'‿|‖ _-,;!?\"^") | {"ʰ", "ᵝ", "ʷ", "ʼ", "ˠ", "ˤ", "ⁿ", "ˡ", "ʱ"}
 _IPA_LONG = {"ː", "ˑ", ":"}
 _TIE = {"\u0361", "\u035c"}
 _PALATALIZED = {"n": "ɲ", "h": "ç", "s": "ɕ", "z": "ʑ", "ɾ": "ɾʲ", "l": "ɾʲ"}
