@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from .heldout_words import (ASTERISK_OLDER_PROMPTS, GCIN_SYLLABLES, KTUBERLING,
-                            TUXPAINT_EL, TUXPAINT_RO)
+                            TUXPAINT_EL, TUXPAINT_ES, TUXPAINT_FR,
+                            TUXPAINT_RO, TUXPAINT_RU)
 
 SPLITS = ("valid", "test")
 
@@ -110,9 +111,11 @@ GCIN_TALKERS = {  # file: (talker key, split, licence)
 }
 
 # Tux Paint's spoken stamp descriptions (Debian tuxpaint-stamps-default, GPL-2): one talker per
-# language; which clips, and what each says, are in heldout_words.TUXPAINT_RO / _EL.
+# language; which clips, and what each says, are in heldout_words.TUXPAINT_RO / _EL / _FR / _ES /
+# _RU.
 TUXPAINT_VERSION = "2022.06.04-1"
-TUXPAINT = {"ro": TUXPAINT_RO, "el": TUXPAINT_EL}
+TUXPAINT = {"ro": TUXPAINT_RO, "el": TUXPAINT_EL, "fr": TUXPAINT_FR, "es": TUXPAINT_ES,
+            "ru": TUXPAINT_RU}
 TUXPAINT_LICENCE = ("Tux Paint stamp descriptions (Debian tuxpaint-stamps-default, recorded by "
                     "volunteers; GPL-2 per the package's copyright file)")
 
@@ -181,6 +184,14 @@ SPEAKERS = {
     "tuxpaint-el": Speaker("test", "Kiriaki Serafeim, the Greek voice of Tux Paint's stamp "
                            "descriptions (credited in the package's changelog), new; Greek's "
                            "first held-out talker"),
+    "tuxpaint-fr": Speaker("test", "the male French voice of Tux Paint's stamp descriptions "
+                           "(the changelog credits Jacques Chion and PaulK), new; French had "
+                           "7 test clips before"),
+    "tuxpaint-es": Speaker("test", "Estefanía Ortiz, the Spanish voice of Tux Paint's stamp "
+                           "descriptions (credited in the package's changelog), new"),
+    "tuxpaint-ru": Speaker("test", "Edwin Veber, the Russian voice of Tux Paint's stamp "
+                           "descriptions (credited in the package's changelog), new; Russian "
+                           "had 7 test clips before"),
     "aishell-s0764": Speaker("test", "AISHELL-1 test speaker S0764 (read news sentences), new"),
     "mls-es-13697": Speaker("valid", "Multilingual LibriSpeech Spanish speaker 13697, a LibriVox "
                             "reader, new"),
