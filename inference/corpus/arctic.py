@@ -227,12 +227,17 @@ class _SynthesisAligner:
     JTalk for Japanese, the language's first espeak-ng voice for the others. Engines and the
     encoder load on first use."""
 
-    def __init__(self):
+    def __init__(self, voices: dict[str, str] | None = None):
+        """``voices``: {lang: espeak-ng voice} where the language's first voice is not the
+        talker's variety (Mexican Spanish reads "es-419": s, not Castilian θ)."""
         self._engines: dict[str, object] = {}
         self._encoder = None
+        self._voices = dict(voices or {})
+        self.last_reading_s = 0.0
 
     def describe(self, lang: str, rate: int | None = None) -> str:
-        engine = "an Open JTalk" if lang == "ja" else "an espeak-ng"
+        engine = ("an Open JTalk" if lang == "ja" else
+                  f"an espeak-ng ({self._voices[lang]})" if lang in self._voices else "an espeak-ng")
         pace = f" at {rate} words per minute" if rate and lang != "ja" else ""
         return (f"{engine} reading of the known prompt{pace} warped onto the clip (Whisper-base "
                 "features, dynamic time warping)")
@@ -248,8 +253,10 @@ class _SynthesisAligner:
             else:
                 from .espeak import espeak_voices
                 voices = espeak_voices(lang)
+                wanted = self._voices.get(lang)
+                voices = [v for v in voices if not wanted or v.espeak_voice == wanted]
                 if not voices:
-                    raise RuntimeError(f"espeak-ng has no voice for {lang!r} here.")
+                    raise RuntimeError(f"espeak-ng has no voice {wanted or lang!r} here.")
                 engine = voices[0]
             self._engines[lang] = engine
         return self._engines[lang]
@@ -265,6 +272,9 @@ class _SynthesisAligner:
                 {"kind": "whisper", "source": "openai/whisper-base", "layer": -1}))
         settings = {} if lang == "ja" else {"rate": rate or READING_RATE, "pitch": 50}
         synth = engine.synthesize(text, settings)
+        spoken = [p for p in synth.phones if p[0] not in ("sil", "pau")]
+        # Seconds of speech in the reading before it is warped: how long the transcript reads.
+        self.last_reading_s = spoken[-1][2] - spoken[0][1] if spoken else 0.0
         wave, phones = _with_silent_edges(to_16k(synth.audio, synth.sample_rate), synth.phones)
         return align_to_synthesis(audio16k, wave, phones,
                                   lambda w: np.asarray(self._encoder.encode(w)))

