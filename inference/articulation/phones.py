@@ -181,13 +181,13 @@ def _ipa_tokens(text: str, overrides: dict[str, str] | None = None) -> list[_Tok
 
 # Per-language readings of a symbol that espeak-ng uses differently by language.
 # Korean: espeak-ng writes the full vowel a (아) as ɐ, which elsewhere is a reduced vowel.
-# The trilled r of Spanish, Italian, Portuguese, Russian, Romanian and Greek is a tongue-tip
+# The trilled r of Spanish, Italian, Portuguese, Russian, Romanian, Greek and Catalan is a tongue-tip
 # sound like the tap ɾ, not the English approximant ɹ (whose lips round a little).
 # Romanian: espeak-ng writes â/î before i (pâine) as y, which elsewhere is the rounded ü; it is
 # the unrounded central ɨ, read like ɪ.
 _TRILL = {"r": "ɾ"}
 _IPA_BY_LANG = {"ko": {"ɐ": "a"}, "es": _TRILL, "it": _TRILL, "pt": _TRILL, "ru": _TRILL,
-                "ro": {**_TRILL, "y": "ɪ"}, "el": _TRILL}
+                "ro": {**_TRILL, "y": "ɪ"}, "el": _TRILL, "ca": _TRILL}
 
 
 def _base_lang(lang: str | None) -> str:

@@ -38,7 +38,7 @@ from lipsync_core.atomic import write_atomic
 from lipsync_core.params import SAMPLE_RATE  # noqa: E402  Hz, every corpus wav
 VALID_PERCENT = 5            # share of sentences held out for validation
 SILENCES = ("sil", "pau")    # silence symbols in every notation
-LANGS = ("en", "ja", "es", "fr", "de", "pt", "it", "ru", "zh", "ko", "ro", "el")   # ISO 639-1 codes
+LANGS = ("en", "ja", "es", "fr", "de", "pt", "it", "ru", "zh", "ko", "ro", "el", "ca")   # ISO 639-1 codes
 NOTATIONS = ("ipa", "arpabet", "openjtalk")
 
 

@@ -20,7 +20,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from .heldout_tuxpaint import TUXPAINT_EL, TUXPAINT_ES, TUXPAINT_FR, TUXPAINT_RO, TUXPAINT_RU
+from .heldout_tuxpaint import (TUXPAINT_CA, TUXPAINT_EL, TUXPAINT_ES, TUXPAINT_FR, TUXPAINT_RO,
+                               TUXPAINT_RU)
 from .heldout_words import ASTERISK_OLDER_PROMPTS, GCIN_SYLLABLES, KTUBERLING
 
 SPLITS = ("valid", "test")
@@ -44,7 +45,7 @@ RED_FOX = "The red fox has read many books, but there's always more to read."
 AKAGITSUNE = ("アカギツネさんは本を読んだことがたくさんありますけれども、"
               "読むべき本はまだまだいっぱい残っています。")
 NOTATION = {"en": "arpabet", "ja": "openjtalk", **{lang: "ipa" for lang in (   # the others:
-    "es", "fr", "de", "pt", "it", "ru", "zh", "ko", "ro", "el")}}              # espeak-ng IPA
+    "es", "fr", "de", "pt", "it", "ru", "zh", "ko", "ro", "el", "ca")}}        # espeak-ng IPA
 
 # Asterisk's voice prompts in Debian bookworm: one professional talker per language reading whole
 # sentences, 16 kHz G.722. The transcripts are the prompt list in the same talker's doc package.
@@ -113,7 +114,7 @@ GCIN_TALKERS = {  # file: (talker key, split, licence)
 # language; which clips, and what each says, are in heldout_tuxpaint (a table per language).
 TUXPAINT_VERSION = "2022.06.04-1"
 TUXPAINT = {"ro": TUXPAINT_RO, "el": TUXPAINT_EL, "fr": TUXPAINT_FR, "es": TUXPAINT_ES,
-            "ru": TUXPAINT_RU}
+            "ru": TUXPAINT_RU, "ca": TUXPAINT_CA}
 TUXPAINT_LICENCE = ("Tux Paint stamp descriptions (Debian tuxpaint-stamps-default, recorded by "
                     "volunteers; GPL-2 per the package's copyright file)")
 
@@ -190,6 +191,9 @@ SPEAKERS = {
     "tuxpaint-ru": Speaker("test", "Edwin Veber, the Russian voice of Tux Paint's stamp "
                            "descriptions (credited in the package's changelog), new; Russian "
                            "had 7 test clips before"),
+    "tuxpaint-ca": Speaker("test", "Pere Pujal Carabantes, the Catalan voice of Tux Paint's "
+                           "stamp descriptions (credited in the package's changelog), new; "
+                           "Catalan's first held-out talker"),
     "aishell-s0764": Speaker("test", "AISHELL-1 test speaker S0764 (read news sentences), new"),
     "mls-es-13697": Speaker("valid", "Multilingual LibriSpeech Spanish speaker 13697, a LibriVox "
                             "reader, new"),

@@ -459,10 +459,10 @@ def test_mandarin_running_speech_is_warped_at_the_talkers_pace(tmp_path):
 
 @pytest.mark.parametrize("lang, clips, bilabials, letters", [
     ("ro", 150, 400, r"[pbm]"), ("el", 80, 250, r"[πμ]"), ("fr", 140, 300, r"[pbm]"),
-    ("es", 200, 400, r"[pbm]"), ("ru", 120, 300, r"[пбм]")])
+    ("es", 200, 400, r"[pbm]"), ("ru", 120, 300, r"[пбм]"), ("ca", 40, 70, r"[pbm]")])
 def test_tuxpaint_languages_are_one_test_talker_saying_its_written_line(lang, clips, bilabials,
                                                                         letters):
-    """Tux Paint's stamp descriptions give Romanian and Greek their held-out speech, and French,
+    """Tux Paint's stamp descriptions give Romanian, Greek and Catalan their held-out speech, and French,
     Spanish and Russian a test talker saying hundreds of lines: one talker each, all test, each clip a
     distinct recording whose line has no digits, brackets or currency (said otherwise than
     written), and together enough p/b/m to score (issue 13's per-language target)."""
