@@ -1,4 +1,5 @@
-"""Human English speech for training: the Asterisk PBX's English voice prompts, force-aligned.
+"""Human speech for training: the Asterisk PBX's English voice prompts, force-aligned, and the
+same talker's Spanish ones, labelled by a warped reading.
 
 Source: Debian bookworm ``asterisk-core-sounds-en-g722`` (16 kHz G.722 audio) and
 ``asterisk-core-sounds-en`` (the transcripts, ``core-sounds-en.txt.gz``: one ``name: text`` a
@@ -10,9 +11,9 @@ A prompt is kept when its transcript is plain words: prompts whose text holds di
 CMUdict lacks (a warning each). Phones come from ``align.align_audio`` (ARPAbet, pocketsphinx
 5.1.1), so these utterances are labelled the way the held-out English clips are.
 
-Held-out discipline: the same talker reads Asterisk's Spanish prompts, which are test clips
-(``heldout_clips.ASTERISK``), so a head trained on this corpus has heard that test talker
-(docs/model-comparison.md says what follows for its Spanish figures).
+Held-out discipline: the same talker reads Asterisk's Spanish prompts. They were test clips until
+a head trained on her English ones shipped; since then no held-out clip is hers
+(``tests/inference/test_heldout_split.py`` checks it), so her Spanish can be trained on too.
 
 Spanish (``--lang es``): the same talker's Mexican Spanish prompts (``asterisk-core-sounds-es-g722``
 and ``asterisk-core-sounds-es`` 1.6.1-1, ``es_MX_f_Allison``, CC BY-SA 3.0), labelled as the
@@ -83,7 +84,7 @@ LICENCE = PROMPT_SETS["en"].licence
 # A prompt outside English is kept when espeak-ng's reading of its transcript, before it is
 # warped (165 words a minute), lasts 0.5-1.1 times the recording's own speech (its frames within
 # 35 dB of its loudest). Allison reads more slowly than espeak-ng: the median is 0.69, and
-# 95 % of the Spanish prompts sit at 0.47-0.89. Below 0.5 are lone words and spelled letters
+# 90 % of the Spanish prompts sit at 0.47-0.89. Below 0.5 are lone words and spelled letters
 # whose reading is not what she says ("y" read as "i", not "i griega"); above 1.1, transcripts
 # longer than their recording.
 PACE_RANGE = (0.5, 1.1)
