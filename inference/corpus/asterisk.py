@@ -57,6 +57,7 @@ class PromptSet:
     transcripts: str      # the gzipped "name: text" list inside the text package
     voice: str            # the corpus voice name
     licence: str
+    skipped: tuple[str, ...] = ()   # prompt-name prefixes left out (folders of lone letters)
 
 
 PROMPT_SETS = {
@@ -71,7 +72,9 @@ PROMPT_SETS = {
         "usr/share/asterisk/sounds/es_MX_f_Allison/",
         "usr/share/doc/asterisk-core-sounds-es/core-sounds-es.txt.gz", "asterisk-es-allison",
         "Asterisk core sounds (Debian asterisk-core-sounds-es-g722 1.6.1-1), recorded by "
-        "Allison Smith: CC BY-SA 3.0"),
+        "Allison Smith: CC BY-SA 3.0",
+        # lone letters: the transcript is the letter, not the name she says ("y", "i griega")
+        skipped=("letters/",)),
 }
 # The English set's names, as the rest of the code base has always read them.
 AUDIO_PACKAGE = PROMPT_SETS["en"].audio_package
@@ -88,8 +91,6 @@ LICENCE = PROMPT_SETS["en"].licence
 # whose reading is not what she says ("y" read as "i", not "i griega"); above 1.1, transcripts
 # longer than their recording.
 PACE_RANGE = (0.5, 1.1)
-# Folders of lone letters: their transcript is the letter, not the name she says.
-SKIPPED_FOLDERS = ("letters/",)
 
 # The espeak-ng voice whose reading is warped onto a language's prompts: the talker's variety.
 ESPEAK_VOICE = {"es": "es-419"}
@@ -156,8 +157,13 @@ def import_asterisk(out: Path, cache: Path | None = None,
         how = "pocketsphinx 5.1.1 forced alignment"
     else:
         from .arctic import _SynthesisAligner
-        aligner = _SynthesisAligner({"es": ESPEAK_VOICE[lang]} if lang in ESPEAK_VOICE else None)
-        label = lambda audio, said: aligner(audio, said, lang)  # noqa: E731
+        aligner = _SynthesisAligner(ESPEAK_VOICE)
+
+        def label(audio: np.ndarray, said: str) -> list[tuple[str, float, float]]:
+            phones = aligner(audio, said, lang)
+            if not pace_ok(aligner.last_reading_s, audio):
+                raise ValueError("the reading's length does not match the recording's; left out")
+            return phones
         engine, notation = "espeak-ng-warp", "ipa"
         how = aligner.describe(lang)
     written = 0
@@ -165,9 +171,8 @@ def import_asterisk(out: Path, cache: Path | None = None,
     # between utterances, so the order can move a boundary by a frame or two.
     for name, said in sorted(table.items(), key=lambda item: utterance_id(item[0]) + ".wav"):
         member = "./" + ps.voice_folder + name + ".g722"
-        if member not in audio_files or not plain_words(said) or (names and name not in names):
-            continue
-        if lang != "en" and name.startswith(SKIPPED_FOLDERS):
+        if (member not in audio_files or not plain_words(said) or name.startswith(ps.skipped)
+                or (names and name not in names)):
             continue
         audio, rate = _read_audio(audio_files[member], member)
         assert rate == SAMPLE_RATE          # 16-bit samples / 32768: what the wav will hold
@@ -175,9 +180,6 @@ def import_asterisk(out: Path, cache: Path | None = None,
             phones = label(audio, said)
         except (ValueError, RuntimeError) as exc:
             LOG.warning("%s: %s", name, exc)
-            continue
-        if lang != "en" and not pace_ok(aligner.last_reading_s, audio):
-            LOG.warning("%s: the reading's length does not match the recording's; left out", name)
             continue
         write_utterance(out, Utterance(
             id=utterance_id(name), text=said, lang=lang, voice=ps.voice,

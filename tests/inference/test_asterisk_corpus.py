@@ -39,6 +39,17 @@ def _energy_db(audio: np.ndarray, start: float, end: float) -> float:
     return 10 * np.log10(np.mean(seg ** 2) + 1e-12)
 
 
+def _closure_margin_db(audio: np.ndarray, phones: list, i: int, vowels: set[str]) -> float:
+    """dB by which phone i's quietest 20 ms lies under the loudest 20 ms of the vowel after it."""
+    _, start, end = phones[i]
+    vowel = next(p for p in phones[i + 1:] if p[0] in vowels)
+    quietest = min(_energy_db(audio, t, t + 0.02)
+                   for t in np.arange(start, max(start + 1e-3, end - 0.02), 0.005))
+    loudest = max(_energy_db(audio, t, t + 0.02)
+                  for t in np.arange(vowel[1], max(vowel[1] + 1e-3, vowel[2] - 0.02), 0.005))
+    return round(loudest - quietest, 1)
+
+
 def test_prompts_align_with_stop_closures_where_the_audio_is_quiet(tmp_path):
     """Three real prompts: every p and b the aligner places holds a closure, 20 ms at least 5 dB
     quieter than the loudest 20 ms of the vowel after it (an alignment 50 ms late fails this on
@@ -64,15 +75,8 @@ def test_prompts_align_with_stop_closures_where_the_audio_is_quiet(tmp_path):
         assert record["recording"].endswith(f"en_US_f_Allison/{name}.g722")
         phones = record["phones"]
         assert phones[0][1] == 0.0 and abs(phones[-1][2] - len(audio) / 16000) < 1e-3
-        for i, (symbol, start, end) in enumerate(phones):
-            if symbol not in ("P", "B"):
-                continue
-            vowel = next(p for p in phones[i + 1:] if p[0] in VOWELS)
-            quietest = min(_energy_db(audio, t, t + 0.02)
-                           for t in np.arange(start, max(start + 1e-3, end - 0.02), 0.005))
-            loudest = max(_energy_db(audio, t, t + 0.02)
-                          for t in np.arange(vowel[1], vowel[2] - 0.02, 0.005))
-            stops.append((name, symbol, start, round(loudest - quietest, 1)))
+        stops += [(name, symbol, start, _closure_margin_db(audio, phones, i, VOWELS))
+                  for i, (symbol, start, _) in enumerate(phones) if symbol in ("P", "B")]
     assert len(stops) == 6, stops
     assert all(margin >= 5 for *_, margin in stops), stops
 
@@ -105,15 +109,9 @@ def test_spanish_prompts_are_warped_readings_with_stop_closures_where_the_audio_
         assert record["recording"].endswith(f"es_MX_f_Allison/{name}.g722")
         assert "espeak-ng (es-419) reading" in record["labels"]
         phones = record["phones"]
-        for i, (symbol, start, end) in enumerate(phones):
-            if symbol != "p" or phones[i - 1][0] in ("sil", "pau"):
-                continue
-            vowel = next(p for p in phones[i + 1:] if p[0] in SPANISH_VOWELS)
-            quietest = min(_energy_db(audio, t, t + 0.02)
-                           for t in np.arange(start, max(start + 1e-3, end - 0.02), 0.005))
-            loudest = max(_energy_db(audio, t, t + 0.02)
-                          for t in np.arange(vowel[1], max(vowel[1] + 1e-3, vowel[2] - 0.02), 0.005))
-            stops.append((name, symbol, start, round(loudest - quietest, 1)))
+        stops += [(name, symbol, start, _closure_margin_db(audio, phones, i, SPANISH_VOWELS))
+                  for i, (symbol, start, _) in enumerate(phones)
+                  if symbol == "p" and phones[i - 1][0] not in ("sil", "pau")]
     assert len(stops) == 6, stops
     assert all(margin >= 5 for *_, margin in stops), stops
 
