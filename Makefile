@@ -112,7 +112,8 @@ debs:
 # on it; the sdists are kept in the shared cache, where tests/inference/test_heldout_split.py finds them.
 HELDOUT := $(DATA)/heldout/manifest.jsonl
 $(HELDOUT): inference/corpus/heldout_clips.py inference/corpus/heldout_words.py \
-             inference/corpus/heldout_tuxpaint.py | $(STAMP) debs
+             inference/corpus/heldout_tuxpaint.py inference/corpus/arctic.py \
+             inference/corpus/align.py | $(STAMP) debs
 	$(VPY) -m inference corpus heldout --cache $(LIPSYNC_CACHE)/sdists --out $(DATA)/heldout
 heldout: $(HELDOUT)
 

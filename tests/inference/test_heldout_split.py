@@ -423,6 +423,7 @@ def test_build_aligns_new_english_readers_on_their_closures(tmp_path, utt_id, sp
     phones = record["phones"]
     assert rate == 16000 and phones[-1][2] == pytest.approx(record["duration"], abs=1e-3)
     assert sum(p[0] in ("P", "B", "M") for p in phones) == pbm
+    assert "AH0" in {p[0] for p in phones} and "schwa" in record["labels"]    # "the" is a schwa
     margins = [_closure_margin_db(audio, phones, i, VOWELS)
                for i, p in enumerate(phones) if p[0] in ("P", "B")]
     assert margins and min(margins) >= 10, margins
