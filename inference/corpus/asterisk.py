@@ -9,9 +9,9 @@ line), version 1.6.1-1, recorded by Allison Smith, CC BY-SA 3.0. The audio is fe
 A prompt is kept when its transcript is plain words: prompts whose text holds digits ("press
 1") or a bracketed description ("[beep]") are left out, and so are those whose words pocketsphinx's
 CMUdict lacks (a warning each). Phones come from ``align.align_audio`` (ARPAbet, pocketsphinx
-5.1.1), as the held-out English clips are, but with every AH plain: the held-out labels mark
-unstressed ones as schwas (``schwa=True``), and this corpus keeps the labels the shipped head
-was trained on.
+5.1.1), as the held-out English clips are, but by default with every AH plain: the held-out
+labels mark unstressed ones as schwas (``schwa=True``), and this corpus keeps the labels the
+shipped head was trained on unless ``--schwa`` is given.
 
 Held-out discipline: the same talker reads Asterisk's Spanish prompts. They were test clips until
 a head trained on her English ones shipped; since then no held-out clip is hers
@@ -142,9 +142,14 @@ def pace_ok(reading_s: float, audio: np.ndarray) -> bool:
 
 
 def import_asterisk(out: Path, cache: Path | None = None,
-                    names: tuple[str, ...] | None = None, lang: str = "en") -> int:
+                    names: tuple[str, ...] | None = None, lang: str = "en",
+                    schwa: bool = False) -> int:
     """Write the labelled prompts of ``lang`` (all, or only ``names``) to
-    ``<out>/<lang>/<voice>/``; return how many."""
+    ``<out>/<lang>/<voice>/``; return how many. ``schwa`` (English only): unstressed AH written
+    "AH0", as the held-out labels are (``align_audio(schwa=True)``)."""
+    if schwa and lang != "en":
+        raise ValueError("--schwa marks English schwas from CMUdict; drop it for --lang "
+                         f"{lang} (its labels are IPA already).")
     if lang not in PROMPT_SETS:
         raise ValueError(f"Asterisk prompts are imported for {', '.join(PROMPT_SETS)}, not {lang!r}.")
     ps = PROMPT_SETS[lang]
@@ -154,7 +159,7 @@ def import_asterisk(out: Path, cache: Path | None = None,
     table = transcripts(gzip.decompress(text_files["./" + ps.transcripts]).decode("utf-8", "replace"))
     if lang == "en":
         decoder = _decoder()
-        label = lambda audio, said: align_audio(audio, said, decoder)  # noqa: E731
+        label = lambda audio, said: align_audio(audio, said, decoder, schwa=schwa)  # noqa: E731
         engine, notation = "pocketsphinx-align", "arpabet"
         how = "pocketsphinx 5.1.1 forced alignment"
     else:

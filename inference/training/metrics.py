@@ -28,6 +28,9 @@ Definitions (all scale-free, so a model, a loudness mouth and Rhubarb are scored
   vowels; lower-lip roll labiodentals (f, v) > every other speech frame.
 - silence closed: silence frames at least three frames (60 ms) away from speech; ratio = mean
   positive aperture there / mean positive aperture of speech frames; closed when <= 0.25.
+- schwa ratio: mean positive aperture over schwa frames (the reduced vowel of "the", "a") / mean
+  positive aperture over open-vowel frames. Not a goal by itself: read it beside the reference
+  curves' own ratio (the articulation model's), since a schwa opens less than a full vowel.
 
 Imports: numpy, lipsync_core.params.
 """
@@ -40,7 +43,8 @@ import numpy as np
 
 from lipsync_core.params import FRAME_RATE_HZ, MOUTH_CLOSE_SEALED, NUM_PARAMS, PARAM_NAMES, index_of
 
-CLASS_NAMES = ("bilabial", "open_vowel", "rounded_vowel", "spread_vowel", "labiodental", "silence")
+CLASS_NAMES = ("bilabial", "open_vowel", "rounded_vowel", "spread_vowel", "labiodental", "silence",
+               "schwa")
 MAX_LAG_S = 0.25                 # seconds searched either side by the lag estimate
 CLOSURE_PERCENTILE = 20.0        # percent of speech-frame aperture below which lips count as closed
 CLOSURE_TOLERANCE = 1            # frames either side of a bilabial segment
@@ -235,7 +239,9 @@ def phone_class_metrics(aligned: np.ndarray, segments: list[Segment]) -> dict[st
         ratio = float(sil.mean() / spe.mean())
     speech_other = masks["speech"] & ~masks["labiodental"]
     rnd, roll = rounding(aligned), lower_lip_roll(aligned)
+    schwa, full = (np.clip(ap[masks[name]], 0, None) for name in ("schwa", "open_vowel"))
     pool = {"aperture": (ap[masks["open_vowel"]], ap[masks["bilabial"]]),
+            "schwa": (schwa, full),
             "rounding": (rnd[masks["rounded_vowel"]], rnd[masks["spread_vowel"]]),
             "lip_roll": (roll[masks["labiodental"]], roll[speech_other]),
             "closure_hits": bilabial_hits, "open_hits": open_hits}
@@ -253,7 +259,15 @@ def phone_class_metrics(aligned: np.ndarray, segments: list[Segment]) -> dict[st
                            else math.nan),
         "bilabial_segments": float(len(bilabial_hits)),
         "open_vowel_segments": float(len(open_hits)),
+        "schwa_ratio": _ratio_of_means(schwa, full),
     }
+
+
+def _ratio_of_means(num: np.ndarray, den: np.ndarray) -> float:
+    """mean(num) / mean(den), NaN when either is empty or den's mean is ~0."""
+    if not num.size or not den.size or den.mean() <= 1e-6:
+        return math.nan
+    return float(num.mean() / den.mean())
 
 
 def _dilate(mask: np.ndarray, k: int) -> np.ndarray:
@@ -292,7 +306,8 @@ def clip_metrics(pred: np.ndarray, target: np.ndarray, segments: list[Segment] |
 
 
 SUMMARY_KEYS = ("lag_ms", "lag_vs_targets_ms", "aperture_auc", "rounding_auc", "lip_roll_auc",
-                "closure_recall", "false_closures", "silence_ratio", "silence_closed")
+                "closure_recall", "false_closures", "silence_ratio", "silence_closed",
+                "schwa_ratio")
 
 
 def pooled(clips: list[dict]) -> dict[str, float]:
@@ -312,6 +327,9 @@ def pooled(clips: list[dict]) -> dict[str, float]:
     out["false_closures"] = float(np.mean(false)) if false else math.nan
     out["bilabial_segments"] = float(len(hits))
     out["open_vowel_segments"] = float(len(false))
+    if all("schwa" in p for p in pools):
+        out["schwa_ratio"] = _ratio_of_means(np.concatenate([p["schwa"][0] for p in pools]),
+                                             np.concatenate([p["schwa"][1] for p in pools]))
     return out
 
 
