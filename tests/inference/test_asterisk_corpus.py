@@ -81,6 +81,34 @@ def test_prompts_align_with_stop_closures_where_the_audio_is_quiet(tmp_path):
     assert all(margin >= 5 for *_, margin in stops), stops
 
 
+def test_schwa_labels_change_only_the_unstressed_ahs(tmp_path):
+    """``--schwa`` (the held-out labelling) on two real prompts: "the", "a", "-sion" and "again"
+    get AH0 (a schwa) and every other phone and time is what the default build writes; Spanish
+    refuses it in one sentence."""
+    pytest.importorskip("pocketsphinx")
+    pytest.importorskip("G722")
+    if shutil.which("apt-get") is None:
+        pytest.skip("apt-get is not on this machine")
+    from inference.corpus.asterisk import import_asterisk
+    names = ("agent-pass", "pbx-invalid")
+    phones = {}
+    for schwa in (False, True):
+        out = tmp_path / str(schwa)
+        try:
+            assert import_asterisk(out, CACHE, names=names, schwa=schwa) == 2
+        except RuntimeError as exc:                   # no network, no apt lists
+            pytest.skip(str(exc))
+        phones[schwa] = [json.loads((out / "en" / "asterisk-en-allison" / f"{n}.json").read_text())
+                         ["phones"] for n in names]
+    for plain, marked in zip(phones[False], phones[True]):
+        assert [p[1:] for p in plain] == [p[1:] for p in marked]
+        assert [p[0] for p in plain] == [{"AH0": "AH"}.get(p[0], p[0]) for p in marked]
+    assert [[p[0] for p in record if p[0].startswith("AH")] for record in phones[True]] == \
+        [["AH0"], ["AH0", "AH0", "AH0"]]
+    with pytest.raises(ValueError, match="drop it"):
+        import_asterisk(tmp_path / "es", CACHE, names=names, lang="es", schwa=True)
+
+
 def test_spanish_prompts_are_warped_readings_with_stop_closures_where_the_audio_is_quiet(tmp_path):
     """The same talker's Spanish prompts, labelled by an espeak-ng reading warped onto each: every
     p inside the speech of three real prompts holds a closure, its quietest 20 ms at least 5 dB

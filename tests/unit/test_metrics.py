@@ -131,3 +131,34 @@ def test_summary_and_json_safety():
     safe = metrics.json_safe(summary)
     import json
     json.dumps(safe, allow_nan=False)
+
+
+def test_schwa_ratio_is_schwa_opening_over_full_vowel_opening():
+    """A schwa segment opened to about half a full vowel's aperture reads that ratio, per clip and pooled; a
+    clip without schwas reads NaN and leaves the pooled ratio to the clips that have them; the
+    evaluation's segments mark ARPAbet AH0 (and IPA ə) as a schwa, and the stressed AH not."""
+    ref, segs = _reference_curves()
+    assert math.isnan(metrics.clip_metrics(ref, ref, segs)["schwa_ratio"])
+    ref = np.concatenate([ref, np.zeros((10, NUM_PARAMS))])
+    n = len(ref) - 10
+    ref[n:, index_of("jaw_open")] = 0.65                         # full vowel 1.3, schwa 0.65
+    schwa_segs = segs + [Segment(frozenset({"schwa", "vowel"}), n, n + 10)]
+    ref[n - 1, :] = ref[n - 2, :]                                 # no smoothing across the join
+    with_schwa = metrics.clip_metrics(ref, ref, schwa_segs)
+    full = metrics.aperture(ref)[[s for seg in segs if "open_vowel" in seg.classes
+                                  for s in range(seg.start, seg.end)]].mean()
+    assert with_schwa["schwa_ratio"] == pytest.approx(0.65 / full)
+    assert 0.5 < with_schwa["schwa_ratio"] < 0.6            # the full vowels are smoothed a little
+    wide = ref.copy()
+    wide[n:, index_of("jaw_open")] = 1.3
+    pooled = metrics.pooled([metrics.clip_metrics(wide, ref, schwa_segs),
+                             metrics.clip_metrics(ref[:n], ref[:n], segs)])
+    assert pooled["schwa_ratio"] == pytest.approx(1.3 / full)
+
+    from inference.training.evaluate import phone_segments
+    record = {"phones": [["DH", 0.0, 0.1], ["AH0", 0.1, 0.2], ["K", 0.2, 0.3], ["AH", 0.3, 0.5]],
+              "notation": "arpabet", "lang": "en"}
+    classes = [seg.classes for seg in phone_segments(record, 25)]
+    assert "schwa" in classes[1] and "schwa" not in classes[3] and "open_vowel" in classes[3]
+    ipa = {"phones": [["d", 0.0, 0.1], ["ə", 0.1, 0.2]], "notation": "ipa", "lang": "fr"}
+    assert "schwa" in phone_segments(ipa, 10)[1].classes
