@@ -16,6 +16,7 @@ Imports: torch, numpy, inference.heads, inference.checkpoint, inference.training
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import math
@@ -132,11 +133,15 @@ def _start_from(model, head_cfg, spec: dict[str, Any], directory: Path) -> None:
     """Copy the head weights of checkpoint ``directory`` into ``model`` (a fine-tuning run's
     start); the checkpoint's head and encoder must be the ones this run builds."""
     start = _config_checkpoint(directory, spec, "init_from")
-    if start.head_cfg != head_cfg:
+    # The attention's distance bias has no weights (per-head slopes, fixed), so a fine-tune may
+    # move a head to another ``position``; every other setting must match.
+    if dataclasses.replace(start.head_cfg, position=head_cfg.position) != head_cfg:
         raise ValueError(f"{directory} holds a different head ({start.head_cfg}); set the "
                          "config's head to the same settings or drop init_from.")
     model.load_state_dict(start.head.state_dict())
-    log.info("head weights start from %s", directory)
+    log.info("head weights start from %s%s", directory,
+             f" (its {start.head_cfg.position} distance bias becomes {head_cfg.position})"
+             if start.head_cfg.position != head_cfg.position else "")
 
 
 def _teachers(spec: dict[str, Any], directories: tuple[str, ...], device: str) -> list:

@@ -347,3 +347,30 @@ def test_distillation_run_reads_its_teachers(setup, monkeypatch):
     bad_path.write_text(json.dumps(dict(cfg, teacher_weight=1.5)))
     with pytest.raises(ValueError, match="teacher_weight"):
         load_config(bad_path, {})
+
+
+def test_fine_tuning_may_move_a_head_to_another_distance_bias(tmp_path, tiny_wav2vec2_dir,
+                                                              make_tiny_checkpoint):
+    """init_from: an ALiBi checkpoint starts a squared-distance ("gauss") head with its very
+    weights (the bias has none of its own), so only the attention pattern differs; any other
+    difference in the head is still refused."""
+    import dataclasses
+
+    from inference.checkpoint import load_checkpoint
+    from inference.heads import build_head
+    from inference.training.train import _start_from
+    start = load_checkpoint(make_tiny_checkpoint(tmp_path / "alibi", tiny_wav2vec2_dir,
+                                                 kind="transformer"))
+    spec = start.encoder_spec.to_dict()
+    gauss_cfg = dataclasses.replace(start.head_cfg, position="gauss")
+    torch.manual_seed(1)
+    gauss = build_head(gauss_cfg)
+    _start_from(gauss, gauss_cfg, spec, tmp_path / "alibi")
+    for name, tensor in start.head.state_dict().items():
+        torch.testing.assert_close(gauss.state_dict()[name].float(), tensor.float())
+    x, mask = torch.randn(1, 40, gauss_cfg.in_dim), torch.ones(1, 40, dtype=torch.bool)
+    with torch.no_grad():
+        assert (gauss.eval()(x, mask) - start.head.float().eval()(x, mask)).abs().max() > 1e-4
+    deeper = dataclasses.replace(gauss_cfg, n_layers=gauss_cfg.n_layers + 1)
+    with pytest.raises(ValueError, match="different head"):
+        _start_from(build_head(deeper), deeper, spec, tmp_path / "alibi")
