@@ -139,6 +139,7 @@ def score(data: Path, split: str, langs: tuple[str, ...] | None, modes: list[str
             if curves_dir is not None:
                 from lipsync_core.curves import Curves, write_curves
                 from lipsync_core.params import PARAM_NAMES
+                (Path(curves_dir) / mode).mkdir(parents=True, exist_ok=True)
                 write_curves(Path(curves_dir) / mode / f"{record['id']}.json", Curves(
                     FRAME_RATE, 0.0, PARAM_NAMES, curves,
                     {"name": f"Rhubarb Lip Sync 1.13.0, {mode}", "source": str(PRESET.name)}))
