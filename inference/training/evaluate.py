@@ -51,7 +51,6 @@ from inference.training.metrics import Segment
 log = logging.getLogger(__name__)
 
 SYSTEMS = ("model", "loudness", "reference")
-SCHWA = "ə"            # the internal phone of a reduced vowel (ARPAbet AH0, IPA ə): metrics' "schwa"
 SPLITS = ("test", "valid", "all", "train")   # --split choices; "all" is valid + test
 # Issue 6 quality goals on held-out real speech: metric -> (low, high) inclusive.
 GOALS = {"aperture_auc": (0.97, 1.0), "closure_recall": (0.95, 1.0), "rounding_auc": (0.95, 1.0),
@@ -76,8 +75,7 @@ def phone_segments(record: dict, n_frames: int, frame_rate: float = 50.0) -> lis
     for seg in normalize(phones, record["notation"], record.get("lang")):
         s = int(round(seg.start * frame_rate))
         e = max(s + 1, int(round(seg.end * frame_rate)))
-        classes = phone_class(seg.phone) | ({"schwa"} if seg.phone == SCHWA else set())
-        segs.append(Segment(frozenset(classes), min(s, n_frames), min(e, n_frames)))
+        segs.append(Segment(frozenset(phone_class(seg.phone)), min(s, n_frames), min(e, n_frames)))
     return segs
 
 

@@ -234,9 +234,7 @@ def phone_class_metrics(aligned: np.ndarray, segments: list[Segment]) -> dict[st
     silence_core = masks["silence"] & ~_dilate(masks["speech"], SILENCE_MARGIN)
     sil = np.clip(ap[silence_core], 0, None)
     spe = np.clip(speech_ap, 0, None)
-    ratio = math.nan
-    if sil.size and spe.size and spe.mean() > 1e-6:
-        ratio = float(sil.mean() / spe.mean())
+    ratio = _ratio_of_means(sil, spe)
     speech_other = masks["speech"] & ~masks["labiodental"]
     rnd, roll = rounding(aligned), lower_lip_roll(aligned)
     schwa, full = (np.clip(ap[masks[name]], 0, None) for name in ("schwa", "open_vowel"))
