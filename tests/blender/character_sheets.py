@@ -20,17 +20,20 @@ BORDER_PX = 4
 
 
 def render(bpy, scene, frames: dict, out: Path, centre, size: int = 360,
-           width_m: float = 0.08) -> dict:
+           width_m: float = 0.08, scale: float = 1.0) -> dict:
     """Workbench PNGs of the mouth at ``{label: frame}``, ``width_m`` metres across, the
-    camera in front of ``centre`` (the lips at rest, world metres); {label: path}."""
+    camera in front of ``centre`` (the lips at rest, world units); {label: path}. ``scale``:
+    world units per metre of a real head (lip_probe.Probe.scale; Face Cap's head is about ten
+    times life size), so every head is framed alike."""
     cam = scene.objects.get("MouthCam")
     if cam is None:
         cam_data = bpy.data.cameras.new("MouthCam")
         cam_data.type = "ORTHO"
         cam = bpy.data.objects.new("MouthCam", cam_data)
         scene.collection.objects.link(cam)
-    cam.data.ortho_scale = width_m
-    cam.location = (float(centre[0]), float(centre[1]) - 0.6, float(centre[2]) - 0.005)
+    cam.data.ortho_scale = width_m * scale
+    cam.location = (float(centre[0]), float(centre[1]) - 0.6 * scale,
+                    float(centre[2]) - 0.005 * scale)
     cam.rotation_euler = (np.pi / 2, 0.0, 0.0)
     scene.camera = cam
     scene.render.engine = "BLENDER_WORKBENCH"

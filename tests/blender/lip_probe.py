@@ -34,6 +34,7 @@ CLOSED_MARGIN = 0.10       # of the open gap, each side of the closed range
 OPEN_FRACTION = 0.20       # of the open gap above the closed range counts as open
 ROUND_FRACTION = 0.50      # of the rounded pose's narrowing counts as rounded
 LIP_BAND_M = 0.010         # corners are looked for within this height of the lips at rest
+                           # (metres on a head 18 cm wide; scaled with the head)
 
 
 @dataclass
@@ -47,6 +48,7 @@ class Probe:
     fv: float = 0.0            # gap of the f/v pose, metres
     width_rest: float = 0.0    # mouth widths, metres
     width_round: float = 0.0
+    scale: float = 1.0         # the head's width over a real head's (18 cm): world units per metre
 
     @property
     def margin(self) -> float:
@@ -126,8 +128,12 @@ def find_lips(bpy, obj, open_key: str, round_key: str, round_pose: dict) -> Prob
     """Midline lip vertices and mouth corners from the rig's own shapes (module docstring), in
     the evaluated mesh's world space (a skinned avatar's bind space may be anything)."""
     base = pose_world(bpy, obj, {})
-    mid = np.abs(base[:, 0]) < 1e-3 * (np.ptp(base[:, 0]) / 0.18)
+    scale = np.ptp(base[:, 0]) / 0.18               # the head's width over a real one's (18 cm)
     rounding = np.linalg.norm(pose_world(bpy, obj, {round_key: 1.0}) - base, axis=1)
+    # The midline: X = 0 on a head modelled about it; a captured head may sit a little to one
+    # side (Face Cap's, 1 mm at real size), so it is where the rounding shape's moves centre.
+    centre = float(np.mean(base[rounding > 0.2 * rounding.max(), 0]))
+    mid = np.abs(base[:, 0] - centre) < 1e-3 * scale
     lips = mid & (rounding > 0.2 * rounding[mid].max())
     down = -(pose_world(bpy, obj, {open_key: 1.0}) - base)[:, 2]
     most = down[lips].max()
@@ -136,13 +142,14 @@ def find_lips(bpy, obj, open_key: str, round_key: str, round_pose: dict) -> Prob
     if not len(lower) or not len(upper):
         raise RuntimeError(f"Could not find the lips of {obj.name!r} from {open_key}/{round_key}.")
     lip_z = base[np.r_[upper, lower], 2].mean()
-    inward = -np.sign(base[:, 0]) * (pose_world(bpy, obj, round_pose) - base)[:, 0]
-    inward[np.abs(base[:, 2] - lip_z) > LIP_BAND_M] = -np.inf
-    left, right = np.flatnonzero(base[:, 0] > 0), np.flatnonzero(base[:, 0] < 0)
+    side = base[:, 0] - centre
+    inward = -np.sign(side) * (pose_world(bpy, obj, round_pose) - base)[:, 0]
+    inward[np.abs(base[:, 2] - lip_z) > LIP_BAND_M * scale] = -np.inf
+    left, right = np.flatnonzero(side > 0), np.flatnonzero(side < 0)
     corners = np.array([left[np.argmax(inward[left])], right[np.argmax(inward[right])]])
     if not np.all(np.isfinite(inward[corners])) or inward[corners].min() <= 0:
         raise RuntimeError(f"Could not find the mouth corners of {obj.name!r} from {round_pose}.")
-    return Probe(upper, lower, corners)
+    return Probe(upper, lower, corners, scale=float(scale))
 
 
 def calibrate(bpy, obj, spec: dict) -> Probe:
