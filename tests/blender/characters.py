@@ -63,13 +63,20 @@ CHARACTERS = {
     "vroid": {"file": "talkinghead-vroid-decoded.glb", "head": "Face", "meshes": ["Face"],
               "closed": {"Fcl_MTH_Close": 1.0}, "open": {"Fcl_MTH_A": 1.0},
               "round": "Fcl_MTH_U", "rounded": {"Fcl_MTH_U": 1.0}, "fv": {"viseme_FF": 1.0}},
+    # three.js's Face Cap head: 52 ARKit keys under Face Cap's names (mouthSmile_L, ...), a
+    # separate teeth mesh that no key moves; fetched from PyPI by registry_characters.py, so
+    # CI measures it too. ARKit's own poses: a seal is mouthClose as far as jawOpen.
+    "facecap": {"file": "facecap.glb", "head": "Mesh_2", "meshes": ["Mesh_2"],
+                "closed": {"jawOpen": 0.3, "mouthClose": 0.3}, "open": {"jawOpen": 1.0},
+                "round": "mouthFunnel", "rounded": {"mouthPucker": 1.0},
+                "fv": {"mouthRollLower": 1.0}},
     # the bundled script-built ARKit head (assets/demo/face.blend; in the repository)
     "demo": {"file": str(ROOT / "assets" / "demo" / "face.blend"), "head": "Face",
              "meshes": ["Face"], "closed": {"jawOpen": 0.3, "mouthClose": 0.3},
              "open": {"jawOpen": 1.0}, "round": "mouthFunnel", "rounded": {"mouthPucker": 1.0},
              "fv": {"mouthRollLower": 1.0}},
 }
-DEFAULT_PRESET = {"rpm": "arkit", "vroid": "vroid", "demo": "arkit"}
+DEFAULT_PRESET = {"rpm": "arkit", "vroid": "vroid", "facecap": "arkit", "demo": "arkit"}
 DEFAULT_CASES = (("rpm", "arkit"), ("rpm", "oculus"), ("vroid", "vroid"))
 
 
@@ -272,7 +279,7 @@ def run_clips(bpy, pkg, cases, clips, runtime: Path, cache: Path, out: Path | No
             picks = pick_frames(res.details, clip, taken, per_class, 1 if alike > 1 else per_class)
             pngs = render(bpy, scene, {k: f for k, (f, _) in picks.items()},
                           out / "frames" / f"{case[0]}_{case[1]}", mouth_centre(bpy, head, probe),
-                          size=232)
+                          size=232, scale=probe.scale)
             for label, (f, d) in picks.items():
                 cells.setdefault((clip.split, clip.lang, d["class"]), []).append(
                     {"png": pngs[label], "passed": d["passed"],
