@@ -20,7 +20,7 @@ without them.
 
 Run as a script for the figures and renders (one command; ``--runtime`` picks the model)::
 
-    .venv/bin/python tests/blender/characters.py                     # demo clips, 3 cases
+    .venv/bin/python tests/blender/characters.py                     # demo clips, 4 cases
     .venv/bin/python tests/blender/characters.py --clips data/heldout \
         --runtime assets/runtime --out out/characters --json out/characters.json
     .venv/bin/python tests/blender/characters.py --character rpm --preset arkit --lang en \
@@ -77,7 +77,7 @@ CHARACTERS = {
              "fv": {"mouthRollLower": 1.0}},
 }
 DEFAULT_PRESET = {"rpm": "arkit", "vroid": "vroid", "facecap": "arkit", "demo": "arkit"}
-DEFAULT_CASES = (("rpm", "arkit"), ("rpm", "oculus"), ("vroid", "vroid"))
+DEFAULT_CASES = (("rpm", "arkit"), ("rpm", "oculus"), ("vroid", "vroid"), ("facecap", "arkit"))
 
 
 def character_file(name: str) -> Path | None:
