@@ -69,7 +69,7 @@ CHARACTERS = {
     "facecap": {"file": "facecap.glb", "head": "Mesh_2", "meshes": ["Mesh_2"],
                 "closed": {"jawOpen": 0.3, "mouthClose": 0.3}, "open": {"jawOpen": 1.0},
                 "round": "mouthFunnel", "rounded": {"mouthPucker": 1.0},
-                "fv": {"mouthRollLower": 1.0}},
+                "fv": {"mouthRollLower": 1.0}, "fv_stand_in": True},   # no artist's f/v pose
     # the bundled script-built ARKit head (assets/demo/face.blend; in the repository)
     "demo": {"file": str(ROOT / "assets" / "demo" / "face.blend"), "head": "Face",
              "meshes": ["Face"], "closed": {"jawOpen": 0.3, "mouthClose": 0.3},

@@ -78,6 +78,14 @@ def curves(cache):
         pytest.skip(f"the model could not make curves here: {exc}")
 
 
+def judges_fv(character, preset):
+    """Whether every f/v the curves tuck must reach the rig's own f/v pose: on ARKit rigs that
+    have one from their artist (Ready Player Me's viseme_FF). Face Cap's head has none, and the
+    stand-in (mouthRollLower at full) rolls its lower lip past the upper, further than an f/v
+    goes; its f/v are reported (docs/characters.md), not asserted."""
+    return preset == "arkit" and not C.CHARACTERS[character].get("fv_stand_in", False)
+
+
 def run(lang, preset, curves_path, convention=None, character="rpm"):
     clip = S.demo_clip(lang)
     res, _, _, probe, timing, lead = C.measure_clip(bpy, pkg, (character, preset), clip,
@@ -144,7 +152,7 @@ def test_lips_seal_open_and_never_pass_through(curves, lang, character, preset):
     assert probe.opened > probe.closed_range[1]               # the calibration makes sense
     assert res.through == 0
     closing, opening, tucking = check_articulated(res, curves[lang], segments, timing, lead,
-                                                  fv=preset == "arkit")
+                                                  fv=judges_fv(character, preset))
     assert closing and opening
     if lang == "en":                                 # Japanese has no f/v
         assert tucking
@@ -250,4 +258,4 @@ def test_real_held_out_speech_never_pushes_the_lips_through(character, preset):
         res, _, _, _, timing, lead = C.measure_clip(bpy, pkg, (character, preset), clip, path)
         assert res.through == 0, f"{clip.id}: {res.through} frames through each other"
         check_articulated(res, path, clip.segments, timing, lead, f"{clip.id}: ",
-                          fv=preset == "arkit")
+                          fv=judges_fv(character, preset))
