@@ -34,7 +34,6 @@ REST = np.array([p.rest for p in PARAMS], dtype=np.float32)   # (26,)
 # The noise-floor test (docs/robustness.md, "A gate that hears the noise floor"). Chosen on valid.
 NOISE_FLOOR_GATE = True      # False: only the absolute loudness test above
 FLOOR_BANDS_HZ = tuple(float(f) for f in np.geomspace(250.0, 6000.0, 9))   # 8 speech bands
-FLOOR_FFT = 512              # samples (32 ms at 16 kHz), one Hann-windowed FFT per 20 ms frame
 FLOOR_PERCENTILE = 10.0      # a band's floor: this percentile of its dB over the span
 FLOOR_SPAN_S = 30.0          # seconds over which a floor is taken (a long take's noise drifts)
 FLOOR_MARGIN_DB = 5.0        # mean dB above the band floors below which a frame is quiet
@@ -99,27 +98,25 @@ def _long_runs(quiet: np.ndarray, seconds: float) -> np.ndarray:
 
 
 def band_levels(wave: np.ndarray, num_frames: int) -> np.ndarray:
-    """(num_frames, 8) float32 dB energy of ``wave`` (16 kHz) in ``FLOOR_BANDS_HZ``, one
-    ``FLOOR_FFT``-sample Hann window centred on each 20 ms frame."""
+    """(num_frames, 8) float32 dB energy of ``wave`` (16 kHz) in ``FLOOR_BANDS_HZ``: one
+    Hann-windowed FFT of each 20 ms frame's own samples (50 Hz bins), no overlap."""
     wave = np.asarray(wave, dtype=np.float32)
-    half = FLOOR_FFT // 2
-    padded = np.concatenate([np.zeros(half, np.float32), wave,
-                             np.zeros(FLOOR_FFT + HOP_SAMPLES, np.float32)])
-    freqs = np.fft.rfftfreq(FLOOR_FFT, 1.0 / SAMPLE_RATE)
+    freqs = np.fft.rfftfreq(HOP_SAMPLES, 1.0 / SAMPLE_RATE)            # (161,) Hz
     band = np.searchsorted(FLOOR_BANDS_HZ, freqs, side="right") - 1   # (bins,) band or -1 / 8
     n_bands = len(FLOOR_BANDS_HZ) - 1
     member = np.zeros((len(freqs), n_bands), np.float32)              # (bins, bands) 0/1
     inside = (band >= 0) & (band < n_bands)
     member[np.flatnonzero(inside), band[inside]] = 1.0
-    window = np.hanning(FLOOR_FFT).astype(np.float32)
+    window = np.hanning(HOP_SAMPLES).astype(np.float32)
     out = np.empty((num_frames, n_bands), np.float32)
-    offsets = np.arange(FLOOR_FFT)
     for a in range(0, num_frames, FLOOR_CHUNK_FRAMES):
         b = min(num_frames, a + FLOOR_CHUNK_FRAMES)
-        starts = np.minimum(np.arange(a, b) * HOP_SAMPLES + HOP_SAMPLES // 2,   # frame centres
-                            len(padded) - FLOOR_FFT)
-        frames = padded[starts[:, None] + offsets[None, :]] * window   # (chunk, FFT)
-        power = np.abs(np.fft.rfft(frames, axis=1)).astype(np.float32) ** 2
+        piece = wave[a * HOP_SAMPLES:b * HOP_SAMPLES]                  # a view, no copy
+        if len(piece) < (b - a) * HOP_SAMPLES:                         # the last, partial frame
+            piece = np.concatenate([piece, np.zeros((b - a) * HOP_SAMPLES - len(piece),
+                                                    np.float32)])
+        spectrum = np.fft.rfft(piece.reshape(b - a, HOP_SAMPLES) * window, axis=1)
+        power = np.square(np.abs(spectrum), dtype=np.float64)             # (chunk, 161)
         out[a:b] = 10.0 * np.log10(np.maximum(power @ member, 1e-12))
     return out
 
