@@ -55,6 +55,11 @@ class TrainConfig:
     unlearned_params: dict = field(default_factory=dict)  # {voice: [parameter names]} whose
                                                   # targets that voice does not teach (masked
                                                   # out of the loss: dataset.forget_params)
+    focus_corpora: dict = field(default_factory=dict)  # {corpus directory name: [class names]}:
+                                                  # that corpus teaches only the frames of those
+                                                  # phone classes (dataset.focus_frames), e.g.
+                                                  # noisy copies that teach pauses and p/b/m
+    focus_margin_frames: int = 2                  # frames either side of a focus class kept too
     default_voice_minutes: float | None = None    # cap for voices not named above (None = all)
     train_splits: tuple[str, ...] = ("train",)
     valid_split: str = "valid"
@@ -133,6 +138,7 @@ class TrainConfig:
         if data.get("langs") is not None:
             data["langs"] = tuple(data["langs"])
         unlearned_columns(data.get("unlearned_params", {}))     # refuse bad names before any work
+        focus_classes(data.get("focus_corpora", {}))
         return cls(optim=OptimConfig(**optim), **data)
 
 
@@ -149,6 +155,26 @@ def unlearned_columns(unlearned: dict) -> dict[str, list[int]]:
                              f"(for example lip_pucker, lip_funnel).")
         columns[voice] = [PARAM_NAMES.index(n) for n in names]
     return columns
+
+
+FOCUS_CLASSES = ("silence", "bilabial", "open_vowel", "rounded_vowel", "spread_vowel",
+                 "labiodental", "schwa")
+
+
+def focus_classes(focus: dict) -> dict[str, frozenset[str]]:
+    """{corpus directory name: class names} of a ``focus_corpora`` setting; a name that is not a
+    phone class the loss can be focused on is refused with a sentence saying so."""
+    out = {}
+    for corpus, names in focus.items():
+        if isinstance(names, str) or not names:
+            raise ValueError(f"focus_corpora for {corpus!r} must be a list of phone classes, "
+                             f"for example [\"silence\", \"bilabial\"].")
+        bad = [n for n in names if n not in FOCUS_CLASSES]
+        if bad:
+            raise ValueError(f"focus_corpora for {corpus!r} names {', '.join(bad)}, which are not "
+                             f"phone classes; use some of {', '.join(FOCUS_CLASSES)}.")
+        out[corpus] = frozenset(names)
+    return out
 
 
 def load_config(path: Path, overrides: dict[str, Any] | None = None) -> TrainConfig:

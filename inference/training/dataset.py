@@ -57,6 +57,43 @@ def forget_params(examples: list[Example], unlearned: dict[str, list[str]]) -> i
     return changed
 
 
+def focus_frames(examples: list[Example], records: dict[str, dict], focus: dict,
+                 margin: int = 2) -> int:
+    """Mark every frame unknown (NaN targets) in the examples of the corpora that ``focus``
+    names ({corpus directory name: phone class names}), except the frames of those classes and
+    ``margin`` frames either side of them; return how many examples changed.
+
+    A frame no phone covers is silence. What it is for: a noisy copy of a sentence that teaches
+    the pauses and the p/b/m of a take under noise, and leaves the vowels to the clean sentence.
+    ``records``: {example key: its utterance record (with "phones" and "notation")}.
+    """
+    from inference.training.config import focus_classes
+    from inference.training.evaluate import phone_segments
+    from inference.training.metrics import class_masks, dilate
+    classes = focus_classes(focus)
+    changed = 0
+    for ex in examples:
+        names = classes.get(ex.key.split("/", 1)[0])
+        if not names:
+            continue
+        record = records[ex.key]
+        if not record.get("phones"):
+            raise ValueError(f"{ex.key} has no phone timings, so its frames cannot be focused; "
+                             "leave its corpus out of focus_corpora.")
+        n = ex.frames
+        masks = class_masks(phone_segments(record, n), n)            # {class: (n,) bool}
+        masks["silence"] = masks["silence"] | ~masks["speech"]       # uncovered frames too
+        keep = np.zeros(n, dtype=bool)
+        for name in names:
+            keep |= masks[name]
+        keep = dilate(keep, margin) if margin > 0 else keep
+        targets = np.array(ex.targets, dtype=np.float32)              # a copy, not the cache
+        targets[~keep] = np.nan
+        ex.targets = targets
+        changed += 1
+    return changed
+
+
 def collate(examples: list[Example], spans: list[tuple[int, int]]
             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Pad crops [start, start + length) of ``examples`` into one batch.

@@ -231,7 +231,7 @@ def phone_class_metrics(aligned: np.ndarray, segments: list[Segment]) -> dict[st
             if e > s:
                 open_hits.append(_closed(ap, close, s, e, threshold))
 
-    silence_core = masks["silence"] & ~_dilate(masks["speech"], SILENCE_MARGIN)
+    silence_core = masks["silence"] & ~dilate(masks["speech"], SILENCE_MARGIN)
     sil = np.clip(ap[silence_core], 0, None)
     spe = np.clip(speech_ap, 0, None)
     ratio = _ratio_of_means(sil, spe)
@@ -268,7 +268,8 @@ def _ratio_of_means(num: np.ndarray, den: np.ndarray) -> float:
     return float(num.mean() / den.mean())
 
 
-def _dilate(mask: np.ndarray, k: int) -> np.ndarray:
+def dilate(mask: np.ndarray, k: int) -> np.ndarray:
+    """(n,) bool mask grown by ``k`` frames either side."""
     out = mask.copy()
     for shift in range(1, k + 1):
         out[shift:] |= mask[:-shift]

@@ -206,6 +206,14 @@ def train(cfg, resume: bool = False, stop_at: int | None = None) -> dict[str, An
         n = forget_params(train_ex + valid_ex, cfg.unlearned_params)
         log.info("%d utterances teach none of: %s", n, "; ".join(
             f"{voice}: {', '.join(names)}" for voice, names in cfg.unlearned_params.items()))
+    if cfg.focus_corpora:
+        from inference.training.dataset import focus_frames
+        records = {u.key: u.record() for u in utts
+                   if u.key.split("/", 1)[0] in cfg.focus_corpora}
+        n = focus_frames(train_ex + valid_ex, records, cfg.focus_corpora, cfg.focus_margin_frames)
+        log.info("%d utterances teach only the frames of: %s (and %d frames around them)", n,
+                 "; ".join(f"{c}: {', '.join(names)}" for c, names in cfg.focus_corpora.items()),
+                 cfg.focus_margin_frames)
     if not train_ex:
         raise ValueError("The corpora hold no training utterances for these splits and languages.")
     if not valid_ex:

@@ -166,3 +166,39 @@ def test_unknown_targets_teach_nothing_about_their_parameters():
     assert not np.isnan(np.delete(exs[0].targets, rounding, axis=1)).any()
     with pytest.raises(ValueError, match="not mouth parameters"):
         forget_params(exs, {"human": ["rounding"]})
+
+
+def test_focused_copies_teach_only_pauses_and_closures():
+    """dataset.focus_frames: an utterance of a focused corpus keeps its targets on silence and
+    p/b/m frames (and a margin around them) and teaches nothing elsewhere; other corpora are
+    untouched; a wrong class name or a record without phones is refused with a sentence."""
+    from inference.training.config import focus_classes
+    from inference.training.dataset import focus_frames
+    # "a map" in ARPAbet: 0.1 s silence, AH 0.10-0.20, M 0.20-0.30, AE 0.30-0.50, P 0.50-0.60,
+    # then no phone to the end (0.80 s: 40 frames at 50 Hz).
+    record = {"notation": "arpabet", "lang": "en",
+              "phones": [["sil", 0.0, 0.1], ["AH", 0.1, 0.2], ["M", 0.2, 0.3], ["AE", 0.3, 0.5],
+                         ["P", 0.5, 0.6]]}
+    target = np.random.default_rng(0).uniform(0.1, 0.9, (40, NUM_PARAMS)).astype(np.float32)
+    exs = [Example("corpus-rec0/en/v/a", "en", "v", np.zeros((40, 8), np.float16), target.copy()),
+           Example("corpus/en/v/a", "en", "v", np.zeros((40, 8), np.float16), target.copy())]
+    records = {"corpus-rec0/en/v/a": record}
+    assert focus_frames(exs, records, {"corpus-rec0": ["silence", "bilabial"]}, margin=1) == 1
+    known = ~np.isnan(exs[0].targets).any(axis=1)                   # (40,) frames that teach
+    expected = np.zeros(40, dtype=bool)
+    expected[0:6] = True            # silence 0-4, one frame of margin
+    expected[9:16] = True           # M 10-14 with margin
+    expected[24:40] = True          # P 25-29, then the uncovered tail (silence)
+    assert known.tolist() == expected.tolist()
+    assert np.isnan(exs[0].targets[~known]).all()
+    np.testing.assert_array_equal(exs[0].targets[known], target[known])
+    assert not np.isnan(exs[1].targets).any()                        # another corpus: untouched
+    # Open vowels added: the AE frames (15-24) teach too.
+    exs[0].targets = target.copy()
+    focus_frames(exs, records, {"corpus-rec0": ["silence", "bilabial", "open_vowel"]}, margin=1)
+    assert not np.isnan(exs[0].targets[15:25]).any()
+    with pytest.raises(ValueError, match="not phone classes"):
+        focus_classes({"corpus-rec0": ["pauses"]})
+    with pytest.raises(ValueError, match="no phone timings"):
+        focus_frames(exs, {"corpus-rec0/en/v/a": {"notation": "arpabet"}},
+                     {"corpus-rec0": ["silence"]})
