@@ -292,6 +292,30 @@ def test_fine_tuning_starts_from_the_named_checkpoint(setup):
         train.train(load_config(other_path, {"out_dir": str(root / "other")}))
 
 
+@pytest.mark.slow
+def test_focused_corpus_trains_on_its_pauses_and_closures_only(setup):
+    """focus_corpora reaches the run: the same head at step 0 scores another validation loss
+    when the corpus teaches only its pauses and p/b/m, a finite one, and training ends with
+    other weights than the plain run; an unknown class is refused before any work."""
+    from inference.training import train
+    root, corpus, config_path = setup
+    cfg = dict(json.loads(config_path.read_text()), max_steps=4, eval_every=4)
+    runs = {}
+    for name, focus in (("plain", {}), ("focused", {"corpus": ["silence", "bilabial"]})):
+        path = root / f"{name}.json"
+        path.write_text(json.dumps(dict(cfg, focus_corpora=focus)))
+        assert train.main(["--config", str(path), "--out", str(root / name)]) == 0
+        runs[name] = json.loads((root / name / "summary.json").read_text())["history"]
+    plain, focused = runs["plain"][0]["valid_loss"], runs["focused"][0]["valid_loss"]
+    assert np.isfinite(focused) and abs(focused - plain) > 1e-4
+    assert np.isfinite(runs["focused"][-1]["valid_loss"])
+    start, end = _tensors(root / "plain" / "model"), _tensors(root / "focused" / "model")
+    assert any(not torch.equal(start[k], end[k]) for k in start)
+    bad = root / "bad_focus.json"
+    bad.write_text(json.dumps(dict(cfg, focus_corpora={"corpus": ["pauses"]})))
+    assert train.main(["--config", str(bad), "--out", str(root / "bad")]) != 0
+
+
 def test_teachers_blend_into_the_targets(tiny_head_config):
     """blend_teachers: weight 0 keeps the targets, 1 gives the teachers' mean curves, and
     between them a straight mix, frame by frame."""
