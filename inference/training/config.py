@@ -157,22 +157,19 @@ def unlearned_columns(unlearned: dict) -> dict[str, list[int]]:
     return columns
 
 
-FOCUS_CLASSES = ("silence", "bilabial", "open_vowel", "rounded_vowel", "spread_vowel",
-                 "labiodental", "schwa")
-
-
 def focus_classes(focus: dict) -> dict[str, frozenset[str]]:
     """{corpus directory name: class names} of a ``focus_corpora`` setting; a name that is not a
-    phone class the loss can be focused on is refused with a sentence saying so."""
+    phone class of the evaluation (metrics.CLASS_NAMES) is refused with a sentence saying so."""
+    from inference.training.metrics import CLASS_NAMES
     out = {}
     for corpus, names in focus.items():
         if isinstance(names, str) or not names:
             raise ValueError(f"focus_corpora for {corpus!r} must be a list of phone classes, "
                              f"for example [\"silence\", \"bilabial\"].")
-        bad = [n for n in names if n not in FOCUS_CLASSES]
+        bad = [n for n in names if n not in CLASS_NAMES]
         if bad:
             raise ValueError(f"focus_corpora for {corpus!r} names {', '.join(bad)}, which are not "
-                             f"phone classes; use some of {', '.join(FOCUS_CLASSES)}.")
+                             f"phone classes; use some of {', '.join(CLASS_NAMES)}.")
         out[corpus] = frozenset(names)
     return out
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from inference.training.features import CachedUtterance
+from inference.training.features import CachedUtterance, corpus_of
 
 
 @dataclass
@@ -73,7 +73,7 @@ def focus_frames(examples: list[Example], records: dict[str, dict], focus: dict,
     classes = focus_classes(focus)
     changed = 0
     for ex in examples:
-        names = classes.get(ex.key.split("/", 1)[0])
+        names = classes.get(corpus_of(ex.key))
         if not names:
             continue
         record = records[ex.key]

@@ -78,6 +78,11 @@ class CachedUtterance:
         return np.load(self.targets)
 
 
+def corpus_of(key: str) -> str:
+    """The corpus directory name of an utterance key ("<corpus name>/<lang>/<voice>/<id>")."""
+    return str(key).split("/", 1)[0]
+
+
 def frames_for(samples: int) -> int:
     """50 Hz frames of ``samples`` at 16 kHz: ceil(samples / 320)."""
     return max(1, math.ceil(samples / HOP))

@@ -174,7 +174,7 @@ def train(cfg, resume: bool = False, stop_at: int | None = None) -> dict[str, An
     from inference.checkpoint import save_checkpoint
     from inference.heads import HeadConfig, build_head, count_parameters
     from inference.training.dataset import CropSampler, Example
-    from inference.training.features import fill_cache, plan
+    from inference.training.features import corpus_of, fill_cache, plan
     from inference.training.losses import LossConfig, lipsync_loss
     from inference.training.state import find_state, load_state, save_state
 
@@ -209,7 +209,7 @@ def train(cfg, resume: bool = False, stop_at: int | None = None) -> dict[str, An
     if cfg.focus_corpora:
         from inference.training.dataset import focus_frames
         records = {u.key: u.record() for u in utts
-                   if u.key.split("/", 1)[0] in cfg.focus_corpora}
+                   if corpus_of(u.key) in cfg.focus_corpora}
         n = focus_frames(train_ex + valid_ex, records, cfg.focus_corpora, cfg.focus_margin_frames)
         log.info("%d utterances teach only the frames of: %s (and %d frames around them)", n,
                  "; ".join(f"{c}: {', '.join(names)}" for c, names in cfg.focus_corpora.items()),
